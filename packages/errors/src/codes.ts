@@ -1,0 +1,95 @@
+/**
+ * The closed list of error codes. `retryable` is the only thing a consumer looks at to choose between
+ * "pause and retry" and "dead-letter / reject": a retryable error means the input is fine and the
+ * world (Redis, registry, broker, SMTP) is not; a non-retryable one means retrying the same input can
+ * never succeed. docs/errors.md is kept in sync with this table by a test.
+ */
+export const ERROR_CODES = {
+  CMS_CONFIG_INVALID: {
+    retryable: false,
+    meaning: 'Configuration from the environment is missing or invalid; the service refuses to start.',
+    fix: 'Read the listed variables in the message, correct them and start again.',
+  },
+  CMS_DECODE_FAILED: {
+    retryable: false,
+    meaning: 'A record could not be decoded (not Confluent wire format, unknown magic byte, or bytes that do not match the schema).',
+    fix: 'The record is dead-lettered with its original bytes; fix the producer, then replay the dead-letter topic range if needed.',
+  },
+  CMS_SCHEMA_NOT_FOUND: {
+    retryable: false,
+    meaning: 'A record names a schema id the registry does not hold.',
+    fix: 'Check the producer uses the same registry; the record is dead-lettered.',
+  },
+  CMS_EVENT_INVALID: {
+    retryable: false,
+    meaning: 'A decoded event breaks a rule of the contract (for example a JSON scenario line with a missing field).',
+    fix: 'Correct the event as the message says; see docs/contract.md.',
+  },
+  CMS_SCHEMA_INCOMPATIBLE: {
+    retryable: false,
+    meaning: 'The registry rejected a schema because it breaks BACKWARD_TRANSITIVE compatibility with an earlier version.',
+    fix: 'Make the change compatible (add fields with defaults, do not remove or retype fields) or publish a new topic version.',
+  },
+  CMS_REGISTRY_UNAVAILABLE: {
+    retryable: true,
+    meaning: 'The schema registry could not be reached or answered with a server error.',
+    fix: 'The consumer pauses and retries with backoff; check the registry is running (npm run stack -- status).',
+  },
+  CMS_REDIS_UNAVAILABLE: {
+    retryable: true,
+    meaning: 'Redis could not be reached or a command timed out.',
+    fix: 'The consumer pauses and retries with backoff; check Redis (npm run stack -- status).',
+  },
+  CMS_KAFKA_UNAVAILABLE: {
+    retryable: true,
+    meaning: 'The Kafka cluster could not be reached or a produce/commit failed with a retriable error.',
+    fix: 'The consumer retries with backoff; check the brokers and the network.',
+  },
+  CMS_SMTP_UNAVAILABLE: {
+    retryable: true,
+    meaning: 'The SMTP server refused the connection or answered with a temporary (4xx) failure.',
+    fix: 'The notifier retries with backoff, then publishes a failed-notification event.',
+  },
+  CMS_CONSUMER_CRASHED: {
+    retryable: false,
+    meaning: 'The Kafka consumer crashed and will not restart by itself.',
+    fix: 'The service exits non-zero so its supervisor restarts it; read the log line before the exit.',
+  },
+  CMS_SHUTDOWN_TIMEOUT: {
+    retryable: false,
+    meaning: 'An ordered shutdown did not finish in time; the process exits anyway.',
+    fix: 'Nothing is lost: uncommitted input is consumed again on restart. Investigate a stuck handler if it repeats.',
+  },
+  CMS_INTERNAL: {
+    retryable: false,
+    meaning: 'An unexpected error (a bug) while handling one record.',
+    fix: 'The record is dead-lettered so the partition keeps flowing; report it with the dead-letter headers.',
+  },
+  CMS_STACK_JAVA_MISSING: {
+    retryable: false,
+    meaning: 'The local stack needs Java (17+ for Kafka, 21+ for Apicurio Registry) and none was found.',
+    fix: 'Install a JDK (apt-get install openjdk-17-jre-headless) or set JAVA_HOME / APICURIO_JAVA_HOME.',
+  },
+  CMS_STACK_DOWNLOAD_FAILED: {
+    retryable: true,
+    meaning: 'Maven could not fetch the Kafka or Apicurio artefacts (Maven Central unreachable?).',
+    fix: 'Check network access to Maven Central and ~/.m2/settings.xml, then run the command again; downloads are cached.',
+  },
+  CMS_STACK_PORT_IN_USE: {
+    retryable: false,
+    meaning: 'A port the local stack wants is already taken by another process.',
+    fix: 'Stop that process or choose another port with the CMS_STACK_*_PORT variables.',
+  },
+  CMS_STACK_NOT_READY: {
+    retryable: false,
+    meaning: 'A stack service started but did not become ready in time.',
+    fix: 'Read the log file named in the message.',
+  },
+  CMS_STACK_TOOL_MISSING: {
+    retryable: false,
+    meaning: 'A tool the local stack needs (mvn, redis-server) is not installed.',
+    fix: 'Run .ci/run once, or install the named Debian package.',
+  },
+} as const satisfies Record<string, { retryable: boolean; meaning: string; fix: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,188 @@
+import avro from 'avsc';
+import { CmsError } from '@cms-router/errors';
+
+/**
+ * timestamp-millis carried as an ISO-8601 string in TypeScript and in the JSON form, as a long on the
+ * wire. Strings that are not a valid UTC instant are rejected with the field's path.
+ */
+class IsoTimestampType extends avro.types.LogicalType {
+  override _fromValue(value: unknown): string {
+    return new Date(Number(value)).toISOString();
+  }
+  override _toValue(value: unknown): number | undefined {
+    if (typeof value !== 'string' || !ISO_INSTANT.test(value)) return undefined;
+    const ms = Date.parse(value);
+    return Number.isNaN(ms) ? undefined : ms;
+  }
+  override _resolve(type: avro.Type): ((x: unknown) => unknown) | undefined {
+    if (avro.Type.isType(type, 'long', 'logical:timestamp-millis')) return (x: unknown) => x;
+    return undefined;
+  }
+}
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** A fresh options object per schema: avsc keeps its registry of named types inside the options. */
+export function parseSchema(schema: unknown): avro.Type {
+  return avro.Type.forSchema(schema as avro.Schema, { logicalTypes: { 'timestamp-millis': IsoTimestampType }, wrapUnions: 'auto' });
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
+}
+
+function shortName(type: avro.Type): string {
+  return (type.name ?? type.typeName).split('.').pop() ?? '';
+}
+
+function fmt(path: readonly (string | number)[]): string {
+  return path.length === 0 ? '(root)' : path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+/** TypeScript/JSON form -> avsc form: defaults filled, record unions wrapped by full name. */
+function toAvro(type: avro.Type, value: unknown, path: (string | number)[], problems: string[]): unknown {
+  switch (type.typeName) {
+    case 'record':
+    case 'error': {
+      if (!isObject(value)) {
+        problems.push(`${fmt(path)}: expected an object (${shortName(type)})`);
+        return value;
+      }
+      const record = type as avro.types.RecordType;
+      const known = new Set(record.fields.map((f) => f.name));
+      for (const key of Object.keys(value)) {
+        if (key !== 'type' && !known.has(key)) problems.push(`${fmt([...path, key])}: unknown field (${shortName(type)} has ${[...known].join(', ')})`);
+      }
+      const out: Json = {};
+      for (const field of record.fields) {
+        let fieldValue = value[field.name];
+        if (fieldValue === undefined) {
+          const fallback: unknown = field.defaultValue();
+          if (fallback === undefined) {
+            problems.push(`${fmt([...path, field.name])}: missing required field`);
+            continue;
+          }
+          fieldValue = fallback;
+        }
+        out[field.name] = toAvro(field.type, fieldValue, [...path, field.name], problems);
+      }
+      return out;
+    }
+    case 'union:wrapped': {
+      const branches = (type as avro.types.WrappedUnionType).types;
+      if (value === null && branches.some((b) => b.typeName === 'null')) return null;
+      if (!isObject(value) || typeof value['type'] !== 'string') {
+        const names = branches.map(shortName).join(', ');
+        problems.push(`${fmt(path)}: expected an object with "type" set to one of ${names}`);
+        return value;
+      }
+      const wanted = value['type'];
+      const branch = branches.find((b) => shortName(b) === wanted);
+      if (!branch) {
+        problems.push(`${fmt([...path, 'type'])}: unknown type "${wanted}"; expected one of ${branches.map(shortName).join(', ')}`);
+        return value;
+      }
+      return { [branch.branchName ?? shortName(branch)]: toAvro(branch, value, path, problems) };
+    }
+    case 'union:unwrapped': {
+      if (value === null || value === undefined) return null;
+      const branch = (type as avro.types.UnwrappedUnionType).types.find((b) => b.typeName !== 'null');
+      return branch ? toAvro(branch, value, path, problems) : value;
+    }
+    case 'array': {
+      if (!Array.isArray(value)) {
+        problems.push(`${fmt(path)}: expected an array`);
+        return value;
+      }
+      const items = (type as avro.types.ArrayType).itemsType;
+      return value.map((item: unknown, i) => toAvro(items, item, [...path, i], problems));
+    }
+    default:
+      return value;
+  }
+}
+
+/** avsc form -> TypeScript/JSON form: record unions unwrapped into `{ type, ...fields }`. */
+function fromAvro(type: avro.Type, value: unknown): unknown {
+  switch (type.typeName) {
+    case 'record':
+    case 'error': {
+      const out: Json = {};
+      for (const field of (type as avro.types.RecordType).fields) out[field.name] = fromAvro(field.type, (value as Json)[field.name]);
+      return out;
+    }
+    case 'union:wrapped': {
+      if (value === null) return null;
+      const [branchName, inner] = Object.entries(value as Json)[0] ?? [];
+      const branch = (type as avro.types.WrappedUnionType).types.find((b) => (b.branchName ?? shortName(b)) === branchName);
+      if (!branch) return value;
+      const converted = fromAvro(branch, inner);
+      return isObject(converted) ? { type: shortName(branch), ...converted } : converted;
+    }
+    case 'union:unwrapped': {
+      if (value === null) return null;
+      const branch = (type as avro.types.UnwrappedUnionType).types.find((b) => b.typeName !== 'null');
+      return branch ? fromAvro(branch, value) : value;
+    }
+    case 'array':
+      return (value as unknown[]).map((item) => fromAvro((type as avro.types.ArrayType).itemsType, item));
+    default:
+      return value;
+  }
+}
+
+/**
+ * Encodes and decodes one topic's values. `T` is the generated TypeScript type; the JSON form of an
+ * event is exactly `T` (what `JSON.stringify` of a decoded value prints).
+ */
+export interface ValueCodec<T> {
+  readonly type: avro.Type;
+  /** Checks a value in the JSON form, filling defaults; throws CMS_EVENT_INVALID listing every problem with its path. */
+  readonly fromJson: (value: unknown, where?: string) => T;
+  /** Avro binary body (no wire-format header). */
+  readonly toAvroBuffer: (value: T) => Buffer;
+  /** Decodes an Avro body written with `writer` (schema evolution resolved against our reader schema). */
+  readonly fromAvroBuffer: (body: Buffer, writer?: avro.Type) => T;
+}
+
+export function createValueCodec<T>(schema: unknown): ValueCodec<T> {
+  const type = parseSchema(schema);
+  const resolvers = new WeakMap<avro.Type, ReturnType<avro.Type['createResolver']>>();
+
+  const check = (value: unknown, where: string): unknown => {
+    const problems: string[] = [];
+    const avroValue = toAvro(type, value, [], problems);
+    if (problems.length === 0) {
+      type.isValid(avroValue, {
+        errorHook: (path: string[], bad: unknown, badType: avro.Type) => {
+          const shown = typeof bad === 'string' && bad.length > 40 ? `${bad.slice(0, 40)}...` : JSON.stringify(bad);
+          problems.push(`${path.join('.') || '(root)'}: ${shown} is not a valid ${badType.typeName.replace('logical:', '')}`);
+        },
+      });
+    }
+    if (problems.length > 0) throw new CmsError('CMS_EVENT_INVALID', `${where}: ${problems.join('; ')}`, { context: { problems: problems.length } });
+    return avroValue;
+  };
+
+  return {
+    type,
+    // Through the binary form once, so the result is canonical (timestamps as ISO with milliseconds).
+    fromJson: (value, where = 'event') => fromAvro(type, type.fromBuffer(type.toBuffer(check(value, where)))) as T,
+    toAvroBuffer: (value) => type.toBuffer(check(value, shortName(type))),
+    fromAvroBuffer: (body, writer) => {
+      try {
+        if (!writer || writer === type) return fromAvro(type, type.fromBuffer(body)) as T;
+        let resolver = resolvers.get(writer);
+        if (!resolver) {
+          resolver = type.createResolver(writer);
+          resolvers.set(writer, resolver);
+        }
+        return fromAvro(type, type.fromBuffer(body, resolver)) as T;
+      } catch (err) {
+        throw new CmsError('CMS_DECODE_FAILED', `bytes do not decode as ${shortName(type)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
+    },
+  };
+}

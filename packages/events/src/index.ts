@@ -1,0 +1,17 @@
+export * from './generated/contract.ts';
+export { createValueCodec, parseSchema, type ValueCodec } from './codec.ts';
+export { codecFor, isSchemaTopic } from './codecs.ts';
+export { frame, unframe, MAGIC_BYTE } from './wire.ts';
+export { TOPICS, TOPIC_SPECS, UPSTREAM_TOPICS, keyOf, qualify, unqualify, subjectOf, type TopicKey, type TopicName, type TopicSpec } from './topics.ts';
+export {
+  HEADERS,
+  DEAD_LETTER_HEADERS,
+  deterministicId,
+  headerString,
+  readStandardHeaders,
+  standardHeaders,
+  type HeaderValue,
+  type RecordHeaders,
+  type StandardHeaders,
+} from './headers.ts';
+export { parseJsonEvent, type JsonEvent } from './json-form.ts';

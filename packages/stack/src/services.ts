@@ -1,0 +1,250 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { CmsError } from '@cms-router/errors';
+import { findJava } from './java.ts';
+import { apicurioArchive, kafkaClasspath } from './maven.ts';
+import { pollUntil, run, spawnDetached, tcpOpen, which } from './process.ts';
+import { REPO_ROOT, paths, type ServiceName, type StackSettings } from './settings.ts';
+
+export interface ServiceDriver {
+  readonly name: ServiceName;
+  readonly ports: (s: StackSettings) => number[];
+  /** Downloads and one-time set-up; may take minutes on a cold machine. */
+  readonly prepare: (s: StackSettings, say: (line: string) => void) => void;
+  readonly start: (s: StackSettings) => number;
+  readonly ready: (s: StackSettings) => Promise<boolean>;
+  readonly describe: (s: StackSettings) => string;
+}
+
+function write(path: string, text: string): void {
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, text);
+}
+
+// ---------------------------------------------------------------------------------------------- Kafka
+
+function kafkaProperties(s: StackSettings, dataDir: string): string {
+  // Static quorum (controller.quorum.voters) so the same file formats and runs on 3.9 and 4.x.
+  // Replication factor 1 for the internal topics so transactions and consumer groups work on one node.
+  return [
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@${s.host}:${s.kafkaControllerPort}`,
+    `listeners=PLAINTEXT://${s.host}:${s.kafkaPort},CONTROLLER://${s.host}:${s.kafkaControllerPort}`,
+    `advertised.listeners=PLAINTEXT://${s.host}:${s.kafkaPort}`,
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `log.dirs=${dataDir}`,
+    'num.partitions=3',
+    'default.replication.factor=1',
+    'min.insync.replicas=1',
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=10',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'transaction.state.log.num.partitions=10',
+    'share.coordinator.state.topic.replication.factor=1',
+    'share.coordinator.state.topic.min.isr=1',
+    'group.initial.rebalance.delay.ms=0',
+    // Topics are created deliberately (services and tests declare theirs); a typo must fail, not create.
+    'auto.create.topics.enable=false',
+    'log.retention.hours=168',
+    'num.network.threads=2',
+    'num.io.threads=4',
+    '',
+  ].join('\n');
+}
+
+const LOG4J2 = `status = warn
+appender.console.type = Console
+appender.console.name = STDOUT
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.stdout.ref = STDOUT
+logger.state.name = state.change.logger
+logger.state.level = WARN
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+logger.coordinator.name = org.apache.kafka.coordinator
+logger.coordinator.level = WARN
+`;
+
+const LOG4J1 = `log4j.rootLogger=INFO, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.state.change.logger=WARN
+log4j.logger.kafka.request.logger=WARN
+`;
+
+let kafkaCp: string | undefined;
+
+export const kafkaDriver: ServiceDriver = {
+  name: 'kafka',
+  ports: (s) => [s.kafkaPort, s.kafkaControllerPort],
+  describe: (s) => `Kafka ${s.kafkaVersion} (KRaft) on ${s.host}:${s.kafkaPort}`,
+  prepare: (s, say) => {
+    findJava(17, s.javaHome, 'Kafka');
+    const p = paths(s);
+    kafkaCp = kafkaClasspath(s.kafkaVersion, p.kafkaClasspath, say);
+    write(p.kafkaConfig, kafkaProperties(s, p.kafkaData));
+    write(`${p.kafkaLogConfig}.log4j2.properties`, LOG4J2);
+    write(`${p.kafkaLogConfig}.log4j.properties`, LOG4J1);
+    if (!existsSync(join(p.kafkaData, 'meta.properties'))) {
+      const java = findJava(17, s.javaHome, 'Kafka');
+      const idFile = join(s.dir, 'data', 'kafka-cluster-id');
+      if (!existsSync(idFile)) write(idFile, randomBytes(16).toString('base64url').slice(0, 22));
+      const clusterId = readFileSync(idFile, 'utf8').trim();
+      mkdirSync(p.kafkaData, { recursive: true });
+      const result = run(java.bin, [...logArgs(s), '-cp', kafkaCp, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', p.kafkaConfig, '--ignore-formatted']);
+      if (result.status !== 0) throw new CmsError('CMS_STACK_NOT_READY', `Kafka storage format failed: ${result.output.trim().split('\n').slice(-3).join(' | ')}`);
+    }
+  },
+  start: (s) => {
+    const p = paths(s);
+    const java = findJava(17, s.javaHome, 'Kafka');
+    if (kafkaCp === undefined) throw new CmsError('CMS_STACK_NOT_READY', 'Kafka was not prepared');
+    return spawnDetached(
+      java.bin,
+      [`-Xmx${s.kafkaHeap}`, `-Xms${s.kafkaHeap}`, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true', ...logArgs(s), '-cp', kafkaCp, 'kafka.Kafka', p.kafkaConfig],
+      { logFile: p.log('kafka'), pidFile: p.pid('kafka') },
+    );
+  },
+  ready: async (s) => {
+    if (!(await tcpOpen(s.host, s.kafkaPort))) return false;
+    const admin = new Kafka({ clientId: 'cms-stack-probe', brokers: [`${s.host}:${s.kafkaPort}`], logLevel: logLevel.NOTHING, retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 } }).admin();
+    try {
+      await admin.connect();
+      const cluster = await admin.describeCluster();
+      return cluster.brokers.length > 0 && cluster.controller !== null;
+    } finally {
+      await admin.disconnect();
+    }
+  },
+};
+
+function logArgs(s: StackSettings): string[] {
+  const p = paths(s);
+  return Number(s.kafkaVersion.split('.')[0]) >= 4
+    ? [`-Dlog4j2.configurationFile=${p.kafkaLogConfig}.log4j2.properties`]
+    : [`-Dlog4j.configuration=file:${p.kafkaLogConfig}.log4j.properties`];
+}
+
+// ------------------------------------------------------------------------------------------- Registry
+
+export const registryDriver: ServiceDriver = {
+  name: 'registry',
+  ports: (s) => [s.registryPort, s.registryManagementPort],
+  describe: (s) => `Apicurio Registry ${s.apicurioVersion} on http://${s.host}:${s.registryPort} (Confluent API /apis/ccompat/v7, UI-less)`,
+  prepare: (s, say) => {
+    findJava(21, s.apicurioJavaHome, 'Apicurio Registry 3');
+    const home = paths(s).apicurioHome;
+    if (!existsSync(join(home, 'quarkus-run.jar'))) {
+      const archive = apicurioArchive(s.apicurioVersion, s.m2Repository, say);
+      mkdirSync(home, { recursive: true });
+      const result = run('tar', ['-xzf', archive, '-C', home]);
+      if (result.status !== 0) throw new CmsError('CMS_STACK_DOWNLOAD_FAILED', `could not unpack ${archive}: ${result.output.trim()}`);
+    }
+  },
+  start: (s) => {
+    const p = paths(s);
+    const java = findJava(21, s.apicurioJavaHome, 'Apicurio Registry 3');
+    return spawnDetached(
+      java.bin,
+      [
+        `-Xmx${s.registryHeap}`,
+        '-XX:+UseSerialGC',
+        `-Dquarkus.http.host=${s.host}`,
+        `-Dquarkus.http.port=${s.registryPort}`,
+        `-Dquarkus.management.host=${s.host}`,
+        `-Dquarkus.management.port=${s.registryManagementPort}`,
+        // In-memory storage: the registry is rebuilt by the services' schema registration on start.
+        '-Dapicurio.storage.kind=sql',
+        '-Dapicurio.storage.sql.kind=h2',
+        '-Dquarkus.log.level=WARN',
+        '-Dquarkus.log.category."io.apicurio.registry.logging.audit".level=WARN',
+        '-jar',
+        'quarkus-run.jar',
+      ],
+      { logFile: p.log('registry'), pidFile: p.pid('registry'), cwd: p.apicurioHome },
+    );
+  },
+  ready: async (s) => {
+    const res = await fetch(`http://${s.host}:${s.registryPort}/apis/ccompat/v7/subjects`, { signal: AbortSignal.timeout(2000) });
+    return res.ok;
+  },
+};
+
+// ---------------------------------------------------------------------------------------------- Redis
+
+export const redisDriver: ServiceDriver = {
+  name: 'redis',
+  ports: (s) => [s.redisPort],
+  describe: (s) => `Redis on redis://${s.host}:${s.redisPort}`,
+  prepare: (s) => {
+    if (!which('redis-server')) throw new CmsError('CMS_STACK_TOOL_MISSING', 'redis-server is not installed; apt-get install redis-server');
+    mkdirSync(paths(s).redisData, { recursive: true });
+  },
+  start: (s) => {
+    const p = paths(s);
+    const bin = which('redis-server') ?? 'redis-server';
+    // Append-only file so a restart of the stack keeps state; tests that simulate Redis loss FLUSHALL.
+    return spawnDetached(bin, ['--port', String(s.redisPort), '--bind', s.host, '--dir', p.redisData, '--save', '', '--appendonly', 'yes', '--protected-mode', 'yes'], {
+      logFile: p.log('redis'),
+      pidFile: p.pid('redis'),
+    });
+  },
+  ready: async (s) => {
+    const { connect } = await import('node:net');
+    return new Promise<boolean>((resolve) => {
+      const socket = connect({ host: s.host, port: s.redisPort });
+      socket.setTimeout(1000, () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', () => {
+        resolve(false);
+      });
+      socket.once('connect', () => socket.write('PING\r\n'));
+      socket.once('data', (data) => {
+        socket.destroy();
+        resolve(data.toString().startsWith('+PONG'));
+      });
+    });
+  },
+};
+
+// ----------------------------------------------------------------------------------------- SMTP sink
+
+export const smtpDriver: ServiceDriver = {
+  name: 'smtp',
+  ports: (s) => [s.smtpPort, s.smtpWebPort],
+  describe: (s) => `MailDev SMTP sink on smtp://${s.host}:${s.smtpPort}, web UI and API on http://${s.host}:${s.smtpWebPort}`,
+  prepare: () => {
+    if (!existsSync(join(REPO_ROOT, 'node_modules/maildev/bin/maildev'))) {
+      throw new CmsError('CMS_STACK_TOOL_MISSING', 'MailDev is not installed; run npm install in the repository root');
+    }
+  },
+  start: (s) => {
+    const p = paths(s);
+    return spawnDetached(
+      process.execPath,
+      [join(REPO_ROOT, 'node_modules/maildev/bin/maildev'), '--smtp', String(s.smtpPort), '--web', String(s.smtpWebPort), '--ip', s.host, '--web-ip', s.host, '--silent'],
+      { logFile: p.log('smtp'), pidFile: p.pid('smtp') },
+    );
+  },
+  ready: async (s) => {
+    const res = await fetch(`http://${s.host}:${s.smtpWebPort}/email`, { signal: AbortSignal.timeout(2000) });
+    return res.ok && (await tcpOpen(s.host, s.smtpPort));
+  },
+};
+
+export const DRIVERS: readonly ServiceDriver[] = [kafkaDriver, registryDriver, redisDriver, smtpDriver];
+
+export async function waitReady(driver: ServiceDriver, s: StackSettings): Promise<boolean> {
+  return pollUntil(() => driver.ready(s), s.readyTimeoutMs, 500);
+}

@@ -1,0 +1,1 @@
+export { generateContract, lintSchemas, loadSchemas, type TopicSchema, type AvroField } from './codegen.ts';
