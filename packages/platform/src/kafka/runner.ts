@@ -1,0 +1,332 @@
+import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { CmsError, isCmsError, messageOf, type ErrorCode } from '@cms-router/errors';
+import {
+  DEAD_LETTER_HEADERS,
+  deterministicId,
+  qualify,
+  readStandardHeaders,
+  standardHeaders,
+  TOPICS,
+  type SchemaTopic,
+  type StandardHeaders,
+  type TopicName,
+  type TopicValue,
+} from '@cms-router/events';
+import { LOG_FIELDS } from '../log-fields.ts';
+import type { Logger } from '../logger.ts';
+import type { Serde } from '../registry.ts';
+import { backoffDelay, sleepUnlessAborted } from './backoff.ts';
+
+/** A decoded input record. `topic` is the contract name (namespace removed); the union narrows `value`. */
+export type InboundRecord = {
+  [T in SchemaTopic]: {
+    readonly topic: T;
+    readonly partition: number;
+    readonly offset: string;
+    readonly key: string | null;
+    readonly value: TopicValue[T];
+    readonly headers: StandardHeaders;
+    /** Kafka record timestamp (ms since epoch, as a string). */
+    readonly timestamp: string;
+  };
+}[SchemaTopic];
+
+/** An output the handler wants produced, in the same transaction as the input's offset. */
+export type OutboundRecord = {
+  [T in SchemaTopic]: {
+    readonly topic: T;
+    readonly key: string;
+    readonly value: TopicValue[T];
+    /** Defaults to an id derived from the input's coordinates and the output's position. */
+    readonly eventId?: string;
+    readonly eventType?: string;
+  };
+}[SchemaTopic];
+
+export type Handler = (record: InboundRecord) => Promise<readonly OutboundRecord[]>;
+
+export interface RunnerOptions {
+  readonly service: string;
+  readonly kafka: Kafka;
+  readonly serde: Serde;
+  readonly logger: Logger;
+  readonly groupId: string;
+  readonly topics: readonly TopicName[];
+  readonly namespace: string | undefined;
+  readonly handler: Handler;
+  /**
+   * Consume-transform-produce in Kafka transactions, one transactional id per input partition
+   * (`<service>.<group>.<topic>.<partition>`): a new owner of a partition fences the previous one,
+   * which is the fencing kafkajs's consumer group does not give us. Off: at-least-once.
+   */
+  readonly transactional: boolean;
+  readonly retry: { readonly initialMs: number; readonly maxMs: number };
+  readonly sessionTimeoutMs?: number;
+  readonly partitionsConsumedConcurrently?: number;
+  /** Called when the consumer has crashed and will not restart: the process must exit. */
+  readonly onFatal: (err: CmsError) => void;
+  /** Largest number of inputs in one transaction. */
+  readonly maxInputsPerTransaction?: number;
+}
+
+export interface RunnerStats {
+  processed: number;
+  produced: number;
+  deadLettered: number;
+  retries: number;
+  transactions: number;
+}
+
+export interface KafkaRunner {
+  start(): Promise<void>;
+  /** Ordered, idempotent: stop consuming, finish the in-flight batch, commit, close producers. */
+  stop(): Promise<void>;
+  readonly stats: Readonly<RunnerStats>;
+}
+
+function toCmsError(err: unknown): CmsError {
+  if (isCmsError(err)) return err;
+  const e = err as { name?: string; retriable?: boolean; message?: string };
+  if (typeof e?.name === 'string' && e.name.startsWith('KafkaJS')) {
+    return new CmsError(e.retriable === false ? 'CMS_INTERNAL' : 'CMS_KAFKA_UNAVAILABLE', `kafka: ${e.message ?? e.name}`, { cause: err });
+  }
+  return new CmsError('CMS_INTERNAL', `unexpected error: ${messageOf(err)}`, { cause: err });
+}
+
+const clip = (text: string, max = 500): string => (text.length > max ? `${text.slice(0, max)}...` : text);
+
+/**
+ * Runs a handler over input topics with eachBatch:
+ * - decode failures and non-retryable handler errors -> dead-letter record (original bytes, reason
+ *   headers, in the same transaction as the offset), and the partition keeps flowing;
+ * - retryable errors (Redis, registry, broker down) -> commit what is done, back off, retry the same
+ *   record; never dead-lettered;
+ * - a consumer crash that kafkajs will not restart -> onFatal, so no live-looking dead process.
+ */
+export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
+  const log = opts.logger.child({ component: 'runner', groupId: opts.groupId });
+  const stats: RunnerStats = { processed: 0, produced: 0, deadLettered: 0, retries: 0, transactions: 0 };
+  const stopping = new AbortController();
+  const producers = new Map<string, Promise<Producer>>();
+  const deadLetterTopic = qualify(TOPICS.deadLetter, opts.namespace);
+  const maxInputs = opts.maxInputsPerTransaction ?? 500;
+  let consumer: Consumer | undefined;
+  let plainProducer: Promise<Producer> | undefined;
+  let stopPromise: Promise<void> | undefined;
+
+  const transactionalId = (topic: string, partition: number): string => `${opts.service}.${opts.groupId}.${topic}.${partition}`;
+
+  const producerFor = (topic: string, partition: number): Promise<Producer> => {
+    if (!opts.transactional) {
+      plainProducer ??= (async () => {
+        const p = opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+        await p.connect();
+        return p;
+      })();
+      return plainProducer;
+    }
+    const id = transactionalId(topic, partition);
+    let producer = producers.get(id);
+    if (!producer) {
+      producer = (async () => {
+        const p = opts.kafka.producer({ transactionalId: id, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, transactionTimeout: 60_000 });
+        await p.connect();
+        log.debug({ [LOG_FIELDS.transactionalId]: id }, 'transactional producer ready');
+        return p;
+      })();
+      producers.set(id, producer);
+      producer.catch(() => producers.delete(id));
+    }
+    return producer;
+  };
+
+  const dropProducer = async (topic: string, partition: number): Promise<void> => {
+    const id = transactionalId(topic, partition);
+    const producer = producers.get(id);
+    producers.delete(id);
+    if (producer) await (await producer.catch(() => undefined))?.disconnect().catch(() => undefined);
+  };
+
+  const deadLetter = (topic: string, partition: number, message: KafkaMessage, err: CmsError): Message => {
+    const headers: IHeaders = { ...(message.headers ?? {}) };
+    headers[DEAD_LETTER_HEADERS.sourceTopic] = topic;
+    headers[DEAD_LETTER_HEADERS.sourcePartition] = String(partition);
+    headers[DEAD_LETTER_HEADERS.sourceOffset] = message.offset;
+    headers[DEAD_LETTER_HEADERS.errorCode] = err.code;
+    headers[DEAD_LETTER_HEADERS.errorMessage] = clip(err.message);
+    headers[DEAD_LETTER_HEADERS.service] = opts.service;
+    headers[DEAD_LETTER_HEADERS.failedAt] = new Date().toISOString();
+    return { key: message.key, value: message.value, headers };
+  };
+
+  /** Decode + handle one record. Returns the records to produce; throws only retryable errors. */
+  const processOne = async (topic: string, partition: number, message: KafkaMessage): Promise<{ topic: string; message: Message }[]> => {
+    let decoded: Awaited<ReturnType<Serde['decode']>>;
+    try {
+      decoded = await opts.serde.decode(topic, message.value);
+    } catch (err) {
+      const e = toCmsError(err);
+      if (e.retryable) throw e;
+      return [{ topic: deadLetterTopic, message: deadLetter(topic, partition, message, e) }];
+    }
+    const headers = readStandardHeaders(message.headers as Record<string, Buffer | string | undefined>, () => deterministicId(topic, partition, message.offset));
+    const record = {
+      topic: decoded.topic,
+      partition,
+      offset: message.offset,
+      key: message.key?.toString('utf8') ?? null,
+      value: decoded.value,
+      headers,
+      timestamp: message.timestamp,
+    } as InboundRecord;
+    let outputs: readonly OutboundRecord[];
+    try {
+      outputs = await opts.handler(record);
+    } catch (err) {
+      const e = toCmsError(err);
+      if (e.retryable) throw e;
+      log.warn({ [LOG_FIELDS.code]: e.code, [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.offset]: message.offset, [LOG_FIELDS.eventId]: headers.eventId, err: e }, 'record dead-lettered');
+      return [{ topic: deadLetterTopic, message: deadLetter(topic, partition, message, e) }];
+    }
+    const producedAt = new Date().toISOString();
+    return Promise.all(
+      outputs.map(async (out, i) => ({
+        topic: qualify(out.topic, opts.namespace),
+        message: {
+          key: out.key,
+          value: await opts.serde.encode(out.topic, out.value as never),
+          headers: standardHeaders({
+            eventId: out.eventId ?? deterministicId(opts.service, topic, partition, message.offset, i),
+            causationId: headers.eventId,
+            correlationId: headers.correlationId ?? headers.eventId,
+            producedAt,
+            eventType: out.eventType ?? (out.value as { payload?: { type?: string } }).payload?.type ?? out.topic,
+            producer: opts.service,
+          }),
+        },
+      })),
+    );
+  };
+
+  const send = async (producerOrTx: Pick<Producer, 'send'>, outputs: readonly { topic: string; message: Message }[]): Promise<void> => {
+    const byTopic = new Map<string, Message[]>();
+    for (const o of outputs) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o.message]);
+    for (const [topic, messages] of byTopic) await producerOrTx.send({ topic, messages, acks: -1 });
+  };
+
+  const eachBatch = async (payload: EachBatchPayload): Promise<void> => {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary } = payload;
+    const { topic, partition } = batch;
+    let pending: { topic: string; message: Message }[] = [];
+    let lastOffset: string | undefined;
+    let inputs = 0;
+
+    const flush = async (): Promise<void> => {
+      if (lastOffset === undefined) return;
+      const next = (BigInt(lastOffset) + 1n).toString();
+      if (opts.transactional) {
+        const producer = await producerFor(topic, partition);
+        const tx = await producer.transaction();
+        try {
+          await send(tx, pending);
+          await tx.sendOffsets({ consumerGroupId: opts.groupId, topics: [{ topic, partitions: [{ partition, offset: next }] }] });
+          await tx.commit();
+        } catch (err) {
+          await tx.abort().catch(() => undefined);
+          // A fenced or broken producer is not reused: the next attempt makes a fresh one.
+          await dropProducer(topic, partition);
+          throw toCmsError(err);
+        }
+        stats.transactions += 1;
+      } else {
+        await send(await producerFor(topic, partition), pending);
+      }
+      resolveOffset(lastOffset);
+      if (!opts.transactional) await commitOffsetsIfNecessary();
+      stats.processed += inputs;
+      stats.produced += pending.length;
+      pending = [];
+      lastOffset = undefined;
+      inputs = 0;
+      await heartbeat();
+    };
+
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale() || stopping.signal.aborted) break;
+      let outputs: { topic: string; message: Message }[] | undefined;
+      for (let attempt = 0; outputs === undefined; attempt += 1) {
+        try {
+          outputs = await processOne(topic, partition, message);
+        } catch (err) {
+          const e = toCmsError(err);
+          // Keep what is done, then wait for the world to come back; this record is retried, never dead-lettered.
+          await flush();
+          const delayMs = backoffDelay(attempt, opts.retry.initialMs, opts.retry.maxMs);
+          stats.retries += 1;
+          log.warn({ [LOG_FIELDS.code]: e.code, [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.offset]: message.offset, [LOG_FIELDS.attempt]: attempt + 1, [LOG_FIELDS.delayMs]: delayMs }, 'retryable failure; backing off');
+          if (!(await sleepUnlessAborted(delayMs, stopping.signal)) || !isRunning() || isStale()) return;
+          await heartbeat();
+        }
+      }
+      stats.deadLettered += outputs.filter((o) => o.topic === deadLetterTopic).length;
+      pending.push(...outputs);
+      lastOffset = message.offset;
+      inputs += 1;
+      if (inputs >= maxInputs) await flush();
+    }
+    await flush();
+  };
+
+  return {
+    stats,
+    async start() {
+      const c = opts.kafka.consumer({
+        groupId: opts.groupId,
+        sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
+        heartbeatInterval: 3_000,
+        allowAutoTopicCreation: false,
+        readUncommitted: false,
+        maxWaitTimeInMs: 250,
+      });
+      consumer = c;
+      c.on(c.events.CRASH, ({ payload }) => {
+        if (!payload.restart && !stopping.signal.aborted) {
+          opts.onFatal(new CmsError('CMS_CONSUMER_CRASHED', `consumer ${opts.groupId} crashed and will not restart: ${messageOf(payload.error)}`, { cause: payload.error }));
+        }
+      });
+      c.on(c.events.GROUP_JOIN, ({ payload }) => {
+        // Close transactional producers of partitions we no longer own; their new owner fences them anyway.
+        const owned = new Set(Object.entries(payload.memberAssignment).flatMap(([t, ps]) => ps.map((p) => transactionalId(t, p))));
+        for (const id of producers.keys()) {
+          if (!owned.has(id)) {
+            const producer = producers.get(id);
+            producers.delete(id);
+            void producer?.then((p) => p.disconnect()).catch(() => undefined);
+          }
+        }
+        log.info({ assignment: payload.memberAssignment }, 'joined group');
+      });
+      await c.connect();
+      await c.subscribe({ topics: opts.topics.map((t) => qualify(t, opts.namespace)), fromBeginning: true });
+      await c.run({
+        autoCommit: !opts.transactional,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 1,
+        eachBatch,
+      });
+    },
+    stop() {
+      stopPromise ??= (async () => {
+        stopping.abort();
+        await consumer?.disconnect().catch((err: unknown) => log.warn({ err }, 'consumer disconnect failed'));
+        const all = [...producers.values(), ...(plainProducer ? [plainProducer] : [])];
+        producers.clear();
+        await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.disconnect().catch(() => undefined)));
+        log.info({ ...stats }, 'runner stopped');
+      })();
+      return stopPromise;
+    },
+  };
+}
+
+export type { ErrorCode };

@@ -1,0 +1,55 @@
+/** Logger field names, in one place, so dashboards and log queries agree. */
+export const LOG_FIELDS = {
+  service: 'service',
+  code: 'code',
+  retryable: 'retryable',
+  topic: 'topic',
+  partition: 'partition',
+  offset: 'offset',
+  eventId: 'eventId',
+  correlationId: 'correlationId',
+  caseGroupId: 'caseGroupId',
+  srId: 'srId',
+  attempt: 'attempt',
+  delayMs: 'delayMs',
+  count: 'count',
+  durationMs: 'durationMs',
+  transactionalId: 'transactionalId',
+} as const;
+
+/**
+ * Paths pino replaces with "[redacted]" wherever they appear in a log object: personal data must never
+ * reach logs (names, NINOs, addresses, known-as names, personal-interest reasons, email addresses).
+ */
+export const REDACT_PATHS: readonly string[] = [
+  'name',
+  'firstName',
+  'lastName',
+  'surname',
+  'knownAs',
+  'nino',
+  'crn',
+  'address',
+  'ukPostcode',
+  'postcode',
+  'email',
+  'reason',
+  'piReason',
+  'password',
+  '*.name',
+  '*.firstName',
+  '*.lastName',
+  '*.surname',
+  '*.knownAs',
+  '*.nino',
+  '*.crn',
+  '*.address',
+  '*.ukPostcode',
+  '*.postcode',
+  '*.email',
+  '*.reason',
+  '*.piReason',
+  '*.password',
+  'value',
+  '*.value',
+];

@@ -1,0 +1,56 @@
+import { Redis } from 'ioredis';
+import { CmsError } from '@cms-router/errors';
+
+export type { Redis } from 'ioredis';
+
+/**
+ * A Redis client that fails commands quickly when Redis is away (so the consumer pauses and retries
+ * with backoff) instead of queueing them without bound.
+ */
+export function createRedis(url: string, opts: { connectionName: string; lazyConnect?: boolean }): Redis {
+  return new Redis(url, {
+    connectionName: opts.connectionName,
+    lazyConnect: opts.lazyConnect ?? false,
+    maxRetriesPerRequest: 2,
+    connectTimeout: 2_000,
+    commandTimeout: 5_000,
+    enableOfflineQueue: true,
+    retryStrategy: (times) => Math.min(100 * 2 ** times, 2_000),
+  });
+}
+
+/** Runs a Redis operation, turning connection and timeout failures into retryable CMS_REDIS_UNAVAILABLE. */
+export async function redisCall<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (/WRONGTYPE|ERR syntax|NOSCRIPT/.test(message)) throw new CmsError('CMS_INTERNAL', `redis ${operation}: ${message}`, { cause: err });
+    throw new CmsError('CMS_REDIS_UNAVAILABLE', `redis ${operation} failed: ${message}`, { cause: err });
+  }
+}
+
+/**
+ * Every Redis key, in one place: `<prefix>:<scope>:<type>[:<id>]`. The prefix comes from
+ * REDIS_KEY_PREFIX so tests and environments never share keys.
+ */
+export function redisKeys(prefix: string) {
+  return {
+    prefix,
+    /** Case group state (router). */
+    caseGroup: (caseGroupId: string) => `${prefix}:router:casegroup:${caseGroupId}`,
+    /** Case groups a party belongs to (router fan-out index). */
+    partyCaseGroups: (partyId: string) => `${prefix}:router:party-casegroups:${partyId}`,
+    /** SR state (sr-events). */
+    serviceRequest: (srId: string) => `${prefix}:sr-events:sr:${srId}`,
+    /** Notification ledger entry (notifier). */
+    notificationLedger: (idempotencyKey: string) => `${prefix}:notifier:ledger:${idempotencyKey}`,
+    /** Case groups owned by a caseworker (notifier ownership index). */
+    ownerCaseGroups: (userId: string) => `${prefix}:notifier:owner-casegroups:${userId}`,
+    /** Last input offset applied per partition, for idempotent replays. */
+    appliedOffset: (service: string, topic: string, partition: number) => `${prefix}:${service}:applied-offset:${topic}:${partition}`,
+    /** Scratch keys for the platform's own checks. */
+    probe: (name: string) => `${prefix}:platform:probe:${name}`,
+  } as const;
+}
+export type RedisKeys = ReturnType<typeof redisKeys>;

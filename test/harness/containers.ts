@@ -1,0 +1,66 @@
+import { existsSync } from 'node:fs';
+import type { TestEndpoints } from './endpoints.ts';
+
+/** Images for the testcontainers path: the same topology as docker-compose.yml. */
+export const IMAGES = {
+  kafka: 'apache/kafka:4.1.1',
+  registry: 'apicurio/apicurio-registry:3.0.9',
+  redis: 'redis:7.4-alpine',
+  smtp: 'maildev/maildev:2.2.1',
+} as const;
+
+/** True when a Docker-compatible engine answers (not just a client binary on PATH). */
+export async function containerRuntimeAnswers(): Promise<boolean> {
+  const socket = process.env['DOCKER_HOST'] ?? (existsSync('/var/run/docker.sock') ? 'unix:///var/run/docker.sock' : undefined);
+  if (!socket) return false;
+  try {
+    const { getContainerRuntimeClient } = await import('testcontainers');
+    await getContainerRuntimeClient();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts the stack in containers. Returns the endpoints and a stop function. */
+export async function startContainers(): Promise<{ endpoints: TestEndpoints; stop: () => Promise<void> }> {
+  const { GenericContainer, Network, Wait } = await import('testcontainers');
+  const network = await new Network().start();
+  const kafka = await new GenericContainer(IMAGES.kafka)
+    .withNetwork(network)
+    .withNetworkAliases('kafka')
+    .withExposedPorts({ container: 19092, host: 19092 })
+    .withEnvironment({
+      KAFKA_NODE_ID: '1',
+      KAFKA_PROCESS_ROLES: 'broker,controller',
+      KAFKA_LISTENERS: 'PLAINTEXT://:19092,CONTROLLER://:9093',
+      KAFKA_ADVERTISED_LISTENERS: 'PLAINTEXT://localhost:19092',
+      KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
+      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9093',
+      KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
+      KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
+      KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
+      KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
+    })
+    .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
+    .start();
+  const registry = await new GenericContainer(IMAGES.registry).withNetwork(network).withExposedPorts(8080).withWaitStrategy(Wait.forHttp('/apis/ccompat/v7/subjects', 8080)).start();
+  const redis = await new GenericContainer(IMAGES.redis).withNetwork(network).withExposedPorts(6379).start();
+  const smtp = await new GenericContainer(IMAGES.smtp).withNetwork(network).withExposedPorts(1025, 1080).withWaitStrategy(Wait.forHttp('/email', 1080)).start();
+  const host = kafka.getHost();
+  return {
+    endpoints: {
+      KAFKA_BROKERS: `${host}:19092`,
+      SCHEMA_REGISTRY_URL: `http://${registry.getHost()}:${registry.getMappedPort(8080)}/apis/ccompat/v7`,
+      REDIS_URL: `redis://${redis.getHost()}:${redis.getMappedPort(6379)}`,
+      SMTP_URL: `smtp://${smtp.getHost()}:${smtp.getMappedPort(1025)}`,
+      SMTP_API_URL: `http://${smtp.getHost()}:${smtp.getMappedPort(1080)}`,
+      source: 'testcontainers',
+    },
+    stop: async () => {
+      await Promise.all([kafka.stop(), registry.stop(), redis.stop(), smtp.stop()]);
+      await network.stop();
+    },
+  };
+}

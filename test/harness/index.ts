@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
+import { inject } from 'vitest';
+import { qualify, type TopicName } from '@cms-router/events';
+import { createSchemaRegistry, createSerde, ensureTopics, type Serde, type SchemaRegistry } from '@cms-router/platform';
+import type { TestEndpoints } from './endpoints.ts';
+
+export type { TestEndpoints } from './endpoints.ts';
+
+export function endpoints(): TestEndpoints {
+  return inject('endpoints');
+}
+
+/** A name no other test or run shares: topics, groups and key prefixes per test. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Polls `probe` until it returns a value that is not undefined/false, or fails with `what`. */
+export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export function testKafka(clientId = 'cms-test'): Kafka {
+  return new Kafka({ clientId, brokers: endpoints().KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 200 } });
+}
+
+export interface TestPlatform {
+  readonly namespace: string;
+  readonly kafka: Kafka;
+  readonly registry: SchemaRegistry;
+  readonly serde: Serde;
+  /** Full topic name in this test's namespace. */
+  topic(name: TopicName): string;
+  createTopics(names: readonly TopicName[]): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+/** Kafka, registry and serde for one test, in its own topic namespace (and so its own subjects). */
+export async function testPlatform(label: string): Promise<TestPlatform> {
+  const namespace = uniqueName(label);
+  const kafka = testKafka(namespace);
+  const registry = createSchemaRegistry({ url: endpoints().SCHEMA_REGISTRY_URL });
+  const serde = createSerde(registry, namespace);
+  const admin = kafka.admin();
+  await admin.connect();
+  const created: string[] = [];
+  return {
+    namespace,
+    kafka,
+    registry,
+    serde,
+    topic: (name) => qualify(name, namespace),
+    async createTopics(names) {
+      created.push(...(await ensureTopics(admin, names, namespace, 1)));
+    },
+    async cleanup() {
+      if (created.length > 0) await admin.deleteTopics({ topics: created }).catch(() => undefined);
+      await admin.disconnect();
+    },
+  };
+}
+
+export interface Collector {
+  readonly messages: KafkaMessage[];
+  stop(): Promise<void>;
+}
+
+/** Reads a topic from the beginning into memory (read_committed unless told otherwise). */
+export async function collect(kafka: Kafka, topic: string, opts: { readUncommitted?: boolean } = {}): Promise<Collector> {
+  const consumer: Consumer = kafka.consumer({ groupId: uniqueName('collector'), readUncommitted: opts.readUncommitted ?? false, maxWaitTimeInMs: 100 });
+  const messages: KafkaMessage[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      messages.push(message);
+    },
+  });
+  return { messages, stop: () => consumer.disconnect() };
+}
+
+/** Mail captured by the SMTP sink (MailDev API). */
+export interface SinkMail {
+  readonly id: string;
+  readonly subject: string;
+  readonly text?: string;
+  readonly html?: string;
+  readonly to: { address: string }[];
+  readonly headers: Record<string, string>;
+  readonly messageId?: string;
+}
+
+export async function readMail(): Promise<SinkMail[]> {
+  const res = await fetch(`${endpoints().SMTP_API_URL}/email`);
+  if (!res.ok) throw new Error(`SMTP sink API answered ${res.status}`);
+  return (await res.json()) as SinkMail[];
+}
