@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -15,5 +16,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 600_000,
     teardownTimeout: 60_000,
+    reporters: ['default', 'json'],
+    outputFile: { json: resolve(import.meta.dirname, '../.test-results/integration.json') },
   },
 });

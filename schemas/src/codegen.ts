@@ -148,7 +148,7 @@ export function generateContract(schemas: readonly TopicSchema[]): string {
       default: {
         const logical = (node as { logicalType?: string }).logicalType;
         if (logical === 'timestamp-millis') return 'string';
-        return tsType(node.type as AvroSchema);
+        return tsType(node.type);
       }
     }
   };

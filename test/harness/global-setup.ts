@@ -17,7 +17,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (fromEnv) {
     say('using the stack named by the environment');
     project.provide('endpoints', fromEnv);
-    return async () => undefined;
+    return () => Promise.resolve();
   }
   if (await containerRuntimeAnswers()) {
     say('container engine found: starting the stack with testcontainers');

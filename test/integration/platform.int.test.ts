@@ -14,7 +14,8 @@ const fact = (caseGroupId: string, n: number): CaseFact => ({
 
 const header = (headers: Record<string, unknown> | undefined, name: string): string | undefined => {
   const raw = headers?.[name];
-  return raw === undefined ? undefined : Buffer.isBuffer(raw) ? raw.toString() : String(raw);
+  if (raw === undefined) return undefined;
+  return Buffer.isBuffer(raw) ? raw.toString() : typeof raw === 'string' ? raw : JSON.stringify(raw);
 };
 
 describe('real stack: Kafka + Apicurio Registry', () => {

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- avsc builds these Type subclasses itself; we narrow by typeName before casting. */
 import avro from 'avsc';
 import { CmsError } from '@cms-router/errors';
 

@@ -72,7 +72,7 @@ export function parseEnv<S extends z.ZodType>(schema: S, source: NodeJS.ProcessE
     const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.code === 'invalid_type' && issue.input === undefined ? 'required' : issue.message}`);
     throw new CmsError('CMS_CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`, { context: { problems: problems.length } });
   }
-  return deepFreeze(result.data as z.infer<S>);
+  return deepFreeze(result.data);
 }
 
 export function deepFreeze<T>(value: T): Readonly<T> {

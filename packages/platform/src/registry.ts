@@ -40,7 +40,7 @@ export function createSchemaRegistry(opts: { url: string; username?: string | un
     if (res.status >= 500) throw new CmsError('CMS_REGISTRY_UNAVAILABLE', `schema registry ${method} ${path} answered ${res.status}`, { context: { status: res.status } });
     return { status: res.status, json };
   };
-  const messageOf = (json: unknown): string => (typeof json === 'object' && json !== null && 'message' in json ? String((json as { message: unknown }).message) : JSON.stringify(json));
+  const messageOf = (json: unknown): string => (typeof json === 'object' && json !== null && 'message' in json ? String((json).message) : JSON.stringify(json));
   const enc = encodeURIComponent;
 
   return {

@@ -131,7 +131,7 @@ export async function pollUntil(probe: () => Promise<boolean>, timeoutMs: number
 /** Runs a short command to completion. */
 export function run(command: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): { status: number; output: string } {
   const result = spawnSync(command, args, { cwd: opts.cwd, env: opts.env ?? process.env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (result.error) return { status: 127, output: String(result.error.message) };
+  if (result.error) return { status: 127, output: result.error.message };
   return { status: result.status ?? 1, output: `${result.stdout}${result.stderr}` };
 }
 

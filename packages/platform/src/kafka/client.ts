@@ -16,7 +16,8 @@ export function createKafka(kafka: PlatformConfig['kafka'], logger: Logger): Kaf
       () =>
       ({ level, log: entry }: LogEntry) => {
         const { message, ...rest } = entry;
-        const safe = { broker: rest['broker'], groupId: rest['groupId'], error: rest['error'], retryCount: rest['retryCount'] };
+        const extra = rest as Record<string, unknown>;
+        const safe = { broker: extra['broker'], groupId: extra['groupId'], error: extra['error'], retryCount: extra['retryCount'] };
         if (level <= KafkaLogLevel.ERROR) log.error(safe, message);
         else log.warn(safe, message);
       },

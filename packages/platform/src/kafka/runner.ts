@@ -169,7 +169,7 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
       if (e.retryable) throw e;
       return [{ topic: deadLetterTopic, message: deadLetter(topic, partition, message, e) }];
     }
-    const headers = readStandardHeaders(message.headers as Record<string, Buffer | string | undefined>, () => deterministicId(topic, partition, message.offset));
+    const headers = readStandardHeaders(message.headers, () => deterministicId(topic, partition, message.offset));
     const record = {
       topic: decoded.topic,
       partition,
@@ -215,7 +215,10 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
   };
 
   const eachBatch = async (payload: EachBatchPayload): Promise<void> => {
-    const { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary } = payload;
+    const { batch } = payload;
+    const heartbeat = (): Promise<void> => payload.heartbeat();
+    const isRunning = (): boolean => payload.isRunning();
+    const isStale = (): boolean => payload.isStale();
     const { topic, partition } = batch;
     let pending: { topic: string; message: Message }[] = [];
     let lastOffset: string | undefined;
@@ -241,8 +244,8 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
       } else {
         await send(await producerFor(topic, partition), pending);
       }
-      resolveOffset(lastOffset);
-      if (!opts.transactional) await commitOffsetsIfNecessary();
+      payload.resolveOffset(lastOffset);
+      if (!opts.transactional) await payload.commitOffsetsIfNecessary();
       stats.processed += inputs;
       stats.produced += pending.length;
       pending = [];
@@ -318,7 +321,7 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
     stop() {
       stopPromise ??= (async () => {
         stopping.abort();
-        await consumer?.disconnect().catch((err: unknown) => log.warn({ err }, 'consumer disconnect failed'));
+        await consumer?.disconnect().catch((err: unknown) => { log.warn({ err }, 'consumer disconnect failed'); });
         const all = [...producers.values(), ...(plainProducer ? [plainProducer] : [])];
         producers.clear();
         await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.disconnect().catch(() => undefined)));

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import { envSchema as notifierEnv } from '@cms-router/notifier/config';
+import { envSchema as routerEnv } from '@cms-router/router/config';
+import { envSchema as srEventsEnv } from '@cms-router/sr-events/config';
+import { parseEnv } from '@cms-router/platform';
+
+interface ComposeService {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  environment?: Record<string, string | number | boolean>;
+}
+
+const compose = parse(readFileSync(resolve(import.meta.dirname, '../../docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
+
+const SERVICES: Record<string, z.ZodObject> = { router: routerEnv, 'sr-events': srEventsEnv, notifier: notifierEnv };
+
+describe('docker-compose.yml', () => {
+  it('has the same topology as the local stack: Kafka, a Confluent-compatible registry, Redis, an SMTP sink and the three services', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['kafka', 'notifier', 'redis', 'registry', 'router', 'smtp', 'sr-events']);
+  });
+
+  it.each(Object.entries(SERVICES))('%s: uses only variables its config schema knows, and they parse', (name, schema) => {
+    const service = compose.services[name];
+    expect(service?.command).toEqual(['node', `services/${name}/src/main.ts`]);
+    const environment = Object.fromEntries(Object.entries(service?.environment ?? {}).map(([k, v]) => [k, String(v)]));
+    const known = Object.keys(schema.shape);
+    const unknown = Object.keys(environment).filter((k) => !known.includes(k));
+    expect(unknown, `variables ${unknown.join(', ')} are not in ${name}'s config schema`).toEqual([]);
+    expect(() => parseEnv(schema, environment)).not.toThrow();
+  });
+
+  it('runs Kafka in KRaft mode with replication factor 1 for the transaction and offsets topics', () => {
+    const kafka = compose.services['kafka']?.environment ?? {};
+    expect(kafka['KAFKA_PROCESS_ROLES']).toBe('broker,controller');
+    expect(kafka['KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR']).toBe('1');
+    expect(kafka['KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR']).toBe('1');
+  });
+
+  it('points the services at the registry through the Confluent-compatible API', () => {
+    expect(compose.services['router']?.environment?.['SCHEMA_REGISTRY_URL']).toMatch(/\/apis\/ccompat\/v7$/);
+  });
+});
