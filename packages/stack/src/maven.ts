@@ -30,13 +30,13 @@ function classpathIntact(file: string): boolean {
  * Resolves Kafka's jars (and the logging binding its tarball ships) through infra/kafka/pom.xml and
  * returns the classpath. First run downloads ~100 MB into ~/.m2; later runs are offline.
  */
-export function kafkaClasspath(version: string, classpathFile: string, say: (line: string) => void): string {
+export function kafkaClasspath(version: string, classpathFile: string, m2Repository: string, say: (line: string) => void): string {
   if (!classpathIntact(classpathFile)) {
     const mvn = requireMaven();
     mkdirSync(dirname(classpathFile), { recursive: true });
     say(`Fetching Apache Kafka ${version} jars from Maven Central into ~/.m2 (first run only, about 100 MB; there is no release tarball to download here)...`);
     const major = Number(version.split('.')[0]);
-    const args = ['-B', '-q', '-f', join(REPO_ROOT, 'infra/kafka/pom.xml'), 'dependency:build-classpath', `-Dkafka.version=${version}`, `-Dmdep.outputFile=${classpathFile}`];
+    const args = ['-B', '-q', `-Dmaven.repo.local=${m2Repository}`, '-f', join(REPO_ROOT, 'infra/kafka/pom.xml'), 'dependency:build-classpath', `-Dkafka.version=${version}`, `-Dmdep.outputFile=${classpathFile}`];
     if (major < 4) args.push('-Dkafka3');
     const result = run(mvn, args);
     if (result.status !== 0 || !classpathIntact(classpathFile)) throw downloadFailure(`Apache Kafka ${version}`, result.output);
@@ -50,7 +50,7 @@ export function apicurioArchive(version: string, m2Repository: string, say: (lin
   if (!existsSync(archive)) {
     const mvn = requireMaven();
     say(`Fetching Apicurio Registry ${version} from Maven Central into ~/.m2 (first run only, about 160 MB)...`);
-    const result = run(mvn, ['-B', '-q', 'dependency:get', `-Dartifact=io.apicurio:apicurio-registry-app:${version}:tar.gz:all`, '-Dtransitive=false'], { cwd: REPO_ROOT });
+    const result = run(mvn, ['-B', '-q', `-Dmaven.repo.local=${m2Repository}`, 'dependency:get', `-Dartifact=io.apicurio:apicurio-registry-app:${version}:tar.gz:all`, '-Dtransitive=false'], { cwd: REPO_ROOT });
     if (result.status !== 0 || !existsSync(archive)) throw downloadFailure(`Apicurio Registry ${version}`, result.output);
   }
   return archive;

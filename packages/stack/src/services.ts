@@ -90,7 +90,7 @@ export const kafkaDriver: ServiceDriver = {
   prepare: (s, say) => {
     findJava(17, s.javaHome, 'Kafka');
     const p = paths(s);
-    kafkaCp = kafkaClasspath(s.kafkaVersion, p.kafkaClasspath, say);
+    kafkaCp = kafkaClasspath(s.kafkaVersion, p.kafkaClasspath, s.m2Repository, say);
     write(p.kafkaConfig, kafkaProperties(s, p.kafkaData));
     write(`${p.kafkaLogConfig}.log4j2.properties`, LOG4J2);
     write(`${p.kafkaLogConfig}.log4j.properties`, LOG4J1);

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CmsError } from '@cms-router/errors';
 import { isAlive, pollUntil, portFree, readPid, removeFile, stopGroup } from './process.ts';
 import { DRIVERS, type ServiceDriver } from './services.ts';
@@ -101,8 +102,17 @@ async function stopOne(s: StackSettings, name: ServiceName): Promise<'stopped' |
   return outcome;
 }
 
-/** Stops only what `up` started (pid files), in reverse order so clients go before Kafka. */
+/** Stops only what `up` and the demo started (pid files): services first, then the stack in reverse order. */
 export async function down(s: StackSettings, say: Say = () => undefined): Promise<void> {
+  const pidDir = join(s.dir, 'pids');
+  const infra = new Set(DRIVERS.map((d) => `${d.name}.pid`));
+  const others = existsSync(pidDir) ? readdirSync(pidDir).filter((f) => f.endsWith('.pid') && !infra.has(f)) : [];
+  for (const file of others) {
+    const pid = readPid(join(pidDir, file));
+    const outcome = pid === undefined ? 'not-running' : await stopGroup(pid);
+    removeFile(join(pidDir, file));
+    if (outcome !== 'not-running') say(`${file.replace(/\.pid$/, '')}: ${outcome}`);
+  }
   for (const driver of [...DRIVERS].reverse()) {
     const outcome = await stopOne(s, driver.name);
     if (outcome !== 'not-running') say(`${driver.name}: ${outcome}`);
