@@ -65,6 +65,51 @@ export const ERROR_CODES = {
     meaning: 'An unexpected error (a bug) while handling one record.',
     fix: 'The record is dead-lettered so the partition keeps flowing; report it with the dead-letter headers.',
   },
+  CMS_RULES_INVALID: {
+    retryable: false,
+    meaning: 'The routing rules file fails its schema or refers to something it does not define; the router refuses to start with it.',
+    fix: 'Correct the rules file at the places listed (docs/rules.md describes every section).',
+  },
+  CMS_UNKNOWN_CASE_GROUP: {
+    retryable: false,
+    meaning: 'A fact names a case group the router has never seen an application for.',
+    fix: 'Publish the ApplicationReceived for the case group first, then replay the rejected fact.',
+  },
+  CMS_UNKNOWN_PARTY: {
+    retryable: false,
+    meaning: 'A party fact names a person who is in no case group the router knows.',
+    fix: 'Check the party id; if the application is still on its way, replay the rejected fact after it.',
+  },
+  CMS_UNKNOWN_SR_TYPE: {
+    retryable: false,
+    meaning: 'A service request has a Process / Area / Sub Area that is not in the rules file\'s SR catalogue.',
+    fix: 'Add the SR type to the catalogue (with its kind and team) or correct the upstream value.',
+  },
+  CMS_POSTCODE_MALFORMED: {
+    retryable: false,
+    meaning: 'A postcode needed for routing is not a well-formed UK postcode.',
+    fix: 'Correct the party\'s address upstream; the case group keeps its previous assignment meanwhile.',
+  },
+  CMS_POSTCODE_UNKNOWN: {
+    retryable: false,
+    meaning: 'A postcode needed for routing is well formed but its area is not in the postcode table.',
+    fix: 'Check the postcode; if the area is real, add it to the rules file\'s postcode table.',
+  },
+  CMS_ADDRESS_UNKNOWN: {
+    retryable: false,
+    meaning: 'The party whose address decides the routing has neither a UK postcode nor a non-UK country.',
+    fix: 'Record the party\'s address upstream.',
+  },
+  CMS_SR_PARTY_MISSING: {
+    retryable: false,
+    meaning: 'A functionally unique SR does not say which party it is raised against, or names a party outside the case group.',
+    fix: 'Raise the SR against a party of the case group.',
+  },
+  CMS_APPROVAL_TEAM_UNKNOWN: {
+    retryable: false,
+    meaning: 'An SR needs approval but the referring caseworker\'s team is not known, so no team leader can be found.',
+    fix: 'Send the team with the SR owner (SrCreated actor.teamId).',
+  },
   CMS_STACK_JAVA_MISSING: {
     retryable: false,
     meaning: 'The local stack needs Java (17+ for Kafka, 21+ for Apicurio Registry) and none was found.',

@@ -1,0 +1,315 @@
+import { fail, ok, type Decision, type DecisionResult, type Reason } from './decision.ts';
+import type { CaseGroupFacts, OpenServiceRequest, PartyFacts } from './facts.ts';
+import { srKey, type Rules } from './load.ts';
+import { lookupPostcode } from './postcode.ts';
+import type { Place, RuleId, SrCatalogueEntry } from './schema.ts';
+
+/** Procedure references, cited by reasons and by the table tests. */
+export const PROCEDURES = {
+  workAllocation: '004 Work Allocation',
+  nonStandard: '000 Non Standard Case - Refer',
+  echOverview: '001 Exceptional Case Handling - Overview',
+  csaTransition: '002 CSA Scheme Information Received - Update CMS',
+  personalInterest: '003 Personal Interest - Register',
+} as const;
+
+const sorted = <T>(record: Readonly<Record<string, T>>): T[] =>
+  Object.keys(record)
+    .sort()
+    .map((k) => record[k] as T);
+
+type Match = { readonly segment: string; readonly region: string | null; readonly team: string | null; readonly reason: Reason } | DecisionResult | undefined;
+
+interface RuleContext {
+  readonly facts: CaseGroupFacts;
+  readonly rules: Rules;
+  readonly payingParent: PartyFacts | undefined;
+}
+
+function where(ruleId: RuleId, whose: string, party: PartyFacts | undefined, rules: Rules): { place: Place; district: string | null } | DecisionResult {
+  if (!party) return fail('CMS_ADDRESS_UNKNOWN', ruleId, `${whose} is not a party of the case group`);
+  const { ukPostcode, nonUkCountry } = party.residence;
+  if (ukPostcode) {
+    const found = lookupPostcode(ukPostcode, rules);
+    if (found.ok) return { place: found.place, district: found.district };
+    if (found.problem === 'MALFORMED') return fail('CMS_POSTCODE_MALFORMED', ruleId, `${whose}'s postcode is not a well-formed UK postcode, so the work cannot be routed by postcode`);
+    return fail('CMS_POSTCODE_UNKNOWN', ruleId, `${whose}'s postcode district ${found.district ?? '?'} is not in the postcode table (rules file), so the work cannot be routed by postcode`);
+  }
+  if (nonUkCountry) return { place: { country: 'OUTSIDE_UK', region: null }, district: null };
+  return fail('CMS_ADDRESS_UNKNOWN', ruleId, `${whose} has no UK postcode or non-UK country recorded, so the work cannot be routed by address`);
+}
+
+const isResult = (x: unknown): x is DecisionResult => typeof x === 'object' && x !== null && 'ok' in x;
+
+/** The case-group rules, one function per rule id. `undefined` means "does not apply; try the next". */
+const CASE_GROUP_RULES: Record<RuleId, (ctx: RuleContext) => Match> = {
+  'special-case': ({ facts }) => {
+    if (!facts.special) return undefined;
+    return {
+      segment: 'NON_STANDARD',
+      region: null,
+      team: 'Exceptional Case Handling',
+      reason: {
+        ruleId: 'special-case',
+        text: 'The case group is marked special (exceptional case handling), so the whole case group is held in the non standard segment by the Exceptional Case Handling team.',
+        procedure: `${PROCEDURES.nonStandard}, step 20; ${PROCEDURES.echOverview}: "Once a case is exceptional the whole case-group becomes exceptional."`,
+      },
+    };
+  },
+  'sensitive-or-personal-interest': ({ facts }) => {
+    const parties = sorted(facts.parties);
+    const sensitive = parties.some((p) => p.nationallySensitive);
+    const pi = parties.some((p) => p.personalInterest !== null);
+    if (!sensitive && !pi) return undefined;
+    const what = sensitive && pi ? 'a party is nationally sensitive and a party has a personal-interest flag' : sensitive ? 'a party is nationally sensitive' : 'a party has a personal-interest flag';
+    return {
+      segment: 'SPECIAL_CLIENT_RECORDS',
+      region: null,
+      team: '2012 SCR Team',
+      reason: {
+        ruleId: 'sensitive-or-personal-interest',
+        text: `In this case group ${what}, so the case group goes to Special Client Records.`,
+        procedure: `${PROCEDURES.workAllocation}, Case movement ("assigned to the special client records segment"); ${PROCEDURES.personalInterest}, step 6`,
+      },
+    };
+  },
+  escalation: ({ facts, rules }) => {
+    const open = sorted(facts.openServiceRequests)
+      .map((sr) => catalogueEntry(sr, rules))
+      .filter((e): e is SrCatalogueEntry => e?.escalation !== undefined);
+    if (open.length === 0) return undefined;
+    // Escalations in the rules file's order: complaints before appeals before enforcement.
+    const chosen = rules.escalations.find((e) => open.some((o) => o.escalation === e.segment));
+    if (!chosen) return undefined;
+    const segment = rules.segments[chosen.segment];
+    return {
+      segment: chosen.segment,
+      region: null,
+      team: segment?.team ?? null,
+      reason: {
+        ruleId: 'escalation',
+        text: `An open ${segment?.name.toLowerCase() ?? chosen.segment} service request routes the case group to the ${segment?.name ?? chosen.segment} segment while it is open.`,
+        procedure: chosen.procedure,
+      },
+    };
+  },
+  'non-uk-paying-parent': ({ payingParent, rules }) => {
+    if (!payingParent) return undefined;
+    const { ukPostcode, nonUkCountry } = payingParent.residence;
+    let outside = false;
+    if (ukPostcode) {
+      const found = lookupPostcode(ukPostcode, rules);
+      outside = found.ok && found.place.country === 'OUTSIDE_UK';
+    } else outside = nonUkCountry !== null;
+    if (!outside) return undefined;
+    return {
+      segment: 'INTERNATIONAL',
+      region: null,
+      team: rules.segments['INTERNATIONAL']?.team ?? null,
+      reason: {
+        ruleId: 'non-uk-paying-parent',
+        text: "The paying parent's residential address is not in the United Kingdom (the Isle of Man and the Channel Islands count as outside the UK), so postcode routing does not apply and the case group goes to the non-UK paying parents team.",
+        procedure: `${PROCEDURES.workAllocation}, Case movement ("the paying parent's residential address is not a United Kingdom address")`,
+      },
+    };
+  },
+  'lifecycle-new-case': ({ facts, payingParent, rules }) => {
+    const open = sorted(facts.cases).filter((c) => c.open);
+    if (open.length === 0 || !open.every((c) => c.newApplication && !c.promiseToPayIssued)) return undefined;
+    const located = where('lifecycle-new-case', 'the paying parent', payingParent, rules);
+    if (isResult(located)) return located;
+    return {
+      segment: 'NEW_CASE',
+      region: located.place.region,
+      team: null,
+      reason: {
+        ruleId: 'lifecycle-new-case',
+        text: `This is a new application where neither party had an existing case and the promise-to-pay schedule has not been issued yet, so the case group is in the new case segment (${regionName(located.place)}).`,
+        procedure: `${PROCEDURES.workAllocation}, Work Routing ("It will not be routed to the maintenance segment until a point after the promise to pay (P2P) schedule has been issued.")`,
+      },
+    };
+  },
+  'paying-parent-postcode': ({ facts, payingParent, rules }) => {
+    const located = where('paying-parent-postcode', 'the paying parent', payingParent, rules);
+    if (isResult(located)) return located;
+    const team = rules.incomeSourceTeams[facts.incomeSource] ?? rules.incomeSourceTeams['UNKNOWN'] ?? null;
+    return {
+      segment: 'MAINTENANCE',
+      region: located.place.region,
+      team,
+      reason: {
+        ruleId: 'paying-parent-postcode',
+        text: `The paying parent's postcode (district ${located.district ?? '?'}) is in ${regionName(located.place)}, and their income source places the case group with the ${team ?? 'general'} maintenance team.`,
+        procedure: `${PROCEDURES.workAllocation}, Case movement ("paying parent postcode, income source and the lifecycle of the case")`,
+      },
+    };
+  },
+};
+
+function regionName(place: Place): string {
+  return (place.region ?? place.country)
+    .toLowerCase()
+    .split('_')
+    .map((w) => (w === 'and' || w === 'the' || w === 'of' ? w : w.charAt(0).toUpperCase() + w.slice(1)))
+    .join(' ');
+}
+
+export function catalogueEntry(sr: { process: string; area: string; subArea: string }, rules: Rules): SrCatalogueEntry | undefined {
+  const key = srKey(sr.process, sr.area, sr.subArea);
+  return rules.serviceRequests.find((e) => srKey(e.process, e.area, e.subArea) === key || (e.aliases ?? []).some((alias) => srKey(alias, e.area, e.subArea) === key));
+}
+
+/** Requirements and handling instructions follow from the facts whichever rule decided. */
+function conditions(segment: string, facts: CaseGroupFacts): { requirements: string[]; handling: string[]; reasons: Reason[] } {
+  const parties = sorted(facts.parties);
+  const requirements: string[] = [];
+  const handling = new Set<string>();
+  const reasons: Reason[] = [];
+  const sensitive = parties.some((p) => p.nationallySensitive || p.personalInterest !== null);
+  if (segment === 'NON_STANDARD') {
+    if (sensitive) {
+      requirements.push('SECURITY_CLEARED');
+      reasons.push({
+        ruleId: 'special-case-sensitive',
+        text: 'The exceptional case group is also sensitive, so only security-cleared Exceptional Case Handling caseworkers may work it.',
+        procedure: `${PROCEDURES.echOverview}: "Sensitive cases are handled by security cleared caseworkers from the team."`,
+      });
+    }
+    handling.add('SELF_SERVICE_PORTAL_UNAVAILABLE');
+    handling.add('OFF_SYSTEM_LETTERS');
+    reasons.push({
+      ruleId: 'special-case-handling',
+      text: 'Exceptional cases are handled off system: clients cannot use the self-service portal and letters are issued off system.',
+      procedure: `${PROCEDURES.echOverview}: "Clients will not be able to use the Self Service Portal"`,
+    });
+  }
+  const knownAs = parties.filter((p) => p.knownAsRecorded || p.personalInterest?.suppressCorrespondence === true);
+  if (knownAs.length > 0) {
+    handling.add('SUPPRESS_CORRESPONDENCE');
+    const blocked = new Set<string>();
+    for (const p of knownAs) {
+      for (const other of parties) if (other.partyId !== p.partyId && other.role !== 'QUALIFYING_CHILD') blocked.add(other.partyId);
+      for (const id of p.personalInterest?.blockPortalForPartyIds ?? []) blocked.add(id);
+    }
+    for (const id of [...blocked].sort()) handling.add(`BLOCK_SELF_SERVICE_PORTAL:${id}`);
+    reasons.push({
+      ruleId: 'known-as-not-disclosed',
+      text: 'A name that must not be disclosed is recorded on the case group: suppress outbound correspondence (issue it clerically) and block the other parties from the self-service portal.',
+      procedure: `${PROCEDURES.personalInterest}, step 22 and "Blocking a client from the Self Service Portal"`,
+    });
+  }
+  if (parties.some((p) => p.personalInterest?.warmHandoverRequired === true)) {
+    handling.add('WARM_HANDOVER_TO_SCR_TEAM_LEADER');
+    reasons.push({
+      ruleId: 'cifba-warm-handover',
+      text: 'A team leader warm handover to the SCR team leader is needed (child in a foreign jurisdiction).',
+      procedure: `${PROCEDURES.personalInterest}, step 6 ("a Team Leader warm handover must be completed to the SCR Team Leader")`,
+    });
+  }
+  return { requirements, handling: [...handling].sort(), reasons };
+}
+
+/**
+ * Where a case group belongs and why: the first rule of the hierarchy (in the rules file's order)
+ * that applies decides; requirements and handling are added from the facts.
+ */
+export function decideCaseGroup(facts: CaseGroupFacts, rules: Rules): DecisionResult {
+  const ctx: RuleContext = { facts, rules, payingParent: facts.parties[facts.payingParentId] };
+  for (const { rule } of rules.hierarchy) {
+    const match = CASE_GROUP_RULES[rule](ctx);
+    if (match === undefined) continue;
+    if (isResult(match)) return match;
+    const extra = conditions(match.segment, facts);
+    const decision: Decision = {
+      segment: match.segment,
+      region: match.region,
+      team: match.team,
+      ownerUserId: null,
+      access: 'OWNER',
+      requirements: extra.requirements,
+      handling: extra.handling,
+      rulesVersion: rules.version,
+      reasons: [match.reason, ...extra.reasons],
+    };
+    return ok(decision);
+  }
+  return fail('CMS_ADDRESS_UNKNOWN', 'paying-parent-postcode', 'no routing rule applies to the case group');
+}
+
+/**
+ * Where a service request goes. Functionally unique SRs go to their specialist team, routed by the
+ * postcode of the party they are raised against, with read-only access to the case group; case-owning
+ * SRs go wherever the case group is. A case group held in a restricted segment (non standard, SCR)
+ * keeps all of its work.
+ */
+export function decideServiceRequest(sr: OpenServiceRequest, facts: CaseGroupFacts, caseGroup: Decision, rules: Rules): DecisionResult {
+  const entry = catalogueEntry(sr, rules);
+  if (!entry) {
+    return fail('CMS_UNKNOWN_SR_TYPE', 'sr-catalogue', `SR ${sr.srId}: "${sr.process} / ${sr.area} / ${sr.subArea}" is not in the SR catalogue of rules ${rules.version}`);
+  }
+  const follow = (reason: Reason): DecisionResult => ok({ ...caseGroup, access: 'OWNER', ownerUserId: null, reasons: [reason, ...caseGroup.reasons] });
+  if (rules.segments[caseGroup.segment]?.restricted === true) {
+    return follow({
+      ruleId: 'restricted-segment-holds-all-work',
+      text: `The case group is held in ${rules.segments[caseGroup.segment]?.name ?? caseGroup.segment}, a restricted segment, so this SR stays with it rather than going to another team.`,
+      procedure: `${PROCEDURES.nonStandard}: "no other cases are held in the non standard segment"; ${PROCEDURES.personalInterest}: "routed to the special client records team workgroup"`,
+    });
+  }
+  if (entry.kind === 'CASE_OWNING') {
+    return follow({
+      ruleId: 'case-owning-sr',
+      text: 'A case-owning SR is completed in the segment that owns the case group.',
+      procedure: `${PROCEDURES.workAllocation}, Service requests ("Case owning SRs will always be completed by caseworkers in the case owning segment")`,
+    });
+  }
+  const partyId = sr.raisedAgainstPartyId;
+  const party = partyId ? facts.parties[partyId] : undefined;
+  if (!party) {
+    return fail('CMS_SR_PARTY_MISSING', 'functionally-unique-sr', `SR ${sr.srId} is functionally unique but is ${partyId ? `raised against ${partyId}, who is not a party of case group ${facts.caseGroupId}` : 'not raised against any party'}`);
+  }
+  const located = where('paying-parent-postcode', `the party the SR is raised against (${party.partyId})`, party, rules);
+  if (isResult(located)) return located;
+  return ok({
+    segment: 'SPECIALIST',
+    region: located.place.region ?? 'OUTSIDE_UK',
+    team: entry.team ?? null,
+    ownerUserId: null,
+    access: 'READ_ONLY',
+    requirements: [],
+    handling: caseGroup.handling,
+    rulesVersion: rules.version,
+    reasons: [
+      {
+        ruleId: 'functionally-unique-sr',
+        text: `A functionally unique SR goes to the ${entry.team ?? 'specialist'} team with read-only access to the case group, routed by the postcode of the party it is raised against (${regionName(located.place)}), not by where the case group is held.`,
+        procedure: `${PROCEDURES.workAllocation}, Service requests ("Functionally unique work items will route depending on the post code of the person they are raised against")`,
+      },
+    ],
+  });
+}
+
+/** An SR pending approval becomes a task for the team leader of the referring caseworker's team. */
+export function decideApprovalTask(sr: OpenServiceRequest, teamLeaderUserId: string | null, caseGroup: Decision, rules: Rules): DecisionResult {
+  if (!sr.ownerTeamId) {
+    return fail('CMS_APPROVAL_TEAM_UNKNOWN', 'approval-task', `SR ${sr.srId} is pending approval but the referring caseworker's team is not known, so no team leader can be chosen`);
+  }
+  return ok({
+    segment: caseGroup.segment,
+    region: caseGroup.region,
+    team: `TEAM_LEADER:${sr.ownerTeamId}`,
+    ownerUserId: teamLeaderUserId,
+    access: 'OWNER',
+    requirements: caseGroup.requirements,
+    handling: caseGroup.handling,
+    rulesVersion: rules.version,
+    reasons: [
+      {
+        ruleId: 'approval-task',
+        text: teamLeaderUserId
+          ? `The SR is pending approval, so a task goes to the team leader of team ${sr.ownerTeamId}.`
+          : `The SR is pending approval; no team leader is recorded for team ${sr.ownerTeamId} yet, so the task waits in that team's approval inbox.`,
+        procedure: `${PROCEDURES.personalInterest}, step 9 ("A task is automatically created in the TL approval inbox"); ${PROCEDURES.nonStandard}, step 11`,
+      },
+    ],
+  });
+}

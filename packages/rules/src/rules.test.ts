@@ -1,0 +1,261 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decideApprovalTask, decideCaseGroup, decideServiceRequest, defaultRules, loadRules, lookupPostcode, type CaseGroupFacts, type Decision, type DecisionResult } from './index.ts';
+import { caseGroup, party, sr } from './testing.ts';
+
+const rules = defaultRules();
+const decided = (result: DecisionResult): Decision => {
+  if (!result.ok) throw new Error(`expected a decision, got ${result.error.code}: ${result.error.reason}`);
+  return result.decision;
+};
+const PI = { reason: 'COMMISSION_DEFINED', warmHandoverRequired: false, suppressCorrespondence: false, blockPortalForPartyIds: [] };
+
+describe('the case-group hierarchy (first matching rule wins)', () => {
+  it.each<[string, string, CaseGroupFacts, string, string | null]>([
+    ['000 Non Standard Case - Refer, step 20: "This will mark this case and any others within the case group as a special case ... route to the exceptional case handling team"', 'special-case', caseGroup({ special: { exceptionalType: 'TYPE_ONE' } }), 'NON_STANDARD', null],
+    ['001 ECH Overview: "Once a case is exceptional the whole case-group becomes exceptional" (beats a sensitive party)', 'special-case', caseGroup({ special: { exceptionalType: 'TYPE_TWO' } }, { nationallySensitive: true }), 'NON_STANDARD', null],
+    ['004 Work Allocation: "one of the parties involved is classed as nationally sensitive ... assigned to the special client records segment"', 'sensitive-or-personal-interest', caseGroup({}, { nationallySensitive: true }), 'SPECIAL_CLIENT_RECORDS', null],
+    ['003 Personal Interest, step 13: "This will move the case to the SCR team" (PI on the receiving parent)', 'sensitive-or-personal-interest', caseGroup({ parties: { PP: party('PP', 'PAYING_PARENT'), RP: party('RP', 'RECEIVING_PARENT', { personalInterest: PI }) } }), 'SPECIAL_CLIENT_RECORDS', null],
+    ['004 Work Allocation: sensitivity beats a new application ("Instead of being handled by the standard application teams")', 'sensitive-or-personal-interest', caseGroup({ cases: { 'C-1': { caseId: 'C-1', open: true, newApplication: true, promiseToPayIssued: false } } }, { nationallySensitive: true }), 'SPECIAL_CLIENT_RECORDS', null],
+    ['002 CSA: "Process = Escalated enquires, Area = Complaints, Sub Area = Resolution/Review/ICE" routes to complaints', 'escalation', caseGroup({ openServiceRequests: { S: sr('S', 'Escalated enquires', 'Complaints', 'ICE') } }), 'COMPLAINTS', null],
+    ['002 CSA: "Process = Escalated Enquiries, Area = Appeals, Sub Area = Appeal Against Decision" routes to appeals', 'escalation', caseGroup({ openServiceRequests: { S: sr('S', 'Escalated Enquiries', 'Appeals', 'Appeal Against Decision') } }), 'APPEALS', null],
+    ['002 CSA: "Process = Arrears, Area = Arrears Management, Sub Area = Arrears Review" routes to enforcement', 'escalation', caseGroup({ openServiceRequests: { S: sr('S', 'Arrears', 'Arrears Management', 'Arrears Review') } }), 'ENFORCEMENT', null],
+    ['002 CSA + rules file order: a complaint outranks an appeal and enforcement', 'escalation', caseGroup({ openServiceRequests: { A: sr('A', 'Arrears', 'Arrears Management', 'Arrears Review'), B: sr('B', 'Escalated Enquiries', 'Complaints', 'Review') } }), 'COMPLAINTS', null],
+    ['004 Work Allocation: "the paying parent\'s residential address is not a United Kingdom address"', 'non-uk-paying-parent', caseGroup({}, { residence: { ukPostcode: null, nonUkCountry: 'ES' } }), 'INTERNATIONAL', null],
+    ['rules file: the Isle of Man is not in the UK (IM postcode)', 'non-uk-paying-parent', caseGroup({}, { residence: { ukPostcode: 'IM1 1AA', nonUkCountry: null } }), 'INTERNATIONAL', null],
+    ['rules file: Jersey (JE) is not in the UK', 'non-uk-paying-parent', caseGroup({}, { residence: { ukPostcode: 'JE2 3AB', nonUkCountry: null } }), 'INTERNATIONAL', null],
+    ['004 Work Allocation: "a new application ... where neither party has an existing case ... routed to the new case segment"', 'lifecycle-new-case', caseGroup({ cases: { 'C-1': { caseId: 'C-1', open: true, newApplication: true, promiseToPayIssued: false } } }), 'NEW_CASE', 'YORKSHIRE_AND_THE_HUMBER'],
+    ['004 Work Allocation: "not be routed to the maintenance segment until ... the promise to pay (P2P) schedule has been issued"', 'paying-parent-postcode', caseGroup({ cases: { 'C-1': { caseId: 'C-1', open: true, newApplication: true, promiseToPayIssued: true } } }), 'MAINTENANCE', 'YORKSHIRE_AND_THE_HUMBER'],
+    ['004 Work Allocation: "Factors ... include paying parent postcode" (Welsh postcode)', 'paying-parent-postcode', caseGroup({}, { residence: { ukPostcode: 'CF10 1AA', nonUkCountry: null } }), 'MAINTENANCE', 'WALES'],
+    ['004 Work Allocation: paying parent in Northern Ireland', 'paying-parent-postcode', caseGroup({}, { residence: { ukPostcode: 'BT1 5GS', nonUkCountry: null } }), 'MAINTENANCE', 'NORTHERN_IRELAND'],
+    ['004 Work Allocation: paying parent in Scotland', 'paying-parent-postcode', caseGroup({}, { residence: { ukPostcode: 'EH1 1YZ', nonUkCountry: null } }), 'MAINTENANCE', 'SCOTLAND'],
+  ])('%s', (_citation, ruleId, facts, segment, region) => {
+    const decision = decided(decideCaseGroup(facts, rules));
+    expect(decision.reasons[0]?.ruleId).toBe(ruleId);
+    expect(decision.segment).toBe(segment);
+    if (region !== null) expect(decision.region).toBe(region);
+    expect(decision.rulesVersion).toBe(rules.version);
+    expect(decision.reasons[0]?.procedure).toMatch(/^00[0-4] /);
+  });
+
+  it('uses income source for the maintenance team (004: "paying parent postcode, income source and the lifecycle")', () => {
+    expect(decided(decideCaseGroup(caseGroup({ incomeSource: 'BENEFITS' }), rules)).team).toBe('BENEFITS');
+    expect(decided(decideCaseGroup(caseGroup({ incomeSource: 'SELF_EMPLOYED' }), rules)).team).toBe('SELF_EMPLOYED');
+  });
+
+  it('requires security clearance for a sensitive exceptional case (001: "Sensitive cases are handled by security cleared caseworkers")', () => {
+    const d = decided(decideCaseGroup(caseGroup({ special: { exceptionalType: 'TYPE_ONE' } }, { nationallySensitive: true }), rules));
+    expect(d.requirements).toEqual(['SECURITY_CLEARED']);
+    expect(d.reasons.map((r) => r.ruleId)).toContain('special-case-sensitive');
+    expect(decided(decideCaseGroup(caseGroup({ special: { exceptionalType: 'TYPE_ONE' } }), rules)).requirements).toEqual([]);
+  });
+
+  it('ECH cases cannot use the self-service portal (001: "Clients will not be able to use the Self Service Portal")', () => {
+    expect(decided(decideCaseGroup(caseGroup({ special: { exceptionalType: 'TYPE_ONE' } }), rules)).handling).toContain('SELF_SERVICE_PORTAL_UNAVAILABLE');
+  });
+
+  it('a known-as name suppresses correspondence and blocks the other adults from the portal (003 step 22 and SSP blocking)', () => {
+    const facts = caseGroup({ parties: { PP: party('PP', 'PAYING_PARENT'), RP: party('RP', 'RECEIVING_PARENT', { knownAsRecorded: true }), QC: party('QC', 'QUALIFYING_CHILD') } });
+    const d = decided(decideCaseGroup(facts, rules));
+    expect(d.segment).toBe('MAINTENANCE'); // a known-as name alone is not a PI flag
+    expect(d.handling).toEqual(['BLOCK_SELF_SERVICE_PORTAL:PP', 'SUPPRESS_CORRESPONDENCE']);
+  });
+
+  it('asks for a warm handover to the SCR team leader for a CIFBA flag (003 step 6)', () => {
+    const facts = caseGroup({}, { personalInterest: { ...PI, reason: 'CIFBA', warmHandoverRequired: true } });
+    expect(decided(decideCaseGroup(facts, rules)).handling).toContain('WARM_HANDOVER_TO_SCR_TEAM_LEADER');
+  });
+
+  it('never puts a personal-interest reason into a reason text', () => {
+    const facts = caseGroup({}, { personalInterest: { ...PI, reason: 'THREAT_OF_SUICIDE' } });
+    const text = JSON.stringify(decided(decideCaseGroup(facts, rules)).reasons);
+    expect(text).not.toMatch(/suicide/i);
+  });
+});
+
+describe('routing errors are clear, never a silent default', () => {
+  it.each([
+    ['malformed', 'NOT A CODE', 'CMS_POSTCODE_MALFORMED', /not a well-formed UK postcode/],
+    ['unknown area', 'QQ1 1AA', 'CMS_POSTCODE_UNKNOWN', /district QQ1 is not in the postcode table/],
+  ])('%s postcode', (_, postcode, code, reason) => {
+    const result = decideCaseGroup(caseGroup({}, { residence: { ukPostcode: postcode, nonUkCountry: null } }), rules);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error.code).toBe(code);
+      expect(result.error.reason).toMatch(reason);
+      expect(result.error.reason).not.toContain(postcode); // only the district, never the full postcode
+    }
+  });
+
+  it('no address at all', () => {
+    const result = decideCaseGroup(caseGroup({}, { residence: { ukPostcode: null, nonUkCountry: null } }), rules);
+    expect(result).toMatchObject({ ok: false, error: { code: 'CMS_ADDRESS_UNKNOWN' } });
+  });
+});
+
+describe('the postcode table', () => {
+  it.each([
+    ['SY1 1AA', 'ENGLAND', 'Shrewsbury'],
+    ['SY23 1AA', 'WALES', 'Aberystwyth'],
+    ['SY15 6AA', 'WALES', 'Montgomery'],
+    ['CH1 2AB', 'ENGLAND', 'Chester'],
+    ['CH5 1AA', 'WALES', 'Flintshire'],
+    ['CH41 1AA', 'ENGLAND', 'Birkenhead (CH41 must not match CH4)'],
+    ['TD1 1AA', 'SCOTLAND', 'Galashiels'],
+    ['TD15 1AA', 'ENGLAND', 'Berwick-upon-Tweed'],
+    ['TD12 4AA', 'ENGLAND', 'Cornhill-on-Tweed (sector override)'],
+    ['TD12 9AA', 'SCOTLAND', 'Coldstream'],
+    ['LD1 5AA', 'WALES', 'Llandrindod Wells'],
+    ['NP20 1AA', 'WALES', 'Newport'],
+    ['LL11 1AA', 'WALES', 'Wrexham'],
+    ['DG16 5AA', 'SCOTLAND', 'Gretna'],
+    ['CA1 1AA', 'ENGLAND', 'Carlisle'],
+    ['BT7 1NN', 'NORTHERN_IRELAND', 'Belfast'],
+    ['GY1 1AA', 'OUTSIDE_UK', 'Guernsey'],
+    ['ec1a1bb', 'ENGLAND', 'lower case, no space'],
+    ['W1A 1AA', 'ENGLAND', 'A9A outward code'],
+  ])('%s is in %s (%s)', (postcode, country) => {
+    const found = lookupPostcode(postcode, rules);
+    expect(found.ok && found.place.country).toBe(country);
+  });
+
+  it('has every UK postcode area (121) plus the Crown Dependencies', () => {
+    const areas = Object.entries(rules.postcodes.areas);
+    expect(areas.filter(([, p]) => p.country !== 'OUTSIDE_UK')).toHaveLength(121);
+    expect(areas.filter(([, p]) => p.country === 'OUTSIDE_UK').map(([a]) => a).sort()).toEqual(['GY', 'IM', 'JE']);
+  });
+});
+
+describe('service requests', () => {
+  const owning = decided(decideCaseGroup(caseGroup({}, { residence: { ukPostcode: 'BT1 5GS', nonUkCountry: null } }), rules));
+  const facts = caseGroup({}, { residence: { ukPostcode: 'BT1 5GS', nonUkCountry: null } });
+
+  it('004: a functionally unique SR routes by the postcode of the person it is raised against (NI case group, Welsh receiving parent)', () => {
+    const d = decided(decideServiceRequest(sr('S', 'Payments', 'Discrepancy Log', 'Investigate', { raisedAgainstPartyId: 'RP' }), facts, owning, rules));
+    expect(owning.region).toBe('NORTHERN_IRELAND');
+    expect(d).toMatchObject({ segment: 'SPECIALIST', region: 'WALES', team: 'PAYMENT_DISCREPANCIES', access: 'READ_ONLY' });
+    expect(d.reasons[0]?.ruleId).toBe('functionally-unique-sr');
+  });
+
+  it('004: "Case owning SRs will always be completed by caseworkers in the case owning segment"', () => {
+    const d = decided(decideServiceRequest(sr('S', 'Change of Circumstances', 'Address', 'Verify'), facts, owning, rules));
+    expect(d).toMatchObject({ segment: 'MAINTENANCE', region: 'NORTHERN_IRELAND', access: 'OWNER' });
+  });
+
+  it('a restricted segment keeps its functionally unique work (000: "no other cases are held in the non standard segment")', () => {
+    const special = decided(decideCaseGroup({ ...facts, special: { exceptionalType: 'TYPE_ONE' } }, rules));
+    const d = decided(decideServiceRequest(sr('S', 'Payments', 'Discrepancy Log', 'Investigate', { raisedAgainstPartyId: 'RP' }), facts, special, rules));
+    expect(d.segment).toBe('NON_STANDARD');
+    expect(d.reasons[0]?.ruleId).toBe('restricted-segment-holds-all-work');
+  });
+
+  it.each([
+    ['an unknown SR type', sr('S', 'Special case management', 'Non Standard', 'Something'), 'CMS_UNKNOWN_SR_TYPE'],
+    ['a functionally unique SR without a party', sr('S', 'Payments', 'Discrepancy Log', 'Investigate'), 'CMS_SR_PARTY_MISSING'],
+    ['a functionally unique SR against a stranger', sr('S', 'Payments', 'Discrepancy Log', 'Investigate', { raisedAgainstPartyId: 'X' }), 'CMS_SR_PARTY_MISSING'],
+  ])('rejects %s', (_, request, code) => {
+    expect(decideServiceRequest(request, facts, owning, rules)).toMatchObject({ ok: false, error: { code } });
+  });
+
+  it('matches the catalogue ignoring case and spacing', () => {
+    expect(decideServiceRequest(sr('S', ' special CASE management', 'non standard', 'referral '), facts, owning, rules).ok).toBe(true);
+  });
+
+  it('003 step 9: an SR pending approval is a task in the team leader approval inbox', () => {
+    const request = sr('S', 'Special case management', 'Personal Interest', 'Referral', { pendingApproval: true, ownerTeamId: 'T-9' });
+    expect(decided(decideApprovalTask(request, 'TL-9', owning, rules))).toMatchObject({ team: 'TEAM_LEADER:T-9', ownerUserId: 'TL-9', segment: 'MAINTENANCE' });
+    expect(decided(decideApprovalTask(request, null, owning, rules)).reasons[0]?.text).toMatch(/no team leader is recorded for team T-9/);
+    expect(decideApprovalTask({ ...request, ownerTeamId: null }, null, owning, rules)).toMatchObject({ ok: false, error: { code: 'CMS_APPROVAL_TEAM_UNKNOWN' } });
+  });
+});
+
+describe('the rules file', () => {
+  it('makes the hierarchy order data: moving a rule changes the outcome', () => {
+    const data = JSON.parse(JSON.stringify(rules)) as { hierarchy: { rule: string }[] };
+    data.hierarchy = [...data.hierarchy.slice(1), ...data.hierarchy.slice(0, 1)]; // special-case last
+    const reordered = loadRules(data);
+    const facts = caseGroup({ special: { exceptionalType: 'TYPE_ONE' } }, { nationallySensitive: true });
+    expect(decided(decideCaseGroup(facts, rules)).segment).toBe('NON_STANDARD');
+    expect(decided(decideCaseGroup(facts, reordered)).segment).toBe('SPECIAL_CLIENT_RECORDS');
+  });
+
+  it('reports every problem of a broken file', () => {
+    const data = JSON.parse(JSON.stringify(rules)) as Record<string, unknown> & { hierarchy: unknown[]; escalations: { segment: string; procedure: string }[] };
+    data.hierarchy = data.hierarchy.slice(1);
+    data.escalations = [{ segment: 'NOWHERE', procedure: 'x' }];
+    expect(() => loadRules(data, 'bad.json')).toThrow(/bad\.json: hierarchy: rule special-case is missing; escalations: unknown segment NOWHERE/);
+    expect(() => loadRules({ version: 1 })).toThrow(/CMS_RULES_INVALID|effectiveFrom/);
+  });
+});
+
+describe('properties', () => {
+  const postcodes = fc.constantFrom('LS1 4AP', 'CF10 1AA', 'BT1 5GS', 'EH1 1YZ', 'SY23 1AA', 'IM1 1AA', 'TD15 1AA');
+  const facts = fc.record({
+    special: fc.boolean(),
+    sensitive: fc.boolean(),
+    pi: fc.boolean(),
+    knownAs: fc.boolean(),
+    postcode: postcodes,
+    rpPostcode: postcodes,
+    newApplication: fc.boolean(),
+    p2p: fc.boolean(),
+    escalation: fc.constantFrom(null, 'Complaints', 'Appeals'),
+    income: fc.constantFrom('EMPLOYED', 'BENEFITS', 'UNKNOWN'),
+  });
+  type Generated = typeof facts extends fc.Arbitrary<infer T> ? T : never;
+  const build = (f: Generated): CaseGroupFacts =>
+    caseGroup(
+      {
+        special: f.special ? { exceptionalType: 'TYPE_ONE' } : null,
+        incomeSource: f.income,
+        cases: { 'C-1': { caseId: 'C-1', open: true, newApplication: f.newApplication, promiseToPayIssued: f.p2p } },
+        parties: {
+          PP: party('PP', 'PAYING_PARENT', { nationallySensitive: f.sensitive, residence: { ukPostcode: f.postcode, nonUkCountry: null } }),
+          RP: party('RP', 'RECEIVING_PARENT', { personalInterest: f.pi ? PI : null, knownAsRecorded: f.knownAs, residence: { ukPostcode: f.rpPostcode, nonUkCountry: null } }),
+        },
+        openServiceRequests: f.escalation ? { E: sr('E', 'Escalated Enquiries', f.escalation, f.escalation === 'Appeals' ? 'Appeal Against Decision' : 'ICE') } : {},
+      },
+      {},
+    );
+
+  it('is deterministic: the same facts give the same decision', () => {
+    fc.assert(
+      fc.property(facts, (f) => {
+        expect(decideCaseGroup(build(f), rules)).toEqual(decideCaseGroup(build(f), rules));
+      }),
+    );
+  });
+
+  it('does not depend on the order facts were recorded in', () => {
+    fc.assert(
+      fc.property(facts, (f) => {
+        const a = build(f);
+        const reversed: CaseGroupFacts = { ...a, parties: Object.fromEntries(Object.entries(a.parties).reverse()), openServiceRequests: Object.fromEntries(Object.entries(a.openServiceRequests).reverse()) };
+        expect(decideCaseGroup(reversed, rules)).toEqual(decideCaseGroup(a, rules));
+      }),
+    );
+  });
+
+  it('adding an unrelated fact never changes the decision (a closed case, an SR of no routing consequence)', () => {
+    fc.assert(
+      fc.property(facts, fc.string({ minLength: 1, maxLength: 8 }), (f, id) => {
+        const a = build(f);
+        const withUnrelated: CaseGroupFacts = {
+          ...a,
+          cases: { ...a.cases, [`closed-${id}`]: { caseId: `closed-${id}`, open: false, newApplication: false, promiseToPayIssued: false } },
+          openServiceRequests: { ...a.openServiceRequests, [`sr-${id}`]: sr(`sr-${id}`, 'Change of Circumstances', 'Address', 'Verify') },
+        };
+        expect(decideCaseGroup(withUnrelated, rules)).toEqual(decideCaseGroup(a, rules));
+      }),
+    );
+  });
+
+  it('a special case group is always in the non standard segment, whatever else is true', () => {
+    fc.assert(
+      fc.property(facts, (f) => {
+        const result = decideCaseGroup(build({ ...f, special: true }), rules);
+        expect(result.ok && result.decision.segment).toBe('NON_STANDARD');
+      }),
+    );
+  });
+});
