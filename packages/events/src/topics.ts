@@ -22,6 +22,8 @@ export const TOPICS = {
   notifications: 'cms.notifications.v1',
   /** notifier -> router, anyone. Key: caseGroupId. */
   orphanFlags: 'cms.orphan-flags.v1',
+  /** router ingest -> router route: every routing fact keyed by caseGroupId, kept forever. Internal. */
+  routerInbox: 'cms.router-inbox.v1',
   /** Any service: well-formed events that cannot be applied, with the reason. Key: the rejected record's key. */
   rejections: 'cms.rejections.v1',
   /** Any service: undecodable or poison records, original bytes plus reason headers. */
@@ -38,6 +40,8 @@ export interface TopicSpec {
   readonly partitions: number;
   /** Keep forever and compact (latest per key) vs time retention. */
   readonly cleanupPolicy: 'delete' | 'compact';
+  /** -1 keeps records forever (the router's inbox is its event-sourced state). Default: broker setting. */
+  readonly retentionMs?: number;
 }
 
 /** Partition counts: enough parallelism for one broker on two cores; every topic keyed so order per key holds. */
@@ -50,6 +54,7 @@ export const TOPIC_SPECS: { readonly [K in TopicName]: TopicSpec } = {
   'cms.assignments.v1': { partitions: 6, cleanupPolicy: 'delete' },
   'cms.notifications.v1': { partitions: 3, cleanupPolicy: 'delete' },
   'cms.orphan-flags.v1': { partitions: 3, cleanupPolicy: 'delete' },
+  'cms.router-inbox.v1': { partitions: 6, cleanupPolicy: 'delete', retentionMs: -1 },
   'cms.rejections.v1': { partitions: 3, cleanupPolicy: 'delete' },
   'cms.dead-letter.v1': { partitions: 3, cleanupPolicy: 'delete' },
 };

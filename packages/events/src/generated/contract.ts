@@ -250,6 +250,18 @@ export interface SourceRecord {
   readonly eventId: null | string;
 }
 
+/** The router's own ordered stream: every fact that can change a case group's routing, re-keyed by caseGroupId (party facts fanned out, one record per case group). Kept forever: replaying it rebuilds the router's state. */
+export interface RouterInboxRecord {
+  /** Case group the fact applies to. Also the record key. */
+  readonly caseGroupId: string;
+  /** Business time of the original fact (UTC). ISO-8601 in the JSON form. */
+  readonly occurredAt: string;
+  /** Where the original fact was read. */
+  readonly source: SourceRecord;
+  /** The original record value, unchanged (Confluent wire format); decoded with the source topic's schema. */
+  readonly fact: Buffer;
+}
+
 /** Routing facts that sr-events derives from validated SR lifecycle events, for the router and the notifier. Key: caseGroupId. */
 export interface SrFact {
   /** Case group the fact is about. Also the record key. */
@@ -491,7 +503,7 @@ export interface TeamLeadershipAssigned {
 }
 
 /** Every topic with a schema; the subject is `<topic>-value` (topic-name strategy). */
-export type SchemaTopic = 'cms.assignments.v1' | 'cms.case-facts.v1' | 'cms.notifications.v1' | 'cms.orphan-flags.v1' | 'cms.party-facts.v1' | 'cms.rejections.v1' | 'cms.sr-facts.v1' | 'cms.sr-lifecycle.v1' | 'cms.workforce.v1';
+export type SchemaTopic = 'cms.assignments.v1' | 'cms.case-facts.v1' | 'cms.notifications.v1' | 'cms.orphan-flags.v1' | 'cms.party-facts.v1' | 'cms.rejections.v1' | 'cms.router-inbox.v1' | 'cms.sr-facts.v1' | 'cms.sr-lifecycle.v1' | 'cms.workforce.v1';
 
 /** The value type of each topic. */
 export interface TopicValue {
@@ -501,6 +513,7 @@ export interface TopicValue {
   'cms.orphan-flags.v1': OrphanFlag;
   'cms.party-facts.v1': PartyFact;
   'cms.rejections.v1': Rejection;
+  'cms.router-inbox.v1': RouterInboxRecord;
   'cms.sr-facts.v1': SrFact;
   'cms.sr-lifecycle.v1': SrLifecycleEvent;
   'cms.workforce.v1': WorkforceEvent;
@@ -524,6 +537,9 @@ export const PartyFactsV1Schema = {"type":"record","name":"PartyFact","namespace
 /** Avro schema of cms.rejections.v1. */
 export const RejectionsV1Schema = {"type":"record","name":"Rejection","namespace":"uk.gov.dwp.cms.events","doc":"A well-formed event that cannot be applied, with a reason a person can act on. Key: the rejected record's key.","fields":[{"name":"rejectionId","type":"string","doc":"Deterministic id (service, source topic, partition, offset)."},{"name":"service","type":"string","doc":"Service that rejected it (router, sr-events, notifier)."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Business time of the rejected event (UTC). ISO-8601 in the JSON form."},{"name":"source","doc":"Where the rejected event was read.","type":{"type":"record","name":"SourceRecord","doc":"Coordinates of a Kafka record.","fields":[{"name":"topic","type":"string","doc":"Topic."},{"name":"partition","type":"int","doc":"Partition."},{"name":"offset","type":"string","doc":"Offset (a string: Kafka offsets are 64-bit)."},{"name":"eventId","type":["null","string"],"default":null,"doc":"The event id header of the rejected record, when it had one."}]}},{"name":"code","type":"string","doc":"Stable rejection code (docs/errors.md)."},{"name":"reason","type":"string","doc":"What was wrong and where, in words a person can act on (no personal data)."},{"name":"caseGroupId","type":["null","string"],"default":null,"doc":"Case group concerned, when known."},{"name":"srId","type":["null","string"],"default":null,"doc":"SR concerned, when known."}]} as const;
 
+/** Avro schema of cms.router-inbox.v1. */
+export const RouterInboxV1Schema = {"type":"record","name":"RouterInboxRecord","namespace":"uk.gov.dwp.cms.events","doc":"The router's own ordered stream: every fact that can change a case group's routing, re-keyed by caseGroupId (party facts fanned out, one record per case group). Kept forever: replaying it rebuilds the router's state.","fields":[{"name":"caseGroupId","type":"string","doc":"Case group the fact applies to. Also the record key."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Business time of the original fact (UTC). ISO-8601 in the JSON form."},{"name":"source","doc":"Where the original fact was read.","type":{"type":"record","name":"SourceRecord","doc":"Coordinates of a Kafka record.","fields":[{"name":"topic","type":"string","doc":"Topic."},{"name":"partition","type":"int","doc":"Partition."},{"name":"offset","type":"string","doc":"Offset (a string: Kafka offsets are 64-bit)."},{"name":"eventId","type":["null","string"],"default":null,"doc":"The event id header of the rejected record, when it had one."}]}},{"name":"fact","type":"bytes","doc":"The original record value, unchanged (Confluent wire format); decoded with the source topic's schema."}]} as const;
+
 /** Avro schema of cms.sr-facts.v1. */
 export const SrFactsV1Schema = {"type":"record","name":"SrFact","namespace":"uk.gov.dwp.cms.events","doc":"Routing facts that sr-events derives from validated SR lifecycle events, for the router and the notifier. Key: caseGroupId.","fields":[{"name":"caseGroupId","type":"string","doc":"Case group the fact is about. Also the record key."},{"name":"caseId","type":"string","doc":"Case the originating SR is attached to."},{"name":"srId","type":"string","doc":"The SR the fact was derived from."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the originating SR event happened (UTC). ISO-8601 in the JSON form."},{"name":"payload","doc":"The derived fact. The JSON form names the branch in a \"type\" field.","type":[{"type":"record","name":"CaseGroupMarkedSpecial","doc":"A non-standard referral was approved and closed with Complex Case Approved: the whole case group is exceptional.","fields":[{"name":"referringUserId","type":"string","doc":"Caseworker who referred; they lose access to the case group."},{"name":"exceptionalType","doc":"Type one (a participant has no NINO/CRN) or type two (cannot reach an accurate outcome on the system).","type":{"type":"enum","name":"ExceptionalType","doc":"ECH case type.","symbols":["TYPE_ONE","TYPE_TWO"]}}]},{"type":"record","name":"CaseGroupLoadedBack","doc":"The underlying reason for exceptional handling is fixed: the case group leaves the non-standard segment and is routed again.","fields":[{"name":"fix","doc":"What fixed it.","type":{"type":"enum","name":"ExceptionalExit","doc":"Why exceptional handling ended.","symbols":["NINO_OR_CRN_ALLOCATED","SYSTEM_FIX_RECORDED"]}}]},{"type":"record","name":"ReferralRejected","doc":"A team leader rejected a referral: the case is accessible to the referring caseworker again.","fields":[{"name":"referringUserId","type":"string","doc":"Caseworker who referred."},{"name":"referralArea","type":"string","doc":"Area of the referral SR (\"Non Standard\" or \"Personal Interest\")."}]},{"type":"record","name":"PersonalInterestFlagChanged","doc":"A personal-interest flag was set on, or removed from, a party.","fields":[{"name":"partyId","type":"string","doc":"The flagged party."},{"name":"flagged","type":"boolean","doc":"True when set, false when removed (cessation)."},{"name":"reason","type":["null","string"],"default":null,"doc":"PI reason code (for example COMMISSION_DEFINED, ASSOCIATED_CONTACT, THREAT_OF_SUICIDE). Personal data: never logged, never in an email."},{"name":"reviewDueAt","type":["null",{"type":"long","logicalType":"timestamp-millis"}],"default":null,"doc":"When the flag must be reviewed (threat of suicide: three months after it was set)."},{"name":"warmHandoverRequired","type":"boolean","default":false,"doc":"True for a CIFBA case: a team leader warm handover to the SCR team leader is needed."},{"name":"suppressCorrespondence","type":"boolean","default":false,"doc":"True when a known-as name must not be disclosed: outbound correspondence is suppressed and issued clerically."},{"name":"blockPortalForPartyIds","type":{"type":"array","items":"string"},"default":[],"doc":"Parties to block from the self-service portal because they must not see the flagged party's name."}]},{"type":"record","name":"ServiceRequestChanged","doc":"A routable SR opened, completed or entered pending approval; the router assigns it and tracks open case-owning work.","fields":[{"name":"process","type":"string","doc":"Process of the SR."},{"name":"area","type":"string","doc":"Area of the SR."},{"name":"subArea","type":"string","doc":"Sub Area of the SR."},{"name":"raisedAgainstPartyId","type":["null","string"],"default":null,"doc":"Party the SR is raised against."},{"name":"change","doc":"What happened to it.","type":{"type":"enum","name":"SrChange","doc":"Routable SR change.","symbols":["OPENED","PENDING_APPROVAL","COMPLETED","CANCELLED"]}},{"name":"ownerUserId","type":["null","string"],"default":null,"doc":"Caseworker who owns the SR (the referrer for approvals)."},{"name":"ownerTeamId","type":["null","string"],"default":null,"doc":"Owner's team: approval tasks and work of an unavailable owner go to this team's leader."}]}]}]} as const;
 
@@ -541,6 +557,7 @@ export const TOPIC_SCHEMAS: { readonly [T in SchemaTopic]: Readonly<Record<strin
   'cms.orphan-flags.v1': OrphanFlagsV1Schema,
   'cms.party-facts.v1': PartyFactsV1Schema,
   'cms.rejections.v1': RejectionsV1Schema,
+  'cms.router-inbox.v1': RouterInboxV1Schema,
   'cms.sr-facts.v1': SrFactsV1Schema,
   'cms.sr-lifecycle.v1': SrLifecycleV1Schema,
   'cms.workforce.v1': WorkforceV1Schema,

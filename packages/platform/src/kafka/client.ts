@@ -35,7 +35,10 @@ export async function ensureTopics(admin: Admin, topics: readonly TopicName[], n
       topic: name,
       numPartitions: TOPIC_SPECS[base].partitions,
       replicationFactor,
-      configEntries: [{ name: 'cleanup.policy', value: TOPIC_SPECS[base].cleanupPolicy }],
+      configEntries: [
+        { name: 'cleanup.policy', value: TOPIC_SPECS[base].cleanupPolicy },
+        ...(TOPIC_SPECS[base].retentionMs !== undefined ? [{ name: 'retention.ms', value: String(TOPIC_SPECS[base].retentionMs) }] : []),
+      ],
     }));
   if (wanted.length > 0) {
     try {

@@ -1,4 +1,4 @@
-import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import { CmsError, isCmsError, messageOf, type ErrorCode } from '@cms-router/errors';
 import {
   DEAD_LETTER_HEADERS,
@@ -15,7 +15,7 @@ import {
 import { LOG_FIELDS } from '../log-fields.ts';
 import type { Logger } from '../logger.ts';
 import type { Serde } from '../registry.ts';
-import { backoffDelay, sleepUnlessAborted } from './backoff.ts';
+import { backoffDelay } from './backoff.ts';
 
 /** A decoded input record. `topic` is the contract name (namespace removed); the union narrows `value`. */
 export type InboundRecord = {
@@ -28,6 +28,8 @@ export type InboundRecord = {
     readonly headers: StandardHeaders;
     /** Kafka record timestamp (ms since epoch, as a string). */
     readonly timestamp: string;
+    /** The record value exactly as read (Confluent wire format). */
+    readonly raw: Buffer;
   };
 }[SchemaTopic];
 
@@ -67,10 +69,31 @@ export interface RunnerOptions {
   readonly onFatal: (err: CmsError) => void;
   /** Largest number of inputs in one transaction. */
   readonly maxInputsPerTransaction?: number;
+  /** For services that keep state outside Kafka (Redis): see StateHooks. */
+  readonly state?: StateHooks;
+}
+
+/**
+ * How a stateful service keeps its state consistent with Kafka. State changes are staged while a batch
+ * is handled and persisted only after its transaction commits, with the last applied offset. Before
+ * each batch the runner asks whether the stored state is behind the partition (a crash between commit
+ * and persist) or gone (Redis lost); if so it replays the partition from the offset given, calling
+ * `replay` (apply, produce nothing: those outputs were committed long ago), then carries on.
+ */
+export interface StateHooks {
+  /** The offset to replay this partition from, or undefined when the stored state is current. */
+  check(topic: string, partition: number, firstOffset: string): Promise<string | undefined>;
+  /** Applies a record to state without producing anything. */
+  replay(record: InboundRecord): Promise<void>;
+  /** Persists what was staged for this partition, up to and including `lastOffset`. */
+  persist(topic: string, partition: number, lastOffset: string): Promise<void>;
+  /** Drops what was staged for this partition since the last persist (the transaction did not commit). */
+  discard(topic: string, partition: number): void;
 }
 
 export interface RunnerStats {
   processed: number;
+  replayed: number;
   produced: number;
   deadLettered: number;
   retries: number;
@@ -79,6 +102,12 @@ export interface RunnerStats {
 
 export interface KafkaRunner {
   start(): Promise<void>;
+  /**
+   * Replays a partition this instance owns from its low watermark up to its committed offset through
+   * `state.replay`, e.g. to rebuild lost state other partitions depend on. Returns false when the
+   * partition is not assigned here or has nothing to replay.
+   */
+  rebuild(topic: TopicName, partition: number): Promise<boolean>;
   /** Ordered, idempotent: stop consuming, finish the in-flight batch, commit, close producers. */
   stop(): Promise<void>;
   readonly stats: Readonly<RunnerStats>;
@@ -105,7 +134,14 @@ const clip = (text: string, max = 500): string => (text.length > max ? `${text.s
  */
 export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
   const log = opts.logger.child({ component: 'runner', groupId: opts.groupId });
-  const stats: RunnerStats = { processed: 0, produced: 0, deadLettered: 0, retries: 0, transactions: 0 };
+  const stats: RunnerStats = { processed: 0, replayed: 0, produced: 0, deadLettered: 0, retries: 0, transactions: 0 };
+  /** Partitions being replayed, with the offset where normal processing resumes. */
+  const restoring = new Map<string, string>();
+  /** Retry attempts per partition while it is paused after a retryable failure. */
+  const attempts = new Map<string, number>();
+  const assigned = new Set<string>();
+  const resumeTimers = new Set<NodeJS.Timeout>();
+  let admin: Admin | undefined;
   const stopping = new AbortController();
   const producers = new Map<string, Promise<Producer>>();
   const deadLetterTopic = qualify(TOPICS.deadLetter, opts.namespace);
@@ -159,18 +195,11 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
     return { key: message.key, value: message.value, headers };
   };
 
-  /** Decode + handle one record. Returns the records to produce; throws only retryable errors. */
-  const processOne = async (topic: string, partition: number, message: KafkaMessage): Promise<{ topic: string; message: Message }[]> => {
-    let decoded: Awaited<ReturnType<Serde['decode']>>;
-    try {
-      decoded = await opts.serde.decode(topic, message.value);
-    } catch (err) {
-      const e = toCmsError(err);
-      if (e.retryable) throw e;
-      return [{ topic: deadLetterTopic, message: deadLetter(topic, partition, message, e) }];
-    }
+  /** Decodes a record; undecodable input is a non-retryable CmsError, registry trouble a retryable one. */
+  const decodeRecord = async (topic: string, partition: number, message: KafkaMessage): Promise<InboundRecord> => {
+    const decoded = await opts.serde.decode(topic, message.value);
     const headers = readStandardHeaders(message.headers, () => deterministicId(topic, partition, message.offset));
-    const record = {
+    return {
       topic: decoded.topic,
       partition,
       offset: message.offset,
@@ -178,7 +207,21 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
       value: decoded.value,
       headers,
       timestamp: message.timestamp,
+      raw: message.value ?? Buffer.alloc(0),
     } as InboundRecord;
+  };
+
+  /** Decode + handle one record. Returns the records to produce; throws only retryable errors. */
+  const processOne = async (topic: string, partition: number, message: KafkaMessage): Promise<{ topic: string; message: Message }[]> => {
+    let record: InboundRecord;
+    try {
+      record = await decodeRecord(topic, partition, message);
+    } catch (err) {
+      const e = toCmsError(err);
+      if (e.retryable) throw e;
+      return [{ topic: deadLetterTopic, message: deadLetter(topic, partition, message, e) }];
+    }
+    const headers = record.headers;
     let outputs: readonly OutboundRecord[];
     try {
       outputs = await opts.handler(record);
@@ -214,12 +257,36 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
     for (const [topic, messages] of byTopic) await producerOrTx.send({ topic, messages, acks: -1 });
   };
 
+  const key = (topic: string, partition: number): string => `${topic}:${partition}`;
+
+  /** Pause a partition after a retryable failure and come back to `offset` after a backoff. */
+  const pauseAndRetry = (topic: string, partition: number, offset: string, e: CmsError): void => {
+    const tp = key(topic, partition);
+    const attempt = attempts.get(tp) ?? 0;
+    attempts.set(tp, attempt + 1);
+    stats.retries += 1;
+    const delayMs = backoffDelay(attempt, opts.retry.initialMs, opts.retry.maxMs);
+    log.warn({ [LOG_FIELDS.code]: e.code, [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.offset]: offset, [LOG_FIELDS.attempt]: attempt + 1, [LOG_FIELDS.delayMs]: delayMs, err: e }, 'retryable failure: partition paused, retrying after backoff');
+    const c = consumer;
+    if (!c || stopping.signal.aborted) return;
+    c.pause([{ topic, partitions: [partition] }]);
+    c.seek({ topic, partition, offset });
+    const timer = setTimeout(() => {
+      resumeTimers.delete(timer);
+      if (!stopping.signal.aborted) c.resume([{ topic, partitions: [partition] }]);
+    }, delayMs);
+    resumeTimers.add(timer);
+  };
+
   const eachBatch = async (payload: EachBatchPayload): Promise<void> => {
     const { batch } = payload;
     const heartbeat = (): Promise<void> => payload.heartbeat();
     const isRunning = (): boolean => payload.isRunning();
     const isStale = (): boolean => payload.isStale();
     const { topic, partition } = batch;
+    const tp = key(topic, partition);
+    const first = batch.messages[0];
+    if (!first) return;
     let pending: { topic: string; message: Message }[] = [];
     let lastOffset: string | undefined;
     let inputs = 0;
@@ -236,6 +303,7 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
           await tx.commit();
         } catch (err) {
           await tx.abort().catch(() => undefined);
+          opts.state?.discard(topic, partition);
           // A fenced or broken producer is not reused: the next attempt makes a fresh one.
           await dropProducer(topic, partition);
           throw toCmsError(err);
@@ -246,6 +314,13 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
       }
       payload.resolveOffset(lastOffset);
       if (!opts.transactional) await payload.commitOffsetsIfNecessary();
+      if (opts.state) {
+        // Committed in Kafka; if persisting fails the state is behind, which the next check() replays.
+        await opts.state.persist(topic, partition, lastOffset).catch((err: unknown) => {
+          opts.state?.discard(topic, partition);
+          log.warn({ err: toCmsError(err), [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition }, 'state not persisted after commit; it will be replayed');
+        });
+      }
       stats.processed += inputs;
       stats.produced += pending.length;
       pending = [];
@@ -254,28 +329,74 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
       await heartbeat();
     };
 
+    if (opts.state && !restoring.has(tp)) {
+      let from: string | undefined;
+      try {
+        from = await opts.state.check(topic, partition, first.offset);
+      } catch (err) {
+        const e = toCmsError(err);
+        if (!e.retryable) throw e;
+        pauseAndRetry(topic, partition, first.offset, e);
+        return;
+      }
+      if (from !== undefined && BigInt(from) < BigInt(first.offset)) {
+        log.warn({ [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, from, until: first.offset }, 'state is behind or lost: replaying the partition');
+        restoring.set(tp, first.offset);
+        consumer?.seek({ topic, partition, offset: from });
+        return;
+      }
+    }
+
+    let lastReplayed: string | undefined;
     for (const message of batch.messages) {
       if (!isRunning() || isStale() || stopping.signal.aborted) break;
-      let outputs: { topic: string; message: Message }[] | undefined;
-      for (let attempt = 0; outputs === undefined; attempt += 1) {
-        try {
-          outputs = await processOne(topic, partition, message);
-        } catch (err) {
-          const e = toCmsError(err);
-          // Keep what is done, then wait for the world to come back; this record is retried, never dead-lettered.
-          await flush();
-          const delayMs = backoffDelay(attempt, opts.retry.initialMs, opts.retry.maxMs);
-          stats.retries += 1;
-          log.warn({ [LOG_FIELDS.code]: e.code, [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.offset]: message.offset, [LOG_FIELDS.attempt]: attempt + 1, [LOG_FIELDS.delayMs]: delayMs }, 'retryable failure; backing off');
-          if (!(await sleepUnlessAborted(delayMs, stopping.signal)) || !isRunning() || isStale()) return;
-          await heartbeat();
+      const target = restoring.get(tp);
+      if (target !== undefined && opts.state) {
+        if (BigInt(message.offset) < BigInt(target)) {
+          try {
+            await opts.state.replay(await decodeRecord(topic, partition, message));
+          } catch (err) {
+            const e = toCmsError(err);
+            if (e.retryable) {
+              if (lastReplayed !== undefined) await opts.state.persist(topic, partition, lastReplayed);
+              pauseAndRetry(topic, partition, message.offset, e);
+              return;
+            }
+            // Undecodable or rejected when first seen: it changed no state then, and changes none now.
+          }
+          lastReplayed = message.offset;
+          stats.replayed += 1;
+          continue;
         }
+        if (lastReplayed !== undefined) {
+          await opts.state.persist(topic, partition, lastReplayed);
+          payload.resolveOffset(lastReplayed);
+          lastReplayed = undefined;
+        }
+        restoring.delete(tp);
+        log.info({ [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.offset]: message.offset }, 'replay finished');
       }
+      let outputs: { topic: string; message: Message }[];
+      try {
+        outputs = await processOne(topic, partition, message);
+      } catch (err) {
+        // Keep what is done, then wait for the world to come back; this record is retried, never dead-lettered.
+        await flush();
+        opts.state?.discard(topic, partition);
+        pauseAndRetry(topic, partition, message.offset, toCmsError(err));
+        return;
+      }
+      attempts.delete(tp);
       stats.deadLettered += outputs.filter((o) => o.topic === deadLetterTopic).length;
       pending.push(...outputs);
       lastOffset = message.offset;
       inputs += 1;
       if (inputs >= maxInputs) await flush();
+    }
+    if (lastReplayed !== undefined && opts.state) {
+      await opts.state.persist(topic, partition, lastReplayed);
+      payload.resolveOffset(lastReplayed);
+      await heartbeat();
     }
     await flush();
   };
@@ -299,6 +420,9 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
       });
       c.on(c.events.GROUP_JOIN, ({ payload }) => {
         // Close transactional producers of partitions we no longer own; their new owner fences them anyway.
+        assigned.clear();
+        for (const [t, ps] of Object.entries(payload.memberAssignment)) for (const p of ps) assigned.add(key(t, p));
+        for (const tp of [...restoring.keys()]) if (!assigned.has(tp)) restoring.delete(tp);
         const owned = new Set(Object.entries(payload.memberAssignment).flatMap(([t, ps]) => ps.map((p) => transactionalId(t, p))));
         for (const id of producers.keys()) {
           if (!owned.has(id)) {
@@ -318,9 +442,27 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
         eachBatch,
       });
     },
+    async rebuild(name, partition) {
+      const topic = qualify(name, opts.namespace);
+      const tp = key(topic, partition);
+      if (!opts.state || !consumer || !assigned.has(tp) || restoring.has(tp)) return false;
+      admin ??= opts.kafka.admin();
+      await admin.connect();
+      const [committed] = await admin.fetchOffsets({ groupId: opts.groupId, topics: [topic] });
+      const position = committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
+      const low = (await admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition)?.low ?? '0';
+      if (BigInt(position) <= BigInt(low)) return false;
+      log.warn({ [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, from: low, until: position }, 'rebuilding state: replaying the partition');
+      restoring.set(tp, position);
+      consumer.seek({ topic, partition, offset: low });
+      return true;
+    },
     stop() {
       stopPromise ??= (async () => {
         stopping.abort();
+        for (const timer of resumeTimers) clearTimeout(timer);
+        resumeTimers.clear();
+        await admin?.disconnect().catch(() => undefined);
         await consumer?.disconnect().catch((err: unknown) => { log.warn({ err }, 'consumer disconnect failed'); });
         const all = [...producers.values(), ...(plainProducer ? [plainProducer] : [])];
         producers.clear();
