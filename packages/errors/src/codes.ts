@@ -45,6 +45,11 @@ export const ERROR_CODES = {
     meaning: 'The Kafka cluster could not be reached or a produce/commit failed with a retriable error.',
     fix: 'The consumer retries with backoff; check the brokers and the network.',
   },
+  CMS_STATE_REBUILDING: {
+    retryable: true,
+    meaning: 'State this record depends on is being rebuilt from Kafka (after Redis lost it); the record waits.',
+    fix: 'Nothing: the partition resumes when the rebuild finishes. If it lasts, check the rebuilding partitions in the logs.',
+  },
   CMS_SMTP_UNAVAILABLE: {
     retryable: true,
     meaning: 'The SMTP server refused the connection or answered with a temporary (4xx) failure.',

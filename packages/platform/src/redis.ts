@@ -39,6 +39,8 @@ export function redisKeys(prefix: string) {
     prefix,
     /** Case group state (router). */
     caseGroup: (caseGroupId: string) => `${prefix}:router:casegroup:${caseGroupId}`,
+    /** Team id -> team leader user id (router reference data). */
+    teamLeaders: () => `${prefix}:router:team-leaders`,
     /** Case groups a party belongs to (router fan-out index). */
     partyCaseGroups: (partyId: string) => `${prefix}:router:party-casegroups:${partyId}`,
     /** SR state (sr-events). */
@@ -47,8 +49,8 @@ export function redisKeys(prefix: string) {
     notificationLedger: (idempotencyKey: string) => `${prefix}:notifier:ledger:${idempotencyKey}`,
     /** Case groups owned by a caseworker (notifier ownership index). */
     ownerCaseGroups: (userId: string) => `${prefix}:notifier:owner-casegroups:${userId}`,
-    /** Last input offset applied per partition, for idempotent replays. */
-    appliedOffset: (service: string, topic: string, partition: number) => `${prefix}:${service}:applied-offset:${topic}:${partition}`,
+    /** Last input offset whose state is persisted, per consumer stage and partition (StateHooks). */
+    appliedOffset: (stage: string, topic: string, partition: number) => `${prefix}:${stage}:applied-offset:${topic}:${partition}`,
     /** Scratch keys for the platform's own checks. */
     probe: (name: string) => `${prefix}:platform:probe:${name}`,
   } as const;

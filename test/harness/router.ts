@@ -1,0 +1,151 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import type { Admin, Kafka } from 'kafkajs';
+import { codecFor, qualify, TOPICS, type Assignment, type Rejection, type TopicName } from '@cms-router/events';
+import type { Serde } from '@cms-router/platform';
+import { defaultRules } from '@cms-router/rules';
+import { createMemoryRouter, type MemoryOutput } from '@cms-router/routing';
+import type { TrafficEvent } from '@cms-router/traffic';
+import { endpoints, waitFor } from './index.ts';
+
+const REPO = resolve(import.meta.dirname, '..', '..');
+
+export interface RouterProcess {
+  readonly child: ChildProcess;
+  readonly output: string[];
+  kill(signal: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `node services/router/src/main.ts` as its own process, as an operator would. */
+export function startRouterProcess(env: Record<string, string>): RouterProcess {
+  const child = spawn(process.execPath, [resolve(REPO, 'services/router/src/main.ts')], {
+    env: { ...process.env, KAFKA_BROKERS: endpoints().KAFKA_BROKERS, SCHEMA_REGISTRY_URL: endpoints().SCHEMA_REGISTRY_URL, REDIS_URL: endpoints().REDIS_URL, LOG_LEVEL: 'info', RETRY_INITIAL_MS: '100', RETRY_MAX_MS: '2000', KAFKA_SESSION_TIMEOUT_MS: '6000', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
+  child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return {
+    child,
+    output,
+    async kill(signal) {
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export async function waitForRouterStarted(p: RouterProcess): Promise<void> {
+  await waitFor(() => p.output.join('').includes('"msg":"router started"'), 'the router to start', 60_000, 100);
+}
+
+/** Produces traffic in the contract's Avro form, in order, in batches. */
+export async function produceTraffic(kafka: Kafka, serde: Serde, namespace: string, events: readonly TrafficEvent[], batchSize = 500): Promise<void> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  for (let i = 0; i < events.length; i += batchSize) {
+    const slice = events.slice(i, i + batchSize);
+    const byTopic = new Map<string, { key: string; value: Buffer }[]>();
+    for (const e of slice) {
+      const topic = qualify(e.topic, namespace);
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), { key: e.key, value: await serde.encode(e.topic, e.value as never) }]);
+    }
+    await producer.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: -1 });
+  }
+  await producer.disconnect();
+}
+
+/**
+ * True when a group has committed everything on the given topics. A topic written transactionally ends
+ * with a commit marker, which takes an offset but is never consumed: there, high - 1 is caught up.
+ */
+export async function caughtUp(admin: Admin, groupId: string, topics: readonly string[], transactional = false): Promise<boolean> {
+  for (const topic of topics) {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    for (const end of ends) {
+      if (BigInt(end.high) <= BigInt(end.low)) continue;
+      const c = BigInt(committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1');
+      if (c < BigInt(end.high) - (transactional ? 1n : 0n)) return false;
+    }
+  }
+  return true;
+}
+
+export async function waitUntilRouted(admin: Admin, namespace: string, groupId: string, timeoutMs = 240_000): Promise<void> {
+  const inputs = [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.srFacts, TOPICS.workforce].map((t) => qualify(t, namespace));
+  await waitFor(
+    async () => (await caughtUp(admin, `${groupId}.ingest`, inputs)) && (await caughtUp(admin, `${groupId}.route`, [qualify(TOPICS.routerInbox, namespace)], true)) && (await caughtUp(admin, `${groupId}.ingest`, inputs)),
+    'the router to process everything',
+    timeoutMs,
+    500,
+  );
+}
+
+/** What an assignment says, without ids that depend on Kafka coordinates. */
+export function placementOf(a: Assignment): string {
+  return [a.subject, a.srId ?? '-', a.previousSegment ?? '-', a.segment, a.region ?? '-', a.team ?? '-', a.ownerUserId ?? '-', a.access, a.requirements.join('+'), a.handling.join('+'), a.reasons[0]?.ruleId ?? '-'].join('|');
+}
+
+/** The assignments the in-memory router produces for the same traffic, per case group, in order. */
+export function expectedFromMemory(phases: readonly (readonly TrafficEvent[])[]): { byCaseGroup: Map<string, string[]>; assignments: number; rejections: number } {
+  const router = createMemoryRouter(defaultRules());
+  const byCaseGroup = new Map<string, string[]>();
+  let assignments = 0;
+  let rejections = 0;
+  let n = 0;
+  for (const phase of phases) {
+    for (const e of phase) {
+      n += 1;
+      const outputs: MemoryOutput[] = router.process({ topic: e.topic, value: e.value } as never, `m${n}`, { topic: e.topic, partition: 0, offset: String(n) });
+      for (const o of outputs) {
+        if (o.topic === 'cms.assignments.v1') {
+          assignments += 1;
+          byCaseGroup.set(o.value.caseGroupId, [...(byCaseGroup.get(o.value.caseGroupId) ?? []), placementOf(o.value)]);
+        } else rejections += 1;
+      }
+    }
+  }
+  return { byCaseGroup, assignments, rejections };
+}
+
+/**
+ * Reads a topic from the start, read_committed, decoding every record. Call it once the producers are
+ * done (the router caught up): it returns when nothing new has arrived for `quietMs`.
+ */
+export async function readAll<T extends Assignment | Rejection>(kafka: Kafka, serde: Serde, namespace: string, base: TopicName, quietMs = 3_000): Promise<{ key: string; value: T }[]> {
+  const topic = qualify(base, namespace);
+  const consumer = kafka.consumer({ groupId: `verifier-${Date.now()}-${Math.random().toString(36).slice(2)}`, readUncommitted: false, maxWaitTimeInMs: 200 });
+  const seen: { partition: number; offset: string; key: string; value: T }[] = [];
+  let lastArrival = Date.now();
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      for (const m of batch.messages) {
+        const decoded = await serde.decode(topic, m.value);
+        seen.push({ partition: batch.partition, offset: m.offset, key: m.key?.toString() ?? '', value: decoded.value as T });
+      }
+      lastArrival = Date.now();
+    },
+  });
+  await waitFor(() => Date.now() - lastArrival > quietMs, `reading ${topic}`, 180_000, 250);
+  await consumer.disconnect();
+  return seen.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset))).map(({ key, value }) => ({ key, value }));
+}
+
+export function groupByCaseGroup(assignments: readonly { value: Assignment }[]): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  for (const { value } of assignments) map.set(value.caseGroupId, [...(map.get(value.caseGroupId) ?? []), placementOf(value)]);
+  return map;
+}
+
+export const validAssignment = (a: unknown): boolean => {
+  try {
+    codecFor('cms.assignments.v1').fromJson(a);
+    return true;
+  } catch {
+    return false;
+  }
+};

@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Admin } from 'kafkajs';
+import { createRedis, ensureTopics } from '@cms-router/platform';
+import { qualify, TOPICS, type Assignment, type CaseFact, type Rejection } from '@cms-router/events';
+import { generateTraffic, type TrafficEvent } from '@cms-router/traffic';
+import { endpoints, testPlatform, uniqueName, waitFor, type TestPlatform } from '../harness/index.ts';
+import { expectedFromMemory, groupByCaseGroup, produceTraffic, readAll, startRouterProcess, waitForRouterStarted, waitUntilRouted, type RouterProcess } from '../harness/router.ts';
+
+const ALL = [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.srFacts, TOPICS.workforce, TOPICS.routerInbox, TOPICS.assignments, TOPICS.rejections, TOPICS.deadLetter];
+
+interface Run {
+  p: TestPlatform;
+  admin: Admin;
+  group: string;
+  prefix: string;
+  env: Record<string, string>;
+}
+
+async function newRun(label: string): Promise<Run> {
+  const p = await testPlatform(label);
+  await p.createTopics(ALL);
+  const admin = p.kafka.admin();
+  await admin.connect();
+  const group = uniqueName('router');
+  const prefix = uniqueName('rt').replace(/[^a-zA-Z0-9_-]/g, '');
+  return { p, admin, group, prefix, env: { KAFKA_TOPIC_NAMESPACE: p.namespace, REDIS_KEY_PREFIX: prefix, ROUTER_GROUP_ID: group } };
+}
+
+async function endRun(r: Run): Promise<void> {
+  await r.admin.disconnect();
+  await r.p.cleanup();
+}
+
+describe('router on the real stack', () => {
+  it('routes a scenario: assignments out of Kafka, with reasons; poison dead-lettered; invalid facts rejected; the partition keeps flowing', async () => {
+    const r = await newRun('route');
+    const router = startRouterProcess(r.env);
+    try {
+      await waitForRouterStarted(router);
+      const app: CaseFact = {
+        caseGroupId: 'CG-1',
+        caseId: 'C-1',
+        occurredAt: '2026-01-05T09:00:00.000Z',
+        payload: {
+          type: 'ApplicationReceived',
+          payingParent: { partyId: 'PP-1', address: { ukPostcode: 'CF10 1AA', nonUkCountry: null }, identifierKnown: true },
+          receivingParent: { partyId: 'RP-1', address: { ukPostcode: 'LS1 4AP', nonUkCountry: null }, identifierKnown: true },
+          qualifyingChildren: [{ partyId: 'QC-1', address: { ukPostcode: 'LS1 4AP', nonUkCountry: null }, identifierKnown: true }],
+          incomeSource: 'EMPLOYED',
+          partiesHaveExistingCase: false,
+        },
+      };
+      const events: TrafficEvent[] = [
+        { topic: 'cms.case-facts.v1', key: 'CG-1', value: app },
+        { topic: 'cms.case-facts.v1', key: 'CG-404', value: { caseGroupId: 'CG-404', caseId: 'C-9', occurredAt: '2026-01-05T10:00:00.000Z', payload: { type: 'PromiseToPayScheduleIssued', scheduleId: 'S' } } },
+        { topic: 'cms.case-facts.v1', key: 'CG-1', value: { caseGroupId: 'CG-1', caseId: 'C-1', occurredAt: '2026-01-06T10:00:00.000Z', payload: { type: 'PromiseToPayScheduleIssued', scheduleId: 'S' } } },
+      ];
+      await produceTraffic(r.p.kafka, r.p.serde, r.p.namespace, events.slice(0, 2));
+      // Poison between two good records on the same partition as CG-1.
+      const producer = r.p.kafka.producer();
+      await producer.connect();
+      await producer.send({ topic: qualify(TOPICS.caseFacts, r.p.namespace), messages: [{ key: 'CG-1', value: Buffer.from('not avro at all') }] });
+      await producer.disconnect();
+      await produceTraffic(r.p.kafka, r.p.serde, r.p.namespace, events.slice(2));
+      await produceTraffic(r.p.kafka, r.p.serde, r.p.namespace, [{ topic: 'cms.party-facts.v1', key: 'PP-1', value: { partyId: 'PP-1', occurredAt: '2026-01-07T10:00:00.000Z', payload: { type: 'PartyAddressChanged', address: { ukPostcode: 'ZZ99 9ZZ', nonUkCountry: null } } } }]);
+      await waitUntilRouted(r.admin, r.p.namespace, r.group);
+
+      const assignments = await readAll<Assignment>(r.p.kafka, r.p.serde, r.p.namespace, TOPICS.assignments, 1_500);
+      expect(assignments.map((a) => [a.key, a.value.segment, a.value.previousSegment, a.value.region])).toEqual([
+        ['CG-1', 'NEW_CASE', null, 'WALES'],
+        ['CG-1', 'MAINTENANCE', 'NEW_CASE', 'WALES'],
+      ]);
+      expect(assignments[1]?.value.reasons[0]).toMatchObject({ ruleId: 'paying-parent-postcode', procedure: expect.stringContaining('004 Work Allocation') as unknown });
+      const rejections = await readAll<Rejection>(r.p.kafka, r.p.serde, r.p.namespace, TOPICS.rejections, 1_500);
+      expect(rejections.map((x) => x.value.code).sort()).toEqual(['CMS_POSTCODE_UNKNOWN', 'CMS_UNKNOWN_CASE_GROUP']);
+      expect(rejections.find((x) => x.value.code === 'CMS_UNKNOWN_CASE_GROUP')?.value).toMatchObject({ service: 'router', caseGroupId: 'CG-404', source: { topic: 'cms.case-facts.v1' } });
+      const dead = await readAll(r.p.kafka, { decode: (_t: string, v: Buffer | null) => Promise.resolve({ topic: 'cms.dead-letter.v1', value: { bytes: v?.toString() } }) } as never, r.p.namespace, TOPICS.deadLetter, 1_500);
+      expect(dead.map((d) => (d.value as unknown as { bytes: string }).bytes)).toEqual(['not avro at all']);
+    } finally {
+      await router.kill('SIGTERM');
+      await endRun(r);
+    }
+  });
+
+  it('exactly once under SIGKILL: killed three times in a ~10k-event run, a read_committed verifier sees every expected assignment once', async () => {
+    const r = await newRun('kill9');
+    const phases = generateTraffic({ seed: 42, caseGroups: 1000, changesPerCaseGroup: 8, prefix: 'K' });
+    const total = phases.reduce((n, ph) => n + ph.length, 0);
+    expect(total).toBeGreaterThanOrEqual(9_000);
+    const expected = expectedFromMemory(phases);
+    let router: RouterProcess = startRouterProcess(r.env);
+    const kills: string[] = [];
+    const inboxProgress = async (): Promise<bigint> => {
+      const [c] = await r.admin.fetchOffsets({ groupId: `${r.group}.route`, topics: [qualify(TOPICS.routerInbox, r.p.namespace)] });
+      return (c?.partitions ?? []).reduce((sum, p) => sum + (BigInt(p.offset) > 0n ? BigInt(p.offset) : 0n), 0n);
+    };
+    const killAfter = async (inboxRecords: bigint): Promise<void> => {
+      await waitFor(async () => (await inboxProgress()) >= inboxRecords, `the router to pass ${inboxRecords} inbox records`, 180_000, 50);
+      const code = await router.kill('SIGKILL');
+      kills.push(`after ${inboxRecords} inbox records (exit ${code})`);
+      router = startRouterProcess(r.env);
+    };
+    try {
+      await waitForRouterStarted(router);
+      const [apps = [], partyChanges = [], srWork = []] = phases;
+      await produceTraffic(r.p.kafka, r.p.serde, r.p.namespace, apps);
+      await killAfter(BigInt(Math.floor(apps.length / 3)));
+      await waitUntilRouted(r.admin, r.p.namespace, r.group);
+      const afterApps = await inboxProgress();
+      await produceTraffic(r.p.kafka, r.p.serde, r.p.namespace, partyChanges);
+      await killAfter(afterApps + BigInt(Math.floor(partyChanges.length / 2)));
+      await waitUntilRouted(r.admin, r.p.namespace, r.group);
+      const afterParty = await inboxProgress();
+      await produceTraffic(r.p.kafka, r.p.serde, r.p.namespace, srWork);
+      await killAfter(afterParty + BigInt(Math.floor(srWork.length / 2)));
+      await waitUntilRouted(r.admin, r.p.namespace, r.group);
+
+      expect(kills).toHaveLength(3);
+      const assignments = await readAll<Assignment>(r.p.kafka, r.p.serde, r.p.namespace, TOPICS.assignments);
+      const ids = assignments.map((a) => a.value.assignmentId);
+      expect(new Set(ids).size).toBe(ids.length); // nothing doubled
+      expect(assignments.length).toBe(expected.assignments); // nothing lost
+      expect(groupByCaseGroup(assignments)).toEqual(expected.byCaseGroup); // the same outcomes, in order, per case group
+      const rejections = await readAll<Rejection>(r.p.kafka, r.p.serde, r.p.namespace, TOPICS.rejections);
+      expect(rejections.length).toBe(expected.rejections);
+      console.log(`[kill9] ${total} events, ${assignments.length} assignments, ${rejections.length} rejections; SIGKILL ${kills.join('; ')}`);
+    } finally {
+      await router.kill('SIGTERM');
+      await endRun(r);
+    }
+  });
+
+  it('rebuilds its state from Kafka when Redis loses it mid-run: outputs identical to a clean run', async () => {
+    const r = await newRun('redisloss');
+    const phases = generateTraffic({ seed: 7, caseGroups: 200, changesPerCaseGroup: 8, prefix: 'R' });
+    const expected = expectedFromMemory(phases);
+    const router = startRouterProcess(r.env);
+    const redis = createRedis(endpoints().REDIS_URL, { connectionName: 'test-redis-loss' });
+    try {
+      await waitForRouterStarted(router);
+      const [apps = [], partyChanges = [], srWork = []] = phases;
+      await produceTraffic(r.p.kafka, r.p.serde, r.p.namespace, apps);
+      await waitUntilRouted(r.admin, r.p.namespace, r.group);
+      // Redis loses everything the router keeps (only this run's keys: other tests share the server).
+      const keys = await redis.keys(`${r.prefix}:*`);
+      expect(keys.length).toBeGreaterThan(200);
+      await redis.del(...keys);
+      await produceTraffic(r.p.kafka, r.p.serde, r.p.namespace, partyChanges);
+      await waitUntilRouted(r.admin, r.p.namespace, r.group);
+      await produceTraffic(r.p.kafka, r.p.serde, r.p.namespace, srWork);
+      await waitUntilRouted(r.admin, r.p.namespace, r.group);
+      const assignments = await readAll<Assignment>(r.p.kafka, r.p.serde, r.p.namespace, TOPICS.assignments);
+      expect(assignments.length).toBe(expected.assignments);
+      expect(groupByCaseGroup(assignments)).toEqual(expected.byCaseGroup);
+      expect(router.output.join('')).toContain('replaying the partition');
+    } finally {
+      await redis.quit();
+      await router.kill('SIGTERM');
+      await endRun(r);
+    }
+  });
+});
+
+void ensureTopics;
