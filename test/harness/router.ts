@@ -25,7 +25,7 @@ export function startRouterProcess(env: Record<string, string>): RouterProcess {
   const output: string[] = [];
   child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
   child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => { r(code); }));
   return {
     child,
     output,
@@ -49,7 +49,7 @@ export async function produceTraffic(kafka: Kafka, serde: Serde, namespace: stri
     const byTopic = new Map<string, { key: string; value: Buffer }[]>();
     for (const e of slice) {
       const topic = qualify(e.topic, namespace);
-      byTopic.set(topic, [...(byTopic.get(topic) ?? []), { key: e.key, value: await serde.encode(e.topic, e.value as never) }]);
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), { key: e.key, value: await serde.encode(e.topic, e.value) }]);
     }
     await producer.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: -1 });
   }
@@ -114,6 +114,7 @@ export function expectedFromMemory(phases: readonly (readonly TrafficEvent[])[])
  * Reads a topic from the start, read_committed, decoding every record. Call it once the producers are
  * done (the router caught up): it returns when nothing new has arrived for `quietMs`.
  */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the topic's value type
 export async function readAll<T extends Assignment | Rejection>(kafka: Kafka, serde: Serde, namespace: string, base: TopicName, quietMs = 3_000): Promise<{ key: string; value: T }[]> {
   const topic = qualify(base, namespace);
   const consumer = kafka.consumer({ groupId: `verifier-${Date.now()}-${Math.random().toString(36).slice(2)}`, readUncommitted: false, maxWaitTimeInMs: 200 });

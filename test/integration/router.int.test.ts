@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Admin } from 'kafkajs';
-import { createRedis, ensureTopics } from '@cms-router/platform';
+import { createRedis } from '@cms-router/platform';
 import { qualify, TOPICS, type Assignment, type CaseFact, type Rejection } from '@cms-router/events';
 import { generateTraffic, type TrafficEvent } from '@cms-router/traffic';
 import { endpoints, testPlatform, uniqueName, waitFor, type TestPlatform } from '../harness/index.ts';
@@ -117,6 +117,12 @@ describe('router on the real stack', () => {
 
       expect(kills).toHaveLength(3);
       const assignments = await readAll<Assignment>(r.p.kafka, r.p.serde, r.p.namespace, TOPICS.assignments);
+      if (assignments.length !== expected.assignments) {
+        const rej = await readAll<Rejection>(r.p.kafka, r.p.serde, r.p.namespace, TOPICS.rejections);
+        const codes = new Map<string, number>();
+        for (const x of rej) codes.set(x.value.code, (codes.get(x.value.code) ?? 0) + 1);
+        console.log('[kill9 debug]', JSON.stringify([...codes]), expected.rejections, kills, router.output.join('').split('\n').filter((l) => /warn|error|fatal/.test(l)).slice(-15).join('\n'));
+      }
       const ids = assignments.map((a) => a.value.assignmentId);
       expect(new Set(ids).size).toBe(ids.length); // nothing doubled
       expect(assignments.length).toBe(expected.assignments); // nothing lost
@@ -128,9 +134,9 @@ describe('router on the real stack', () => {
       await router.kill('SIGTERM');
       await endRun(r);
     }
-  });
+  }, 600_000);
 
-  it('rebuilds its state from Kafka when Redis loses it mid-run: outputs identical to a clean run', async () => {
+  it('rebuilds its state from Kafka when Redis loses it mid-run: outputs identical to a clean run', { timeout: 300_000 }, async () => {
     const r = await newRun('redisloss');
     const phases = generateTraffic({ seed: 7, caseGroups: 200, changesPerCaseGroup: 8, prefix: 'R' });
     const expected = expectedFromMemory(phases);
@@ -161,4 +167,3 @@ describe('router on the real stack', () => {
   });
 });
 
-void ensureTopics;

@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import type { CmsError } from '@cms-router/errors';
-import { qualify, TOPICS, type SchemaTopic, type TopicName } from '@cms-router/events';
+import { qualify, TOPICS, type TopicName } from '@cms-router/events';
 import { createKafkaRunner, ensureTopics, redisKeys, type KafkaRunner, type Logger, type Redis, type Serde } from '@cms-router/platform';
 import type { Rules } from '@cms-router/rules';
 import type { RouterConfig } from './config.ts';
@@ -61,9 +61,9 @@ export function createRouterApp(deps: RouterDeps): RouterApp {
     onFatal: deps.onFatal,
   };
   const ingestGroup = `${config.groupId}.ingest`;
-  let ingestRunner: KafkaRunner | undefined;
   const ingestStage = createIngestStage({ redis, keys, offsets, groupId: ingestGroup, qualify: (t) => qualify(t, ns), runner: () => ingestRunner, partitionsOf });
-  ingestRunner = createKafkaRunner({ ...common, groupId: ingestGroup, topics: ROUTER_INPUT_TOPICS, handler: ingestStage.handler, state: ingestStage.hooks });
+  // The stage asks for its runner only while running, after this line has run.
+  const ingestRunner: KafkaRunner = createKafkaRunner({ ...common, groupId: ingestGroup, topics: ROUTER_INPUT_TOPICS, handler: ingestStage.handler, state: ingestStage.hooks });
   const routeStage = createRouteStage({ redis, keys, serde, store, rules, offsets, namespace: ns });
   const routeRunner = createKafkaRunner({ ...common, groupId: `${config.groupId}.route`, topics: [TOPICS.routerInbox], handler: routeStage.handler, state: routeStage.hooks });
 
@@ -75,7 +75,7 @@ export function createRouterApp(deps: RouterDeps): RouterApp {
     async start() {
       await admin.connect();
       await ensureTopics(admin, [...ROUTER_INPUT_TOPICS, ...ROUTER_OUTPUT_TOPICS], ns);
-      for (const t of [...ROUTER_INPUT_TOPICS, ...ROUTER_OUTPUT_TOPICS]) if (t !== TOPICS.deadLetter) await serde.ensureRegistered(t as SchemaTopic);
+      for (const t of [...ROUTER_INPUT_TOPICS, ...ROUTER_OUTPUT_TOPICS]) if (t !== TOPICS.deadLetter) await serde.ensureRegistered(t);
       await routeRunner.start();
       await ingestRunner.start();
       logger.info({ rulesVersion: rules.version, effectiveFrom: rules.effectiveFrom }, 'router started');

@@ -53,7 +53,8 @@ export function createRouteStage(deps: RouteStageDeps): { handler: (r: InboundRe
   const apply = async (record: InboundRecord): Promise<{ result: RouteResult; source: { topic: string; partition: number; offset: string; eventId: string | null }; caseGroupId: string } | undefined> => {
     const converted = await toInput(record);
     if (!converted?.input) return undefined;
-    const tp = `${record.topic}:${record.partition}`;
+    // The staging key must match the runner's (the topic's full name on the wire), or persist misses it.
+    const tp = `${qualify(record.topic, deps.namespace)}:${record.partition}`;
     const { input } = converted;
     const state = await deps.store.load(tp, input.caseGroupId);
     const result = route(state, input, { rules: deps.rules, teamLeaderOf: (t) => teamLeaders.get(t) ?? null, eventId: record.headers.eventId });
@@ -70,7 +71,7 @@ export function createRouteStage(deps: RouteStageDeps): { handler: (r: InboundRe
       return {
         topic: 'cms.rejections.v1',
         key: caseGroupId,
-        value: { rejectionId: deterministicId('router', record.headers.eventId, i), service: 'router', occurredAt: record.value.occurredAt as string, source, code: o.code, reason: o.reason, caseGroupId, srId: o.srId },
+        value: { rejectionId: deterministicId('router', record.headers.eventId, i), service: 'router', occurredAt: record.value.occurredAt, source, code: o.code, reason: o.reason, caseGroupId, srId: o.srId },
         eventType: o.code,
       };
     });

@@ -28,7 +28,7 @@ export function createCaseGroupStore(redis: Redis, keys: RedisKeys): CaseGroupSt
     },
     stage(tp, state) {
       let overlay = overlays.get(tp);
-      if (!overlay) overlays.set(tp, (overlay = new Map()));
+      if (!overlay) overlays.set(tp, (overlay = new Map<string, CaseGroupState>()));
       overlay.set(state.caseGroupId, state);
     },
     async persist(stage, topic, partition, lastOffset) {

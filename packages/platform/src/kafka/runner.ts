@@ -1,4 +1,4 @@
-import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type IHeaders, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import { CmsError, isCmsError, messageOf, type ErrorCode } from '@cms-router/errors';
 import {
   DEAD_LETTER_HEADERS,
@@ -122,6 +122,12 @@ function toCmsError(err: unknown): CmsError {
   return new CmsError('CMS_INTERNAL', `unexpected error: ${messageOf(err)}`, { cause: err });
 }
 
+/**
+ * Idempotent producers must not give up on a retriable error (kafkajs warns that limiting retries can
+ * break exactly-once): retry for as long as it takes, at most 30 s apart.
+ */
+const PRODUCER_RETRY = { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000 };
+
 const clip = (text: string, max = 500): string => (text.length > max ? `${text.slice(0, max)}...` : text);
 
 /**
@@ -155,7 +161,7 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
   const producerFor = (topic: string, partition: number): Promise<Producer> => {
     if (!opts.transactional) {
       plainProducer ??= (async () => {
-        const p = opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+        const p = opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, retry: PRODUCER_RETRY });
         await p.connect();
         return p;
       })();
@@ -165,7 +171,7 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
     let producer = producers.get(id);
     if (!producer) {
       producer = (async () => {
-        const p = opts.kafka.producer({ transactionalId: id, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, transactionTimeout: 60_000 });
+        const p = opts.kafka.producer({ transactionalId: id, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, transactionTimeout: 60_000, createPartitioner: Partitioners.DefaultPartitioner, retry: PRODUCER_RETRY });
         await p.connect();
         log.debug({ [LOG_FIELDS.transactionalId]: id }, 'transactional producer ready');
         return p;
