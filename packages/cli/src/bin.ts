@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// cms-router CLI: `npm run cli -- <command>`. Commands: simulate, explain, traffic.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { isCmsError, messageOf } from '@cms-router/errors';
+import { createRedis, redisKeys } from '@cms-router/platform';
+import { defaultRules, loadRules } from '@cms-router/rules';
+import type { CaseGroupState } from '@cms-router/routing';
+import { explainText } from './explain.ts';
+import { simulate, toJsonLines, toTable } from './simulate.ts';
+import { playTraffic } from './traffic.ts';
+
+const USAGE = `usage: npm run cli -- <command>
+  simulate <scenario.jsonl> [--pretty] [--rules <rules.json>]
+      run a scenario through the router's own core in-process (no Kafka); prints assignments and
+      rejections as JSON lines, or a table with --pretty. Format: docs/simulate.md
+  explain <caseGroupId> [--json]
+      where the case group is, why, and its history, from a running router's state
+      (REDIS_URL, REDIS_KEY_PREFIX)
+  traffic [--case-groups 500] [--changes 8] [--rate 200] [--seed 1]
+      play synthetic traffic into the upstream topics and print a live per-segment summary
+      (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, KAFKA_TOPIC_NAMESPACE)`;
+
+function env(name: string, fallback?: string): string {
+  const value = process.env[name] ?? fallback;
+  if (value === undefined || value === '') throw new Error(`${name} is not set (see npm run stack -- up for local values)`);
+  return value;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'simulate': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { pretty: { type: 'boolean' }, rules: { type: 'string' } } });
+      const file = positionals[0];
+      if (!file) throw new Error('simulate needs a scenario file');
+      const rules = values.rules ? loadRules(JSON.parse(readFileSync(values.rules, 'utf8')), values.rules) : defaultRules();
+      const result = simulate(readFileSync(file, 'utf8'), rules, file);
+      console.log(values.pretty ? toTable(result) : toJsonLines(result));
+      return 0;
+    }
+    case 'explain': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' } } });
+      const id = positionals[0];
+      if (!id) throw new Error('explain needs a case group id');
+      const redis = createRedis(env('REDIS_URL', 'redis://127.0.0.1:16379'), { connectionName: 'cms-cli' });
+      try {
+        const raw = await redis.get(redisKeys(env('REDIS_KEY_PREFIX', 'cms')).caseGroup(id));
+        if (raw === null) {
+          console.error(`case group ${id} is not known to the router (no application routed yet, or another REDIS_KEY_PREFIX)`);
+          return 3;
+        }
+        const state = JSON.parse(raw) as CaseGroupState;
+        console.log(values.json ? JSON.stringify({ placement: state.placement, srPlacements: state.srPlacements, owner: state.owner, history: state.history }, null, 2) : explainText(state));
+        return 0;
+      } finally {
+        await redis.quit();
+      }
+    }
+    case 'traffic': {
+      const { values } = parseArgs({ args: rest, options: { 'case-groups': { type: 'string', default: '500' }, changes: { type: 'string', default: '8' }, rate: { type: 'string', default: '200' }, seed: { type: 'string', default: '1' } } });
+      const controller = new AbortController();
+      process.once('SIGINT', () => {
+        controller.abort();
+      });
+      const result = await playTraffic({
+        brokers: env('KAFKA_BROKERS', '127.0.0.1:19092'),
+        registryUrl: env('SCHEMA_REGISTRY_URL', 'http://127.0.0.1:18081/apis/ccompat/v7'),
+        namespace: process.env['KAFKA_TOPIC_NAMESPACE'] || undefined,
+        seed: Number(values.seed),
+        caseGroups: Number(values['case-groups']),
+        changesPerCaseGroup: Number(values.changes),
+        rate: Number(values.rate),
+        summaryEveryMs: 2_000,
+        settleMs: 3_000,
+        out: (line) => {
+          console.log(line);
+        },
+        signal: controller.signal,
+      });
+      console.log(`[traffic] done: ${result.produced} events in ${result.seconds.toFixed(1)} s`);
+      return 0;
+    }
+    default:
+      console.error(USAGE);
+      return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(`cms-router: ${isCmsError(err) ? `${err.code}: ` : ''}${messageOf(err)}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,3 @@
+export { simulate, toJsonLines, toTable, type SimulationLine } from './simulate.ts';
+export { explainText } from './explain.ts';
+export { playTraffic, type TrafficRun } from './traffic.ts';
