@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { isCmsError, messageOf } from '@cms-router/errors';
 import { TOPICS, subjectOf, type SchemaTopic } from '@cms-router/events';
 import { createLogger, createSchemaRegistry, createSerde, createKafka, ensureTopics } from '@cms-router/platform';
+import { playTraffic } from '@cms-router/cli';
 import { isAlive, paths, readPid, readStackSettings, REPO_ROOT, spawnDetached, up } from '@cms-router/stack';
 
 const SERVICES = ['sr-events', 'router', 'notifier'] as const;
@@ -48,6 +49,29 @@ async function main(): Promise<void> {
     running.push(service);
   }
   say(running.length > 0 ? `services running: ${running.join(', ')} (logs in ${join(settings.dir, 'logs')})` : 'no service has an entry point yet: the stack, topics and schemas are ready for them');
+  if (running.includes('router') && process.env['DEMO_TRAFFIC'] !== '0') {
+    const caseGroups = Number(process.env['DEMO_CASE_GROUPS'] ?? 300);
+    const seed = Number(process.env['DEMO_SEED'] ?? Date.now() % 100_000);
+    say(`playing synthetic traffic: ${caseGroups} case groups across the UK (seed ${seed}) with referrals, approvals, rejections, escalations, address changes and special cases; Ctrl-C stops the traffic, not the services`);
+    const controller = new AbortController();
+    process.once('SIGINT', () => {
+      controller.abort();
+    });
+    const result = await playTraffic({
+      brokers: endpoints.KAFKA_BROKERS,
+      registryUrl: endpoints.SCHEMA_REGISTRY_URL,
+      namespace: undefined,
+      seed,
+      caseGroups,
+      changesPerCaseGroup: 8,
+      rate: Number(process.env['DEMO_RATE'] ?? 300),
+      summaryEveryMs: 2_000,
+      settleMs: 4_000,
+      out: say,
+      signal: controller.signal,
+    });
+    say(`traffic done: ${result.produced} events; try: npm run cli -- explain S${seed}-CG-0`);
+  }
   say('');
   say('Where to look:');
   say(`  schema registry (Confluent API)  ${endpoints.SCHEMA_REGISTRY_URL}/subjects`);

@@ -23,7 +23,17 @@ export interface TrafficRun {
  * Plays synthetic traffic into the upstream topics and prints a live per-segment summary from the
  * assignments topic, plus end-to-end latency (input produced -> assignment committed) by correlation id.
  */
-export async function playTraffic(o: TrafficRun): Promise<{ produced: number; assignments: number; latenciesMs: number[]; seconds: number }> {
+export interface TrafficResult {
+  readonly produced: number;
+  readonly assignments: number;
+  readonly latenciesMs: number[];
+  /** Seconds spent producing. */
+  readonly seconds: number;
+  /** Seconds from the first event produced to the last assignment seen. */
+  readonly endToEndSeconds: number;
+}
+
+export async function playTraffic(o: TrafficRun): Promise<TrafficResult> {
   const logger = createLogger({ service: 'traffic', level: 'warn' });
   const kafka = createKafka({ brokers: o.brokers.split(','), clientId: 'cms-traffic', ssl: false, sasl: undefined, topicNamespace: o.namespace, sessionTimeoutMs: 30_000, partitionsConsumedConcurrently: 1 }, logger);
   const serde = createSerde(createSchemaRegistry({ url: o.registryUrl }), o.namespace);
@@ -35,6 +45,7 @@ export async function playTraffic(o: TrafficRun): Promise<{ produced: number; as
   const latenciesMs: number[] = [];
   const segmentOf = new Map<string, string>();
   let assignments = 0;
+  let lastAssignmentAt = 0;
   const consumer = kafka.consumer({ groupId: `cms-traffic-${randomUUID()}`, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topics: [qualify(TOPICS.assignments, o.namespace)], fromBeginning: false });
@@ -43,6 +54,7 @@ export async function playTraffic(o: TrafficRun): Promise<{ produced: number; as
       for (const m of batch.messages) {
         const a = (await serde.decode(batch.topic, m.value)).value as Assignment;
         assignments += 1;
+        lastAssignmentAt = Date.now();
         if (a.subject === 'CASE_GROUP') segmentOf.set(a.caseGroupId, a.segment);
         const started = sentAt.get(headerString(m.headers, HEADERS.correlationId) ?? '');
         if (started !== undefined) latenciesMs.push(Date.now() - started);
@@ -93,5 +105,5 @@ export async function playTraffic(o: TrafficRun): Promise<{ produced: number; as
   clearInterval(timer);
   summary();
   await consumer.disconnect();
-  return { produced, assignments, latenciesMs, seconds: producedFor };
+  return { produced, assignments, latenciesMs, seconds: producedFor, endToEndSeconds: (lastAssignmentAt - began) / 1000 };
 }
