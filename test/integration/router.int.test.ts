@@ -66,6 +66,10 @@ describe('router on the real stack', () => {
       await waitUntilRouted(r.admin, r.p.namespace, r.group);
 
       const assignments = await readAll<Assignment>(r.p.kafka, r.p.serde, r.p.namespace, TOPICS.assignments, 1_500);
+      if (assignments.length !== 2) {
+        const rej = await readAll<Rejection>(r.p.kafka, r.p.serde, r.p.namespace, TOPICS.rejections, 1_500);
+        console.log('[route debug]', JSON.stringify(rej.map((x) => [x.value.code, x.value.reason])), router.output.join('').split('\n').filter((l) => /warn|error|fatal/.test(l)).slice(-10).join('\n'));
+      }
       expect(assignments.map((a) => [a.key, a.value.segment, a.value.previousSegment, a.value.region])).toEqual([
         ['CG-1', 'NEW_CASE', null, 'WALES'],
         ['CG-1', 'MAINTENANCE', 'NEW_CASE', 'WALES'],

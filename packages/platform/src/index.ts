@@ -7,3 +7,5 @@ export { createKafka, ensureTopics } from './kafka/client.ts';
 export { createKafkaRunner, type Handler, type InboundRecord, type KafkaRunner, type OutboundRecord, type RunnerOptions, type RunnerStats, type StateHooks } from './kafka/runner.ts';
 export { backoffDelay, sleepUnlessAborted } from './kafka/backoff.ts';
 export { onShutdownSignal, withTimeout } from './shutdown.ts';
+export { createStagedStore, type StagedStore } from './staged-store.ts';
+export { createPartitionOffsets, replayFrom, type PartitionOffsets } from './kafka/offsets.ts';

@@ -1,11 +1,10 @@
 import type { Kafka } from 'kafkajs';
 import type { CmsError } from '@cms-router/errors';
 import { qualify, TOPICS, type TopicName } from '@cms-router/events';
-import { createKafkaRunner, ensureTopics, redisKeys, type KafkaRunner, type Logger, type Redis, type Serde } from '@cms-router/platform';
+import { createKafkaRunner, createPartitionOffsets, ensureTopics, redisKeys, type KafkaRunner, type Logger, type Redis, type Serde } from '@cms-router/platform';
 import type { Rules } from '@cms-router/rules';
 import type { RouterConfig } from './config.ts';
 import { createIngestStage } from './ingest-stage.ts';
-import { createPartitionOffsets } from './offsets.ts';
 import { createRouteStage } from './route-stage.ts';
 import { createCaseGroupStore, type CaseGroupStore } from './store.ts';
 

@@ -1,8 +1,7 @@
 import { CmsError } from '@cms-router/errors';
 import { deterministicId, TOPICS, type RouterInboxRecord } from '@cms-router/events';
-import { redisCall, type InboundRecord, type KafkaRunner, type OutboundRecord, type Redis, type RedisKeys, type StateHooks } from '@cms-router/platform';
+import { redisCall, replayFrom, type InboundRecord, type PartitionOffsets, type KafkaRunner, type OutboundRecord, type Redis, type RedisKeys, type StateHooks } from '@cms-router/platform';
 import { ingest, type IngestEffects, type IngestInput } from '@cms-router/routing';
-import { replayFrom, type PartitionOffsets } from './offsets.ts';
 
 export const INGEST_STAGE = 'router-ingest';
 
@@ -101,10 +100,10 @@ export function createIngestStage(deps: IngestStageDeps): { handler: (r: Inbound
   };
 
   const hooks: StateHooks = {
-    async check(topic, partition, firstOffset) {
+    async check(topic, partition, firstOffset, persistedHere) {
       if (!STATEFUL.has(topicBase(topic, deps))) return undefined;
       const applied = await redisCall('get applied offset', () => redis.get(keys.appliedOffset(INGEST_STAGE, topic, partition)));
-      return replayFrom(applied, firstOffset, () => deps.offsets.low(topic, partition));
+      return replayFrom(applied, firstOffset, () => deps.offsets.low(topic, partition), persistedHere);
     },
     async replay(record) {
       const input = asIngestInput(record);

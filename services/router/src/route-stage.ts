@@ -1,8 +1,7 @@
 import { deterministicId, qualify, type TopicName } from '@cms-router/events';
-import { redisCall, type InboundRecord, type OutboundRecord, type Redis, type RedisKeys, type Serde, type StateHooks } from '@cms-router/platform';
+import { redisCall, replayFrom, type InboundRecord, type PartitionOffsets, type OutboundRecord, type Redis, type RedisKeys, type Serde, type StateHooks } from '@cms-router/platform';
 import type { Rules } from '@cms-router/rules';
 import { fromCaseFact, fromPartyFact, fromSrFact, fromWorkforce, route, type RouteResult, type RouterInput } from '@cms-router/routing';
-import { replayFrom, type PartitionOffsets } from './offsets.ts';
 import type { CaseGroupStore } from './store.ts';
 
 export const ROUTE_STAGE = 'router-route';
@@ -78,11 +77,11 @@ export function createRouteStage(deps: RouteStageDeps): { handler: (r: InboundRe
   };
 
   const hooks: StateHooks = {
-    async check(topic, partition, firstOffset) {
+    async check(topic, partition, firstOffset, persistedHere) {
       // Reference data for approval tasks, read once per batch.
       teamLeaders = new Map(Object.entries(await redisCall('read team leaders', () => deps.redis.hgetall(deps.keys.teamLeaders()))));
       const applied = await deps.store.appliedOffset(ROUTE_STAGE, topic, partition);
-      return replayFrom(applied, firstOffset, () => deps.offsets.low(topic, partition));
+      return replayFrom(applied, firstOffset, () => deps.offsets.low(topic, partition), persistedHere);
     },
     async replay(record) {
       await apply(record);

@@ -81,8 +81,12 @@ export interface RunnerOptions {
  * `replay` (apply, produce nothing: those outputs were committed long ago), then carries on.
  */
 export interface StateHooks {
-  /** The offset to replay this partition from, or undefined when the stored state is current. */
-  check(topic: string, partition: number, firstOffset: string): Promise<string | undefined>;
+  /**
+   * The offset to replay this partition from, or undefined when the stored state is current.
+   * `persistedHere` is the last offset this process persisted for the partition (undefined after a new
+   * assignment): offsets between it and `firstOffset` are transaction markers, not missed records.
+   */
+  check(topic: string, partition: number, firstOffset: string, persistedHere: string | undefined): Promise<string | undefined>;
   /** Applies a record to state without producing anything. */
   replay(record: InboundRecord): Promise<void>;
   /** Persists what was staged for this partition, up to and including `lastOffset`. */
@@ -128,6 +132,23 @@ function toCmsError(err: unknown): CmsError {
  */
 const PRODUCER_RETRY = { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000 };
 
+/**
+ * kafkajs does not retry AddOffsetsToTxn (and sometimes EndTxn) when the coordinator answers
+ * CONCURRENT_TRANSACTIONS, which it does while it is still writing the markers of the previous
+ * transaction (kafkajs issues #430, #1068). The Java client retries these with a short backoff; so do we.
+ */
+async function retryConcurrentTransactions<T>(operation: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await operation();
+    } catch (err) {
+      const type = (err as { type?: unknown }).type;
+      if (type !== 'CONCURRENT_TRANSACTIONS' || attempt >= 12) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(20 * 2 ** attempt, 1_000)));
+    }
+  }
+}
+
 const clip = (text: string, max = 500): string => (text.length > max ? `${text.slice(0, max)}...` : text);
 
 /**
@@ -146,6 +167,8 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
   /** Retry attempts per partition while it is paused after a retryable failure. */
   const attempts = new Map<string, number>();
   const assigned = new Set<string>();
+  /** Last offset whose state this process persisted, per partition. */
+  const persistedHere = new Map<string, string>();
   const resumeTimers = new Set<NodeJS.Timeout>();
   let admin: Admin | undefined;
   const stopping = new AbortController();
@@ -295,34 +318,57 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
     if (!first) return;
     let pending: { topic: string; message: Message }[] = [];
     let lastOffset: string | undefined;
+    /** Offset of the first input not yet committed: where to come back to if the commit fails. */
+    let pendingFrom: string | undefined;
     let inputs = 0;
 
-    const flush = async (): Promise<void> => {
-      if (lastOffset === undefined) return;
+    /**
+     * Commits what is pending (outputs + offset, one transaction) and then persists state. Returns
+     * false when the commit failed: the transaction is aborted, staged state dropped, and the partition
+     * paused and rewound to the first uncommitted input, to be processed again from committed state.
+     */
+    const flush = async (): Promise<boolean> => {
+      if (lastOffset === undefined) return true;
       const next = (BigInt(lastOffset) + 1n).toString();
-      if (opts.transactional) {
-        const producer = await producerFor(topic, partition);
-        const tx = await producer.transaction();
-        try {
-          await send(tx, pending);
-          await tx.sendOffsets({ consumerGroupId: opts.groupId, topics: [{ topic, partitions: [{ partition, offset: next }] }] });
-          await tx.commit();
-        } catch (err) {
-          await tx.abort().catch(() => undefined);
-          opts.state?.discard(topic, partition);
-          // A fenced or broken producer is not reused: the next attempt makes a fresh one.
-          await dropProducer(topic, partition);
-          throw toCmsError(err);
+      try {
+        if (opts.transactional) {
+          const producer = await producerFor(topic, partition);
+          const tx = await producer.transaction();
+          try {
+            await send(tx, pending);
+            await retryConcurrentTransactions(() => tx.sendOffsets({ consumerGroupId: opts.groupId, topics: [{ topic, partitions: [{ partition, offset: next }] }] }));
+            await retryConcurrentTransactions(() => tx.commit());
+          } catch (err) {
+            await retryConcurrentTransactions(() => tx.abort()).catch(() => undefined);
+            // A fenced or broken producer is not reused: the next attempt makes a fresh one, whose
+            // initialisation also aborts anything this one left open.
+            await dropProducer(topic, partition);
+            throw err;
+          }
+          stats.transactions += 1;
+        } else {
+          await send(await producerFor(topic, partition), pending);
         }
-        stats.transactions += 1;
-      } else {
-        await send(await producerFor(topic, partition), pending);
+      } catch (err) {
+        opts.state?.discard(topic, partition);
+        persistedHere.delete(tp);
+        const from = pendingFrom ?? lastOffset;
+        pending = [];
+        lastOffset = undefined;
+        pendingFrom = undefined;
+        inputs = 0;
+        pauseAndRetry(topic, partition, from, toCmsError(err));
+        return false;
       }
       payload.resolveOffset(lastOffset);
       if (!opts.transactional) await payload.commitOffsetsIfNecessary();
       if (opts.state) {
         // Committed in Kafka; if persisting fails the state is behind, which the next check() replays.
-        await opts.state.persist(topic, partition, lastOffset).catch((err: unknown) => {
+        const persisted = lastOffset;
+        await opts.state.persist(topic, partition, lastOffset).then(
+          () => persistedHere.set(tp, persisted),
+          (err: unknown) => {
+          persistedHere.delete(tp);
           opts.state?.discard(topic, partition);
           log.warn({ err: toCmsError(err), [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition }, 'state not persisted after commit; it will be replayed');
         });
@@ -331,14 +377,16 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
       stats.produced += pending.length;
       pending = [];
       lastOffset = undefined;
+      pendingFrom = undefined;
       inputs = 0;
       await heartbeat();
+      return true;
     };
 
     if (opts.state && !restoring.has(tp)) {
       let from: string | undefined;
       try {
-        from = await opts.state.check(topic, partition, first.offset);
+        from = await opts.state.check(topic, partition, first.offset, persistedHere.get(tp));
       } catch (err) {
         const e = toCmsError(err);
         if (!e.retryable) throw e;
@@ -376,6 +424,7 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
         }
         if (lastReplayed !== undefined) {
           await opts.state.persist(topic, partition, lastReplayed);
+          persistedHere.set(tp, lastReplayed);
           payload.resolveOffset(lastReplayed);
           lastReplayed = undefined;
         }
@@ -387,7 +436,7 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
         outputs = await processOne(topic, partition, message);
       } catch (err) {
         // Keep what is done, then wait for the world to come back; this record is retried, never dead-lettered.
-        await flush();
+        if (!(await flush())) return;
         opts.state?.discard(topic, partition);
         pauseAndRetry(topic, partition, message.offset, toCmsError(err));
         return;
@@ -395,12 +444,14 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
       attempts.delete(tp);
       stats.deadLettered += outputs.filter((o) => o.topic === deadLetterTopic).length;
       pending.push(...outputs);
+      pendingFrom ??= message.offset;
       lastOffset = message.offset;
       inputs += 1;
-      if (inputs >= maxInputs) await flush();
+      if (inputs >= maxInputs && !(await flush())) return;
     }
     if (lastReplayed !== undefined && opts.state) {
       await opts.state.persist(topic, partition, lastReplayed);
+      persistedHere.set(tp, lastReplayed);
       payload.resolveOffset(lastReplayed);
       await heartbeat();
     }
@@ -429,6 +480,8 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
         assigned.clear();
         for (const [t, ps] of Object.entries(payload.memberAssignment)) for (const p of ps) assigned.add(key(t, p));
         for (const tp of [...restoring.keys()]) if (!assigned.has(tp)) restoring.delete(tp);
+        // After a rebalance, what this process persisted before may have been superseded by another owner.
+        persistedHere.clear();
         const owned = new Set(Object.entries(payload.memberAssignment).flatMap(([t, ps]) => ps.map((p) => transactionalId(t, p))));
         for (const id of producers.keys()) {
           if (!owned.has(id)) {

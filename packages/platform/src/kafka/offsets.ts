@@ -33,12 +33,19 @@ export function createPartitionOffsets(admin: Admin, ttlMs = 2_000): PartitionOf
   };
 }
 
-/** Where to replay from, given the stored applied offset and the batch's first offset (StateHooks.check). */
-export async function replayFrom(applied: string | null, firstOffset: string, low: () => Promise<string>): Promise<string | undefined> {
+/**
+ * Where to replay from (StateHooks.check), given the applied offset stored with the state, the batch's
+ * first offset and the last offset this process persisted itself:
+ * - nothing stored: the state is lost (or never existed): replay from the low watermark, if anything is there;
+ * - stored == persisted here: current (a gap up to firstOffset is transaction markers);
+ * - otherwise, stored + 1 < firstOffset: replay the gap (markers in it cost one empty fetch).
+ */
+export async function replayFrom(applied: string | null, firstOffset: string, low: () => Promise<string>, persistedHere?: string): Promise<string | undefined> {
   if (applied === null) {
     const l = await low();
     return BigInt(firstOffset) > BigInt(l) ? l : undefined;
   }
+  if (persistedHere !== undefined && applied === persistedHere) return undefined;
   const next = BigInt(applied) + 1n;
   return next < BigInt(firstOffset) ? next.toString() : undefined;
 }
