@@ -115,6 +115,26 @@ export const ERROR_CODES = {
     meaning: 'An SR needs approval but the referring caseworker\'s team is not known, so no team leader can be found.',
     fix: 'Send the team with the SR owner (SrCreated actor.teamId).',
   },
+  CMS_UNKNOWN_SR: {
+    retryable: false,
+    meaning: 'An SR event arrived for an SR that was never created (SrCreated not received). It is rejected, not held: SR events share their case group\'s key, so upstream order is kept and a gap means a lost or misrouted event.',
+    fix: 'Publish the SrCreated, then replay the rejected event (its coordinates are in the rejection).',
+  },
+  CMS_SR_INVALID_TRANSITION: {
+    retryable: false,
+    meaning: 'An SR status change that the procedures do not allow from the SR\'s current state (for example closing with open activities). The SR is unchanged.',
+    fix: 'Do what the reason says (complete the activities, get the approval first), then send the change again.',
+  },
+  CMS_SR_MANDATORY_FIELD: {
+    retryable: false,
+    meaning: 'An SR was created without a field its procedure makes mandatory (reason, source of referral, the party referred), or with the lock-assignment flag on a personal-interest referral.',
+    fix: 'Create the SR again with the field the reason names.',
+  },
+  CMS_SR_NOT_AUTHORISED: {
+    retryable: false,
+    meaning: 'Someone other than a team leader tried to decide an approval.',
+    fix: 'The referral must be decided by a team leader from the approval inbox.',
+  },
   CMS_STACK_JAVA_MISSING: {
     retryable: false,
     meaning: 'The local stack needs Java (17+ for Kafka, 21+ for Apicurio Registry) and none was found.',
