@@ -18,7 +18,12 @@ export interface RouterProcess {
 
 /** Starts `node services/router/src/main.ts` as its own process, as an operator would. */
 export function startRouterProcess(env: Record<string, string>): RouterProcess {
-  const child = spawn(process.execPath, [resolve(REPO, 'services/router/src/main.ts')], {
+  return startServiceProcess('router', env);
+}
+
+/** Starts `node services/<name>/src/main.ts` as its own process, pointed at the test stack. */
+export function startServiceProcess(name: 'router' | 'sr-events' | 'notifier', env: Record<string, string>): RouterProcess {
+  const child = spawn(process.execPath, [resolve(REPO, `services/${name}/src/main.ts`)], {
     env: { ...process.env, KAFKA_BROKERS: endpoints().KAFKA_BROKERS, SCHEMA_REGISTRY_URL: endpoints().SCHEMA_REGISTRY_URL, REDIS_URL: endpoints().REDIS_URL, LOG_LEVEL: 'info', RETRY_INITIAL_MS: '100', RETRY_MAX_MS: '2000', KAFKA_SESSION_TIMEOUT_MS: '6000', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -36,8 +41,8 @@ export function startRouterProcess(env: Record<string, string>): RouterProcess {
   };
 }
 
-export async function waitForRouterStarted(p: RouterProcess): Promise<void> {
-  await waitFor(() => p.output.join('').includes('"msg":"router started"'), 'the router to start', 60_000, 100);
+export async function waitForRouterStarted(p: RouterProcess, name = 'router'): Promise<void> {
+  await waitFor(() => p.output.join('').includes(`"msg":"${name} started"`), `${name} to start`, 60_000, 100);
 }
 
 /** Produces traffic in the contract's Avro form, in order, in batches. */
@@ -73,10 +78,18 @@ export async function caughtUp(admin: Admin, groupId: string, topics: readonly s
   return true;
 }
 
+/** Waits until sr-events has consumed its inputs (then the router, with waitUntilRouted). */
+export async function waitUntilSrEventsDone(admin: Admin, namespace: string, groupId: string, timeoutMs = 120_000): Promise<void> {
+  const inputs = [TOPICS.srLifecycle, TOPICS.caseFacts].map((t) => qualify(t, namespace));
+  await waitFor(async () => caughtUp(admin, groupId, inputs), 'sr-events to process everything', timeoutMs, 300);
+}
+
 export async function waitUntilRouted(admin: Admin, namespace: string, groupId: string, timeoutMs = 240_000): Promise<void> {
-  const inputs = [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.srFacts, TOPICS.workforce].map((t) => qualify(t, namespace));
+  // Upstream topics are written by plain producers; sr-facts by sr-events in transactions.
+  const inputs = [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.workforce].map((t) => qualify(t, namespace));
+  const ingested = async (): Promise<boolean> => (await caughtUp(admin, `${groupId}.ingest`, inputs)) && (await caughtUp(admin, `${groupId}.ingest`, [qualify(TOPICS.srFacts, namespace)], true));
   await waitFor(
-    async () => (await caughtUp(admin, `${groupId}.ingest`, inputs)) && (await caughtUp(admin, `${groupId}.route`, [qualify(TOPICS.routerInbox, namespace)], true)) && (await caughtUp(admin, `${groupId}.ingest`, inputs)),
+    async () => (await ingested()) && (await caughtUp(admin, `${groupId}.route`, [qualify(TOPICS.routerInbox, namespace)], true)) && (await ingested()),
     'the router to process everything',
     timeoutMs,
     500,

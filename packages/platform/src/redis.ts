@@ -43,8 +43,10 @@ export function redisKeys(prefix: string) {
     teamLeaders: () => `${prefix}:router:team-leaders`,
     /** Case groups a party belongs to (router fan-out index). */
     partyCaseGroups: (partyId: string) => `${prefix}:router:party-casegroups:${partyId}`,
-    /** SR state (sr-events). */
-    serviceRequest: (srId: string) => `${prefix}:sr-events:sr:${srId}`,
+    /** SR state of a case group (sr-events). */
+    srCaseGroup: (caseGroupId: string) => `${prefix}:sr-events:casegroup:${caseGroupId}`,
+    /** Parties of a case group, as `partyId|role` (sr-events, from applications). */
+    srParties: (caseGroupId: string) => `${prefix}:sr-events:parties:${caseGroupId}`,
     /** Notification ledger entry (notifier). */
     notificationLedger: (idempotencyKey: string) => `${prefix}:notifier:ledger:${idempotencyKey}`,
     /** Case groups owned by a caseworker (notifier ownership index). */

@@ -1,6 +1,6 @@
 import type { ErrorCode } from '@cms-router/errors';
 import type { SrFact, SrLifecycleEvent } from '@cms-router/events';
-import { addMonths, kindOf, NON_STANDARD_REASONS, PI_REASONS, RESOLUTION, SUB_STATUS, type CaseGroupSrState, type SrContext, type SrOutcome, type SrRecord } from './machine.ts';
+import { addMonths, kindOf, SEEN_LIMIT, NON_STANDARD_REASONS, PI_REASONS, RESOLUTION, SUB_STATUS, type CaseGroupSrState, type SrContext, type SrOutcome, type SrRecord } from './machine.ts';
 
 const norm = (s: string | null | undefined): string => (s ?? '').trim().replace(/\s+/g, ' ').toLowerCase();
 const same = (a: string | null | undefined, b: string): boolean => norm(a) === norm(b);
@@ -17,7 +17,7 @@ type Payload = SrLifecycleEvent['payload'];
  */
 export function applySrEvent(state: CaseGroupSrState, event: SrLifecycleEvent, ctx: SrContext): SrOutcome {
   if (state.seen.includes(ctx.eventId)) return { kind: 'duplicate', state };
-  const seen = [...state.seen, ctx.eventId].slice(-500);
+  const seen = [...state.seen, ctx.eventId].slice(-SEEN_LIMIT);
   const reject = (code: ErrorCode, reason: string): SrOutcome => ({ kind: 'rejected', state: { ...state, seen }, code, reason });
   const fact = (payload: SrFact['payload']): SrFact => ({ caseGroupId: event.caseGroupId, caseId: event.caseId, srId: event.srId, occurredAt: event.occurredAt, payload });
   const srChange = (sr: SrRecord, change: 'OPENED' | 'PENDING_APPROVAL' | 'COMPLETED' | 'CANCELLED'): SrFact =>

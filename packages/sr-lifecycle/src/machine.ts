@@ -1,5 +1,5 @@
 import type { ErrorCode } from '@cms-router/errors';
-import type { SrFact, SrLifecycleEvent } from '@cms-router/events';
+import type { SrFact } from '@cms-router/events';
 
 /** Values as the case system displays them (procedures 000 and 003). Compared ignoring case and spacing. */
 export const SUB_STATUS = { pendingApprovalTl: 'Pending approval - TL', approved: 'Approved', rejected: 'Rejected', complete: 'Complete' } as const;
@@ -79,7 +79,8 @@ export type SrOutcome =
   | { readonly kind: 'duplicate'; readonly state: CaseGroupSrState }
   | { readonly kind: 'rejected'; readonly state: CaseGroupSrState; readonly code: ErrorCode; readonly reason: string };
 
-const SEEN_LIMIT = 500;
+/** Event ids remembered per case group to ignore exact duplicates. */
+export const SEEN_LIMIT = 500;
 
 export function emptyState(caseGroupId: string): CaseGroupSrState {
   return { caseGroupId, srs: {}, piFlags: {}, seen: [] };
