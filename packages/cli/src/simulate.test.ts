@@ -39,6 +39,37 @@ describe('simulate', () => {
 
   it('reports every bad line with its number before running anything', () => {
     const bad = '{"topic": "cms.case-facts.v1", "value": {}}\n\n{"topic": "nope"}\n{"topic": "cms.sr-lifecycle.v1", "value": {"srId": "S", "caseGroupId": "G", "caseId": "C", "occurredAt": "2026-01-01T00:00:00Z", "actor": {"userId": "U", "role": "CASEWORKER"}, "payload": {"type": "SrCreated", "process": "a", "area": "b", "subArea": "c"}}}';
-    expect(() => simulate(bad, defaultRules(), 's.jsonl')).toThrow(/s\.jsonl:1 value: caseGroupId: missing required field[\s\S]*s\.jsonl:3: "topic" must be one of[\s\S]*s\.jsonl:4: topic cms\.sr-lifecycle\.v1 is not an input of the router/);
+    expect(() => simulate(bad, defaultRules(), 's.jsonl')).toThrow(/s\.jsonl:1 value: caseGroupId: missing required field[\s\S]*s\.jsonl:3: "topic" must be one of/);
+    expect(() => simulate('{"topic": "cms.assignments.v1", "value": {}}', defaultRules(), 'o.jsonl')).toThrow(/o\.jsonl:1/);
+  });
+});
+
+const read = (name: string): string => readFileSync(resolve(import.meta.dirname, '../../../examples', name), 'utf8');
+const caseGroupSegments = (text: string, cg: string): string[] =>
+  simulate(text, defaultRules())
+    .flatMap((l) => l.outputs)
+    .filter((o) => o.topic === 'cms.assignments.v1' && o.value.caseGroupId === cg && o.value.subject === 'CASE_GROUP')
+    .map((o) => (o.topic === 'cms.assignments.v1' ? o.value.segment : ''));
+
+describe('simulate runs the procedures through sr-events and the router', () => {
+  it('000 Non Standard Case - Refer: approved -> ECH, then loaded back when the CRN is allocated; rejected -> stays', () => {
+    const text = read('non-standard-referral.jsonl');
+    expect(caseGroupSegments(text, 'CG-NS')).toEqual(['MAINTENANCE', 'NON_STANDARD', 'MAINTENANCE']);
+    expect(caseGroupSegments(text, 'CG-NS2')).toEqual(['MAINTENANCE']);
+    const out = simulate(text, defaultRules()).flatMap((l) => l.outputs);
+    expect(out.filter((o) => o.topic === 'cms.rejections.v1').map((o) => (o.topic === 'cms.rejections.v1' ? o.value.reason : ''))).toEqual(['cannot close SR SR-NS-1: 2 activities open']);
+    expect(out.some((o) => o.topic === 'cms.assignments.v1' && o.value.subject === 'APPROVAL_TASK' && o.value.ownerUserId === 'TL-3')).toBe(true);
+  });
+
+  it('003 Personal Interest - Register: approved -> SCR with suppression; suicide threat self-authorised -> SCR, cessation -> back', () => {
+    const text = read('personal-interest.jsonl');
+    expect(caseGroupSegments(text, 'CG-PI')).toEqual(['MAINTENANCE', 'SPECIAL_CLIENT_RECORDS']);
+    expect(caseGroupSegments(text, 'CG-TS')).toEqual(['MAINTENANCE', 'SPECIAL_CLIENT_RECORDS', 'MAINTENANCE']);
+    const facts = simulate(text, defaultRules())
+      .flatMap((l) => l.outputs)
+      .filter((o) => o.topic === 'cms.sr-facts.v1')
+      .map((o) => o.value as { payload: { type: string; partyId?: string; flagged?: boolean; reason?: string | null; reviewDueAt?: string | null } });
+    const flags = facts.filter((f) => f.payload.type === 'PersonalInterestFlagChanged').map((f) => `${f.payload.partyId ?? ''}:${f.payload.flagged ? (f.payload.reason ?? '') : 'removed'}${f.payload.reviewDueAt ? ` review ${f.payload.reviewDueAt.slice(0, 10)}` : ''}`);
+    expect(flags).toEqual(['CG-PI-RP:COMMISSION_DEFINED', 'CG-PI-PP:ASSOCIATED_CONTACT', 'CG-PI-QC:ASSOCIATED_CONTACT', 'CG-TS-PP:THREAT_OF_SUICIDE review 2026-05-01', 'CG-TS-PP:removed']);
   });
 });

@@ -46,7 +46,6 @@ export function createSrEventsApp(deps: SrEventsDeps): { start(): Promise<void>;
   const offsets = createPartitionOffsets(admin);
   const docs = createStagedStore<CaseGroupSrState>(redis, keys.srCaseGroup);
   const caseFactsTopic = qualify(TOPICS.caseFacts, ns);
-  let runner: KafkaRunner | undefined;
 
   const partiesOf = async (caseGroupId: string): Promise<Party[]> =>
     (await redisCall('read parties', () => redis.smembers(keys.srParties(caseGroupId))))
@@ -74,7 +73,7 @@ export function createSrEventsApp(deps: SrEventsDeps): { start(): Promise<void>;
       const needsParties = outcome.facts.some((f) => f.payload.type === 'PersonalInterestFlagChanged' && f.payload.flagged);
       if (needsParties && parties.length === 0) {
         // The parties come from the application; if Redis lost them, rebuild before flagging anyone.
-        for (const partition of (await admin.fetchTopicMetadata({ topics: [caseFactsTopic] })).topics[0]?.partitions ?? []) await runner?.rebuild(TOPICS.caseFacts, partition.partitionId);
+        for (const partition of (await admin.fetchTopicMetadata({ topics: [caseFactsTopic] })).topics[0]?.partitions ?? []) await runner.rebuild(TOPICS.caseFacts, partition.partitionId);
         throw new CmsError('CMS_STATE_REBUILDING', `the parties of case group ${event.caseGroupId} are not known (yet); waiting for the application`, { context: { caseGroupId: event.caseGroupId } });
       }
     }
@@ -118,7 +117,8 @@ export function createSrEventsApp(deps: SrEventsDeps): { start(): Promise<void>;
     },
   };
 
-  runner = createKafkaRunner({
+  // Handlers call `runner` only while it runs, after this line.
+  const runner: KafkaRunner = createKafkaRunner({
     service: 'sr-events',
     kafka: deps.kafka,
     serde,
@@ -137,20 +137,19 @@ export function createSrEventsApp(deps: SrEventsDeps): { start(): Promise<void>;
       return applyLifecycle(record, true);
     },
   });
-  const built = runner;
   let stopping: Promise<void> | undefined;
   return {
-    runner: built,
+    runner,
     async start() {
       await admin.connect();
       await ensureTopics(admin, [...SR_EVENTS_INPUTS, ...SR_EVENTS_OUTPUTS], ns);
       for (const t of [...SR_EVENTS_INPUTS, ...SR_EVENTS_OUTPUTS]) if (t !== TOPICS.deadLetter) await serde.ensureRegistered(t);
-      await built.start();
+      await runner.start();
       deps.logger.info('sr-events started');
     },
     stop() {
       stopping ??= (async () => {
-        await built.stop();
+        await runner.stop();
         await admin.disconnect().catch(() => undefined);
       })();
       return stopping;
