@@ -35,7 +35,7 @@ export function startServiceProcess(name: 'router' | 'sr-events' | 'notifier', e
     child,
     output,
     async kill(signal) {
-      child.kill(signal);
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
     },
   };

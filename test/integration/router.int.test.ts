@@ -80,6 +80,9 @@ describe('router on the real stack', () => {
       expect(rejections.find((x) => x.value.code === 'CMS_UNKNOWN_CASE_GROUP')?.value).toMatchObject({ service: 'router', caseGroupId: 'CG-404', source: { topic: 'cms.case-facts.v1' } });
       const dead = await readAll(r.p.kafka, { decode: (_t: string, v: Buffer | null) => Promise.resolve({ topic: 'cms.dead-letter.v1', value: { bytes: v?.toString() } }) } as never, r.p.namespace, TOPICS.deadLetter, 1_500);
       expect(dead.map((d) => (d.value as unknown as { bytes: string }).bytes)).toEqual(['not avro at all']);
+      // Ordered shutdown on SIGTERM ends with exit code 0 and leaves no live-looking process.
+      expect(await router.kill('SIGTERM')).toBe(0);
+      expect(router.output.join('')).toContain('"msg":"shutting down"');
     } finally {
       await router.kill('SIGTERM');
       await endRun(r);

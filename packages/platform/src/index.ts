@@ -9,3 +9,4 @@ export { backoffDelay, sleepUnlessAborted } from './kafka/backoff.ts';
 export { onShutdownSignal, withTimeout } from './shutdown.ts';
 export { createStagedStore, type StagedStore } from './staged-store.ts';
 export { createPartitionOffsets, replayFrom, type PartitionOffsets } from './kafka/offsets.ts';
+export { runService, runnerDefaults, type RunnableService, type ServiceParts } from './service.ts';

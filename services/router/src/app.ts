@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { CmsError } from '@cms-router/errors';
 import { qualify, TOPICS, type TopicName } from '@cms-router/events';
-import { createKafkaRunner, createPartitionOffsets, ensureTopics, redisKeys, type KafkaRunner, type Logger, type Redis, type Serde } from '@cms-router/platform';
+import { createKafkaRunner, createPartitionOffsets, ensureTopics, runnerDefaults, redisKeys, type KafkaRunner, type Logger, type Redis, type Serde } from '@cms-router/platform';
 import type { Rules } from '@cms-router/rules';
 import type { RouterConfig } from './config.ts';
 import { createIngestStage } from './ingest-stage.ts';
@@ -47,18 +47,7 @@ export function createRouterApp(deps: RouterDeps): RouterApp {
     }
     return known;
   };
-  const common = {
-    service: 'router',
-    kafka,
-    serde,
-    logger,
-    namespace: ns,
-    transactional: true,
-    retry: config.platform.retry,
-    sessionTimeoutMs: config.platform.kafka.sessionTimeoutMs,
-    partitionsConsumedConcurrently: config.platform.kafka.partitionsConsumedConcurrently,
-    onFatal: deps.onFatal,
-  };
+  const common = { ...runnerDefaults(config.platform), service: 'router', kafka, serde, logger, onFatal: deps.onFatal };
   const ingestGroup = `${config.groupId}.ingest`;
   const ingestStage = createIngestStage({ redis, keys, offsets, groupId: ingestGroup, qualify: (t) => qualify(t, ns), runner: () => ingestRunner, partitionsOf });
   // The stage asks for its runner only while running, after this line has run.

@@ -7,6 +7,7 @@ import {
   createStagedStore,
   ensureTopics,
   redisCall,
+  runnerDefaults,
   redisKeys,
   replayFrom,
   type InboundRecord,
@@ -119,17 +120,13 @@ export function createSrEventsApp(deps: SrEventsDeps): { start(): Promise<void>;
 
   // Handlers call `runner` only while it runs, after this line.
   const runner: KafkaRunner = createKafkaRunner({
+    ...runnerDefaults(config.platform),
     service: 'sr-events',
     kafka: deps.kafka,
     serde,
     logger: deps.logger,
     groupId: config.groupId,
     topics: SR_EVENTS_INPUTS,
-    namespace: ns,
-    transactional: true,
-    retry: config.platform.retry,
-    sessionTimeoutMs: config.platform.kafka.sessionTimeoutMs,
-    partitionsConsumedConcurrently: config.platform.kafka.partitionsConsumedConcurrently,
     onFatal: deps.onFatal,
     state: hooks,
     handler: async (record) => {

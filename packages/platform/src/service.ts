@@ -1,0 +1,86 @@
+import type { Kafka } from 'kafkajs';
+import type { CmsError } from '@cms-router/errors';
+import { createKafka } from './kafka/client.ts';
+import type { PlatformConfig } from './config.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createRedis, type Redis } from './redis.ts';
+import { createSchemaRegistry, createSerde, type Serde } from './registry.ts';
+import { onShutdownSignal, withTimeout } from './shutdown.ts';
+
+export interface ServiceParts {
+  readonly logger: Logger;
+  readonly kafka: Kafka;
+  readonly serde: Serde;
+  readonly redis: Redis;
+  /** For the runner: the consumer crashed for good; the service shuts down and exits non-zero. */
+  readonly onFatal: (err: CmsError) => void;
+}
+
+export interface RunnableService {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The common life of a service: build the clients from config, start the app, stop it in order on
+ * SIGTERM/SIGINT or a fatal consumer crash (app, then Redis, then logs), within the shutdown timeout.
+ * Resolves with the exit code; main.ts owns process.exit.
+ */
+export async function runService(opts: { name: string; platform: PlatformConfig; build: (parts: ServiceParts) => RunnableService }): Promise<number> {
+  const { name, platform } = opts;
+  const logger = createLogger({ service: name, level: platform.logLevel });
+  const kafka = createKafka(platform.kafka, logger);
+  const serde = createSerde(createSchemaRegistry(platform.registry), platform.kafka.topicNamespace);
+  const redis = createRedis(platform.redis.url, { connectionName: `cms-${name}` });
+  let exitCode = 0;
+  let resolveExit: (code: number) => void = () => undefined;
+  const exited = new Promise<number>((resolve) => {
+    resolveExit = resolve;
+  });
+  let stopping: Promise<void> | undefined;
+  const shutdown = (reason: string, code: number): Promise<void> => {
+    exitCode = Math.max(exitCode, code);
+    stopping ??= (async () => {
+      logger.info({ reason }, 'shutting down');
+      try {
+        await withTimeout(app.stop(), platform.shutdownTimeoutMs, `${name} shutdown`);
+      } catch (err) {
+        exitCode = Math.max(exitCode, 1);
+        logger.error({ err }, 'shutdown did not finish cleanly');
+      }
+      await redis.quit().catch(() => undefined);
+      logger.flush();
+      resolveExit(exitCode);
+    })();
+    return stopping;
+  };
+  const app = opts.build({
+    logger,
+    kafka,
+    serde,
+    redis,
+    onFatal: (err) => {
+      logger.fatal({ err }, `consumer crashed; exiting so the supervisor restarts ${name}`);
+      void shutdown('consumer crashed', 1);
+    },
+  });
+  onShutdownSignal((signal) => void shutdown(signal, 0));
+  try {
+    await app.start();
+  } catch (err) {
+    await shutdown('start-up failed', 1);
+    throw err;
+  }
+  return exited;
+}
+
+/** Runner options every service takes from the shared config. */
+export function runnerDefaults(platform: PlatformConfig) {
+  return {
+    namespace: platform.kafka.topicNamespace,
+    transactional: true,
+    retry: platform.retry,
+    sessionTimeoutMs: platform.kafka.sessionTimeoutMs,
+    partitionsConsumedConcurrently: platform.kafka.partitionsConsumedConcurrently,
+  } as const;
+}
