@@ -37,6 +37,7 @@ export interface TrafficOptions {
  * a run through Kafka can be compared record for record with a run in memory.
  * 1. applications (cms.case-facts.v1) and team leaders (cms.workforce.v1);
  * 2. paying-parent changes: moves across the UK and abroad, income source, sensitivity (cms.party-facts.v1);
+ *    caseworker allocations and team moves (cms.workforce.v1), which never change a segment;
  * 3. SR work: P2P is on case facts, so here: SRs opening and closing, escalations, approvals,
  *    personal-interest flags set and removed, exceptional handling and load-back (cms.sr-facts.v1).
  */
@@ -74,6 +75,16 @@ export function generateTraffic(o: TrafficOptions): TrafficEvent[][] {
       },
     });
     if (newApp && rand() < 0.7) applications.push({ topic: 'cms.case-facts.v1', key: cg, value: { caseGroupId: cg, caseId, occurredAt: at(), payload: { type: 'PromiseToPayScheduleIssued', scheduleId: `S-${g}` } } });
+    // Caseworkers: most case groups are allocated to someone; now and then a caseworker moves team.
+    // (Allocations set the owner the router reports in explain; they never change a segment.)
+    if (rand() < 0.8) {
+      const user = `${p}-U-${g % 37}`;
+      partyChanges.push({ topic: 'cms.workforce.v1', key: user, value: { userId: user, occurredAt: at(), payload: { type: 'CaseGroupAllocated', caseGroupId: cg, teamId: pick(teams), segment: 'MAINTENANCE' } } });
+    }
+    if (g % 50 === 49) {
+      const user = `${p}-U-${g % 37}`;
+      partyChanges.push({ topic: 'cms.workforce.v1', key: user, value: { userId: user, occurredAt: at(), payload: { type: 'TeamMoveCompleted', fromTeamId: pick(teams), toTeamId: pick(teams) } } });
+    }
     const half = Math.floor(o.changesPerCaseGroup / 2);
     for (let i = 0; i < half; i += 1) {
       const r = rand();
