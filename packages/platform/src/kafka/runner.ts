@@ -97,6 +97,8 @@ export interface StateHooks {
 
 export interface RunnerStats {
   processed: number;
+  /** Redelivered records this process had already committed, not applied again. */
+  skipped: number;
   replayed: number;
   produced: number;
   deadLettered: number;
@@ -161,7 +163,7 @@ const clip = (text: string, max = 500): string => (text.length > max ? `${text.s
  */
 export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
   const log = opts.logger.child({ component: 'runner', groupId: opts.groupId });
-  const stats: RunnerStats = { processed: 0, replayed: 0, produced: 0, deadLettered: 0, retries: 0, transactions: 0 };
+  const stats: RunnerStats = { processed: 0, skipped: 0, replayed: 0, produced: 0, deadLettered: 0, retries: 0, transactions: 0 };
   /** Partitions being replayed, with the offset where normal processing resumes. */
   const restoring = new Map<string, string>();
   /** Retry attempts per partition while it is paused after a retryable failure. */
@@ -280,13 +282,30 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
     );
   };
 
-  const send = async (producerOrTx: Pick<Producer, 'send'>, outputs: readonly { topic: string; message: Message }[]): Promise<void> => {
+  /** One request for all topics: one AddPartitionsToTxn per transaction, however many topics it writes. */
+  const send = async (producerOrTx: Pick<Producer, 'sendBatch'>, outputs: readonly { topic: string; message: Message }[]): Promise<void> => {
+    if (outputs.length === 0) return;
     const byTopic = new Map<string, Message[]>();
     for (const o of outputs) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o.message]);
-    for (const [topic, messages] of byTopic) await producerOrTx.send({ topic, messages, acks: -1 });
+    await producerOrTx.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: -1 });
   };
 
+
   const key = (topic: string, partition: number): string => `${topic}:${partition}`;
+
+  /** After a failed commit: a fresh producer (same transactional id) closes the old transaction; did it commit? */
+  const committedAnyway = async (topic: string, partition: number, next: string): Promise<boolean> => {
+    try {
+      await producerFor(topic, partition);
+      admin ??= opts.kafka.admin();
+      await admin.connect();
+      const [offsets] = await admin.fetchOffsets({ groupId: opts.groupId, topics: [topic] });
+      const committed = offsets?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
+      return BigInt(committed) >= BigInt(next);
+    } catch {
+      return false;
+    }
+  };
 
   /** Pause a partition after a retryable failure and come back to `offset` after a backoff. */
   const pauseAndRetry = (topic: string, partition: number, offset: string, e: CmsError): void => {
@@ -341,9 +360,13 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
           } catch (err) {
             await retryConcurrentTransactions(() => tx.abort()).catch(() => undefined);
             // A fenced or broken producer is not reused: the next attempt makes a fresh one, whose
-            // initialisation also aborts anything this one left open.
+            // initialisation also finishes or aborts anything this one left open.
             await dropProducer(topic, partition);
-            throw err;
+            // A failed commit can still have committed (the coordinator may have written the marker
+            // before the client saw an error). Outputs and offsets commit together, so the committed
+            // offset tells which it was, once a fresh producer has closed the old transaction.
+            if (!(await committedAnyway(topic, partition, next))) throw err;
+            log.warn({ [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.offset]: lastOffset, err: toCmsError(err) }, 'commit reported an error but the transaction committed');
           }
           stats.transactions += 1;
         } else {
@@ -430,6 +453,13 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
         }
         restoring.delete(tp);
         log.info({ [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.offset]: message.offset }, 'replay finished');
+      }
+      // Already committed and persisted by this process (kafkajs can redeliver a prefetched batch after a
+      // seek): applying it again would repeat its outputs against state that already contains it.
+      const done = persistedHere.get(tp);
+      if (done !== undefined && BigInt(message.offset) <= BigInt(done)) {
+        stats.skipped += 1;
+        continue;
       }
       let outputs: { topic: string; message: Message }[];
       try {
