@@ -1,9 +1,7 @@
 import type { ErrorCode } from '@cms-router/errors';
 import type { SrFact, SrLifecycleEvent } from '@cms-router/events';
-import { addMonths, kindOf, SEEN_LIMIT, NON_STANDARD_REASONS, PI_REASONS, RESOLUTION, SUB_STATUS, type CaseGroupSrState, type SrContext, type SrOutcome, type SrRecord } from './machine.ts';
+import { addMonths, kindOf, same, SEEN_LIMIT, NON_STANDARD_REASONS, PI_REASONS, RESOLUTION, SUB_STATUS, type CaseGroupSrState, type SrContext, type SrOutcome, type SrRecord } from './machine.ts';
 
-const norm = (s: string | null | undefined): string => (s ?? '').trim().replace(/\s+/g, ' ').toLowerCase();
-const same = (a: string | null | undefined, b: string): boolean => norm(a) === norm(b);
 const STATUS_WORDS: Record<SrRecord['status'], string> = { OPEN: 'Open', IN_PROGRESS: 'In Progress', PENDING_APPROVAL: 'Pending Approval', CLOSED: 'Closed', CANCELLED: 'Cancelled' };
 
 type Payload = SrLifecycleEvent['payload'];

@@ -24,8 +24,9 @@ export const PI_REASONS: Readonly<Record<string, { flag: string; associatedConta
 
 export type SrKind = 'NON_STANDARD_REFERRAL' | 'PI_REFERRAL' | 'PI_CESSATION' | 'NON_STANDARD_LOAD_BACK' | 'OTHER';
 
-const norm = (s: string | null | undefined): string => (s ?? '').trim().replace(/\s+/g, ' ').toLowerCase();
-const same = (a: string | null | undefined, b: string): boolean => norm(a) === norm(b);
+/** Drop-down values compare ignoring case and spacing. */
+export const norm = (s: string | null | undefined): string => (s ?? '').trim().replace(/\s+/g, ' ').toLowerCase();
+export const same = (a: string | null | undefined, b: string): boolean => norm(a) === norm(b);
 
 export function kindOf(process: string, area: string, subArea: string): SrKind {
   if (!same(process, 'Special case management')) return 'OTHER';

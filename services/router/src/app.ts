@@ -49,7 +49,7 @@ export function createRouterApp(deps: RouterDeps): RouterApp {
   };
   const common = { ...runnerDefaults(config.platform), service: 'router', kafka, serde, logger, onFatal: deps.onFatal };
   const ingestGroup = `${config.groupId}.ingest`;
-  const ingestStage = createIngestStage({ redis, keys, offsets, groupId: ingestGroup, qualify: (t) => qualify(t, ns), runner: () => ingestRunner, partitionsOf });
+  const ingestStage = createIngestStage({ redis, keys, offsets, groupId: ingestGroup, qualify: (t) => qualify(t, ns), namespace: ns, runner: () => ingestRunner, partitionsOf });
   // The stage asks for its runner only while running, after this line has run.
   const ingestRunner: KafkaRunner = createKafkaRunner({ ...common, groupId: ingestGroup, topics: ROUTER_INPUT_TOPICS, handler: ingestStage.handler, state: ingestStage.hooks });
   const routeStage = createRouteStage({ redis, keys, serde, store, rules, offsets, namespace: ns });

@@ -1,5 +1,5 @@
 import { CmsError } from '@cms-router/errors';
-import { deterministicId, TOPICS, type RouterInboxRecord } from '@cms-router/events';
+import { deterministicId, TOPICS, unqualify, type RouterInboxRecord } from '@cms-router/events';
 import { redisCall, replayFrom, type InboundRecord, type PartitionOffsets, type KafkaRunner, type OutboundRecord, type Redis, type RedisKeys, type StateHooks } from '@cms-router/platform';
 import { ingest, type IngestEffects, type IngestInput } from '@cms-router/routing';
 
@@ -14,6 +14,7 @@ export interface IngestStageDeps {
   readonly offsets: PartitionOffsets;
   readonly groupId: string;
   readonly qualify: (topic: (typeof TOPICS)[keyof typeof TOPICS]) => string;
+  readonly namespace: string | undefined;
   /** The ingest runner, once built: used to rebuild the party index when Redis lost it. */
   readonly runner: () => KafkaRunner | undefined;
   readonly partitionsOf: (topic: string) => Promise<number[]>;
@@ -101,7 +102,7 @@ export function createIngestStage(deps: IngestStageDeps): { handler: (r: Inbound
 
   const hooks: StateHooks = {
     async check(topic, partition, firstOffset, persistedHere) {
-      if (!STATEFUL.has(topicBase(topic, deps))) return undefined;
+      if (!STATEFUL.has(unqualify(topic, deps.namespace) ?? topic)) return undefined;
       const applied = await redisCall('get applied offset', () => redis.get(keys.appliedOffset(INGEST_STAGE, topic, partition)));
       return replayFrom(applied, firstOffset, () => deps.offsets.low(topic, partition), persistedHere);
     },
@@ -112,7 +113,7 @@ export function createIngestStage(deps: IngestStageDeps): { handler: (r: Inbound
       if (result.ok) await applyEffects(result.effects);
     },
     async persist(topic, partition, lastOffset) {
-      if (!STATEFUL.has(topicBase(topic, deps))) return;
+      if (!STATEFUL.has(unqualify(topic, deps.namespace) ?? topic)) return;
       await redisCall('persist applied offset', () => redis.set(keys.appliedOffset(INGEST_STAGE, topic, partition), lastOffset));
     },
     discard() {
@@ -122,7 +123,3 @@ export function createIngestStage(deps: IngestStageDeps): { handler: (r: Inbound
   return { handler, hooks };
 }
 
-function topicBase(fullTopic: string, deps: IngestStageDeps): string {
-  for (const t of Object.values(TOPICS)) if (deps.qualify(t) === fullTopic) return t;
-  return fullTopic;
-}

@@ -68,7 +68,8 @@ export function createSrEventsApp(deps: SrEventsDeps): { start(): Promise<void>;
     const event = record.value;
     const tp = `${qualify(TOPICS.srLifecycle, ns)}:${record.partition}`;
     const state = (await docs.load(tp, event.caseGroupId)) ?? emptyState(event.caseGroupId);
-    const parties = await partiesOf(event.caseGroupId);
+    // Parties matter only when a personal-interest referral closes; skip the Redis read otherwise.
+    const parties = event.payload.type === 'SrStatusChanged' && event.payload.status === 'CLOSED' ? await partiesOf(event.caseGroupId) : [];
     const outcome = applySrEvent(state, event, { eventId: record.headers.eventId, parties });
     if (outcome.kind === 'applied') {
       const needsParties = outcome.facts.some((f) => f.payload.type === 'PersonalInterestFlagChanged' && f.payload.flagged);

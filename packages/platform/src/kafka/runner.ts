@@ -1,5 +1,5 @@
 import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type IHeaders, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
-import { CmsError, isCmsError, messageOf, type ErrorCode } from '@cms-router/errors';
+import { CmsError, isCmsError, messageOf } from '@cms-router/errors';
 import {
   DEAD_LETTER_HEADERS,
   deterministicId,
@@ -286,7 +286,11 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
   const send = async (producerOrTx: Pick<Producer, 'sendBatch'>, outputs: readonly { topic: string; message: Message }[]): Promise<void> => {
     if (outputs.length === 0) return;
     const byTopic = new Map<string, Message[]>();
-    for (const o of outputs) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o.message]);
+    for (const o of outputs) {
+      const list = byTopic.get(o.topic);
+      if (list) list.push(o.message);
+      else byTopic.set(o.topic, [o.message]);
+    }
     await producerOrTx.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: -1 });
   };
 
@@ -563,4 +567,3 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
   };
 }
 
-export type { ErrorCode };
