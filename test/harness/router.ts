@@ -84,6 +84,21 @@ export async function waitUntilSrEventsDone(admin: Admin, namespace: string, gro
   await waitFor(async () => caughtUp(admin, groupId, inputs), 'sr-events to process everything', timeoutMs, 300);
 }
 
+/** Lag per group and partition, for a failure message. */
+export async function lagReport(admin: Admin, namespace: string, groupId: string): Promise<string> {
+  const rows: string[] = [];
+  for (const [group, base] of [[`${groupId}.ingest`, TOPICS.caseFacts], [`${groupId}.ingest`, TOPICS.partyFacts], [`${groupId}.ingest`, TOPICS.srFacts], [`${groupId}.ingest`, TOPICS.workforce], [`${groupId}.route`, TOPICS.routerInbox]] as const) {
+    const topic = qualify(base, namespace);
+    const ends = await admin.fetchTopicOffsets(topic);
+    const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    for (const e of ends) {
+      const c = committed?.partitions.find((x) => x.partition === e.partition)?.offset ?? '-1';
+      if (BigInt(c) < BigInt(e.high) - 1n) rows.push(`${base}[${e.partition}] committed ${c} of ${e.high}`);
+    }
+  }
+  return rows.join('; ') || 'no lag';
+}
+
 export async function waitUntilRouted(admin: Admin, namespace: string, groupId: string, timeoutMs = 240_000): Promise<void> {
   // Upstream topics are written by plain producers; sr-facts by sr-events in transactions.
   const inputs = [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.workforce].map((t) => qualify(t, namespace));

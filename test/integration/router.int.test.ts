@@ -4,7 +4,7 @@ import { createRedis } from '@cms-router/platform';
 import { qualify, TOPICS, type Assignment, type CaseFact, type Rejection } from '@cms-router/events';
 import { generateTraffic, type TrafficEvent } from '@cms-router/traffic';
 import { endpoints, testPlatform, uniqueName, waitFor, type TestPlatform } from '../harness/index.ts';
-import { expectedFromMemory, groupByCaseGroup, produceTraffic, readAll, startRouterProcess, waitForRouterStarted, waitUntilRouted, type RouterProcess } from '../harness/router.ts';
+import { expectedFromMemory, groupByCaseGroup, lagReport, produceTraffic, readAll, startRouterProcess, waitForRouterStarted, waitUntilRouted, type RouterProcess } from '../harness/router.ts';
 
 const ALL = [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.srFacts, TOPICS.workforce, TOPICS.routerInbox, TOPICS.assignments, TOPICS.rejections, TOPICS.deadLetter];
 
@@ -106,6 +106,14 @@ describe('router on the real stack', () => {
       const [c] = await r.admin.fetchOffsets({ groupId: `${r.group}.route`, topics: [qualify(TOPICS.routerInbox, r.p.namespace)] });
       return (c?.partitions ?? []).reduce((sum, p) => sum + (BigInt(p.offset) > 0n ? BigInt(p.offset) : 0n), 0n);
     };
+    const routed = async (): Promise<void> => {
+      try {
+        await waitUntilRouted(r.admin, r.p.namespace, r.group);
+      } catch (err) {
+        const warnings = router.output.join('').split('\n').filter((l) => /"level":"(warn|error|fatal)"/.test(l) && !/EoS|partitioner/.test(l));
+        throw new Error(`${(err as Error).message}; lag: ${await lagReport(r.admin, r.p.namespace, r.group)}; router warnings: ${warnings.slice(-8).join(' | ')}`);
+      }
+    };
     const killAfter = async (inboxRecords: bigint): Promise<void> => {
       await waitFor(async () => (await inboxProgress()) >= inboxRecords, `the router to pass ${inboxRecords} inbox records`, 180_000, 50);
       const code = await router.kill('SIGKILL');
@@ -117,15 +125,15 @@ describe('router on the real stack', () => {
       const [apps = [], partyChanges = [], srWork = []] = phases;
       await produceTraffic(r.p.kafka, r.p.serde, r.p.namespace, apps);
       await killAfter(BigInt(Math.floor(apps.length / 3)));
-      await waitUntilRouted(r.admin, r.p.namespace, r.group);
+      await routed();
       const afterApps = await inboxProgress();
       await produceTraffic(r.p.kafka, r.p.serde, r.p.namespace, partyChanges);
       await killAfter(afterApps + BigInt(Math.floor(partyChanges.length / 2)));
-      await waitUntilRouted(r.admin, r.p.namespace, r.group);
+      await routed();
       const afterParty = await inboxProgress();
       await produceTraffic(r.p.kafka, r.p.serde, r.p.namespace, srWork);
       await killAfter(afterParty + BigInt(Math.floor(srWork.length / 2)));
-      await waitUntilRouted(r.admin, r.p.namespace, r.group);
+      await routed();
 
       expect(kills).toHaveLength(3);
       const assignments = await readAll<Assignment>(r.p.kafka, r.p.serde, r.p.namespace, TOPICS.assignments);
