@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
 import { inject } from 'vitest';
-import { qualify, type TopicName } from '@cms-router/events';
+import { qualify, type CaseFact, type TopicName } from '@cms-router/events';
 import { createSchemaRegistry, createSerde, ensureTopics, type Serde, type SchemaRegistry } from '@cms-router/platform';
 import type { TestEndpoints } from './endpoints.ts';
 
@@ -107,4 +107,15 @@ export async function readMail(): Promise<SinkMail[]> {
   const res = await fetch(`${endpoints().SMTP_API_URL}/email`);
   if (!res.ok) throw new Error(`SMTP sink API answered ${res.status}`);
   return (await res.json()) as SinkMail[];
+}
+
+/** An application for a case group whose three parties live at `postcode` (ids `<caseGroupId>-PP|RP|QC`). */
+export function application(caseGroupId: string, postcode = 'M1 1AE'): CaseFact {
+  const party = (role: string, identifierKnown = true) => ({ partyId: `${caseGroupId}-${role}`, address: { ukPostcode: postcode, nonUkCountry: null }, identifierKnown });
+  return {
+    caseGroupId,
+    caseId: `${caseGroupId}-C`,
+    occurredAt: '2026-01-05T09:00:00.000Z',
+    payload: { type: 'ApplicationReceived', payingParent: party('PP'), receivingParent: party('RP'), qualifyingChildren: [party('QC', false)], incomeSource: 'EMPLOYED', partiesHaveExistingCase: true },
+  };
 }

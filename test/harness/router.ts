@@ -6,13 +6,15 @@ import type { Serde } from '@cms-router/platform';
 import { defaultRules } from '@cms-router/rules';
 import { createMemoryRouter, type MemoryOutput } from '@cms-router/routing';
 import type { TrafficEvent } from '@cms-router/traffic';
-import { endpoints, waitFor } from './index.ts';
+import { endpoints, testKafka, waitFor } from './index.ts';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
 
 export interface RouterProcess {
   readonly child: ChildProcess;
   readonly output: string[];
+  /** Resolves with the exit code (null when a signal ended it). */
+  readonly exited: Promise<number | null>;
   kill(signal: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -34,6 +36,7 @@ export function startServiceProcess(name: 'router' | 'sr-events' | 'notifier', e
   return {
     child,
     output,
+    exited,
     async kill(signal) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
@@ -63,19 +66,56 @@ export async function produceTraffic(kafka: Kafka, serde: Serde, namespace: stri
 
 /**
  * True when a group has committed everything on the given topics. A topic written transactionally ends
- * with a commit marker, which takes an offset but is never consumed: there, high - 1 is caught up.
+ * with transaction markers, which take offsets but are never consumed, so the committed offset stops
+ * short of the high watermark: by one (a commit marker) or more (an abort marker of a retried
+ * transaction, then a commit marker). Where the gap is more than one, a peek decides whether any data
+ * record is left.
  */
 export async function caughtUp(admin: Admin, groupId: string, topics: readonly string[], transactional = false): Promise<boolean> {
   for (const topic of topics) {
     const ends = await admin.fetchTopicOffsets(topic);
     const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const unsure = new Map<number, { from: bigint; high: bigint }>();
     for (const end of ends) {
       if (BigInt(end.high) <= BigInt(end.low)) continue;
       const c = BigInt(committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1');
-      if (c < BigInt(end.high) - (transactional ? 1n : 0n)) return false;
+      const high = BigInt(end.high);
+      if (c >= high - (transactional ? 1n : 0n)) continue;
+      if (!transactional || c < 0n || high - c > 16n) return false;
+      unsure.set(end.partition, { from: c, high });
     }
+    if (unsure.size > 0 && !(await onlyMarkersLeft(topic, unsure))) return false;
   }
   return true;
+}
+
+/** Reads each partition from `from` (read_committed): true when no data record is there, only markers. */
+async function onlyMarkersLeft(topic: string, partitions: ReadonlyMap<number, { from: bigint; high: bigint }>): Promise<boolean> {
+  const consumer = testKafka('cms-test-peek').consumer({ groupId: `peek-${Date.now()}-${Math.random().toString(36).slice(2)}`, readUncommitted: false, maxWaitTimeInMs: 100 });
+  const pending = new Set(partitions.keys());
+  let data = false;
+  await consumer.connect();
+  try {
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      const p = partitions.get(payload.partition);
+      if (p && payload.lastOffset !== null && BigInt(payload.lastOffset) >= p.high - 1n) pending.delete(payload.partition);
+    });
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: ({ batch }) => {
+        const p = partitions.get(batch.partition);
+        if (p && batch.messages.some((m) => BigInt(m.offset) >= p.from)) data = true;
+        return Promise.resolve();
+      },
+    });
+    for (const [partition, { from }] of partitions) consumer.seek({ topic, partition, offset: from.toString() });
+    const deadline = Date.now() + 10_000;
+    while (!data && pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return !data && pending.size === 0;
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+  }
 }
 
 /** Waits until sr-events has consumed its inputs (then the router, with waitUntilRouted). */
@@ -102,7 +142,8 @@ export async function lagReport(admin: Admin, namespace: string, groupId: string
 export async function waitUntilRouted(admin: Admin, namespace: string, groupId: string, timeoutMs = 240_000): Promise<void> {
   // Upstream topics are written by plain producers; sr-facts by sr-events in transactions.
   const inputs = [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.workforce].map((t) => qualify(t, namespace));
-  const ingested = async (): Promise<boolean> => (await caughtUp(admin, `${groupId}.ingest`, inputs)) && (await caughtUp(admin, `${groupId}.ingest`, [qualify(TOPICS.srFacts, namespace)], true));
+  // sr-facts and orphan flags are written by our services, in transactions.
+  const ingested = async (): Promise<boolean> => (await caughtUp(admin, `${groupId}.ingest`, inputs)) && (await caughtUp(admin, `${groupId}.ingest`, [qualify(TOPICS.srFacts, namespace), qualify(TOPICS.orphanFlags, namespace)], true));
   await waitFor(
     async () => (await ingested()) && (await caughtUp(admin, `${groupId}.route`, [qualify(TOPICS.routerInbox, namespace)], true)) && (await ingested()),
     'the router to process everything',

@@ -6,7 +6,7 @@ import { generateTraffic, type TrafficEvent } from '@cms-router/traffic';
 import { endpoints, testPlatform, uniqueName, waitFor, type TestPlatform } from '../harness/index.ts';
 import { expectedFromMemory, groupByCaseGroup, lagReport, produceTraffic, readAll, startRouterProcess, waitForRouterStarted, waitUntilRouted, type RouterProcess } from '../harness/router.ts';
 
-const ALL = [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.srFacts, TOPICS.workforce, TOPICS.routerInbox, TOPICS.assignments, TOPICS.rejections, TOPICS.deadLetter];
+const ALL = [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.srFacts, TOPICS.workforce, TOPICS.orphanFlags, TOPICS.routerInbox, TOPICS.assignments, TOPICS.rejections, TOPICS.deadLetter];
 
 interface Run {
   p: TestPlatform;
@@ -122,18 +122,14 @@ describe('router on the real stack', () => {
     };
     try {
       await waitForRouterStarted(router);
-      const [apps = [], partyChanges = [], srWork = []] = phases;
-      await produceTraffic(r.p.kafka, r.p.serde, r.p.namespace, apps);
-      await killAfter(BigInt(Math.floor(apps.length / 3)));
-      await routed();
-      const afterApps = await inboxProgress();
-      await produceTraffic(r.p.kafka, r.p.serde, r.p.namespace, partyChanges);
-      await killAfter(afterApps + BigInt(Math.floor(partyChanges.length / 2)));
-      await routed();
-      const afterParty = await inboxProgress();
-      await produceTraffic(r.p.kafka, r.p.serde, r.p.namespace, srWork);
-      await killAfter(afterParty + BigInt(Math.floor(srWork.length / 2)));
-      await routed();
+      // One SIGKILL in the applications, the party changes and the SR work phases.
+      const killIn = new Set([0, 1, phases.length - 1]);
+      for (const [i, phase] of phases.entries()) {
+        const before = await inboxProgress();
+        await produceTraffic(r.p.kafka, r.p.serde, r.p.namespace, phase);
+        if (killIn.has(i)) await killAfter(before + BigInt(Math.floor(phase.length / (i === 0 ? 3 : 2))));
+        await routed();
+      }
 
       expect(kills).toHaveLength(3);
       const assignments = await readAll<Assignment>(r.p.kafka, r.p.serde, r.p.namespace, TOPICS.assignments);
@@ -164,17 +160,16 @@ describe('router on the real stack', () => {
     const redis = createRedis(endpoints().REDIS_URL, { connectionName: 'test-redis-loss' });
     try {
       await waitForRouterStarted(router);
-      const [apps = [], partyChanges = [], srWork = []] = phases;
-      await produceTraffic(r.p.kafka, r.p.serde, r.p.namespace, apps);
-      await waitUntilRouted(r.admin, r.p.namespace, r.group);
-      // Redis loses everything the router keeps (only this run's keys: other tests share the server).
-      const keys = await redis.keys(`${r.prefix}:*`);
-      expect(keys.length).toBeGreaterThan(200);
-      await redis.del(...keys);
-      await produceTraffic(r.p.kafka, r.p.serde, r.p.namespace, partyChanges);
-      await waitUntilRouted(r.admin, r.p.namespace, r.group);
-      await produceTraffic(r.p.kafka, r.p.serde, r.p.namespace, srWork);
-      await waitUntilRouted(r.admin, r.p.namespace, r.group);
+      for (const [i, phase] of phases.entries()) {
+        await produceTraffic(r.p.kafka, r.p.serde, r.p.namespace, phase);
+        await waitUntilRouted(r.admin, r.p.namespace, r.group);
+        if (i === 0) {
+          // Redis loses everything the router keeps (only this run's keys: other tests share the server).
+          const keys = await redis.keys(`${r.prefix}:*`);
+          expect(keys.length).toBeGreaterThan(200);
+          await redis.del(...keys);
+        }
+      }
       const assignments = await readAll<Assignment>(r.p.kafka, r.p.serde, r.p.namespace, TOPICS.assignments);
       expect(assignments.length).toBe(expected.assignments);
       expect(groupByCaseGroup(assignments)).toEqual(expected.byCaseGroup);

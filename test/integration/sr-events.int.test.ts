@@ -1,27 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { HEADERS, qualify, TOPICS, type Assignment, type CaseFact, type Rejection, type SrFact, type SrLifecycleEvent, type WorkforceEvent } from '@cms-router/events';
-import { testPlatform, uniqueName } from '../harness/index.ts';
+import { HEADERS, qualify, TOPICS, type Assignment, type Rejection, type SrFact, type SrLifecycleEvent, type WorkforceEvent } from '@cms-router/events';
+import { application, testPlatform, uniqueName } from '../harness/index.ts';
 import { produceTraffic, readAll, startServiceProcess, waitForRouterStarted, waitUntilRouted, waitUntilSrEventsDone } from '../harness/router.ts';
 
-const ALL = [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.srFacts, TOPICS.workforce, TOPICS.srLifecycle, TOPICS.routerInbox, TOPICS.assignments, TOPICS.rejections, TOPICS.deadLetter];
+const ALL = [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.srFacts, TOPICS.workforce, TOPICS.orphanFlags, TOPICS.srLifecycle, TOPICS.routerInbox, TOPICS.assignments, TOPICS.rejections, TOPICS.deadLetter];
 const CW = { userId: 'CW-1', role: 'CASEWORKER' as const, teamId: 'T-1' };
 const TL = { userId: 'TL-1', role: 'TEAM_LEADER' as const, teamId: 'T-1' };
 
-function application(caseGroupId: string): CaseFact {
-  return {
-    caseGroupId,
-    caseId: `${caseGroupId}-C`,
-    occurredAt: '2026-01-05T09:00:00.000Z',
-    payload: {
-      type: 'ApplicationReceived',
-      payingParent: { partyId: `${caseGroupId}-PP`, address: { ukPostcode: 'M1 1AE', nonUkCountry: null }, identifierKnown: true },
-      receivingParent: { partyId: `${caseGroupId}-RP`, address: { ukPostcode: 'M1 1AE', nonUkCountry: null }, identifierKnown: true },
-      qualifyingChildren: [{ partyId: `${caseGroupId}-QC`, address: { ukPostcode: 'M1 1AE', nonUkCountry: null }, identifierKnown: false }],
-      incomeSource: 'EMPLOYED',
-      partiesHaveExistingCase: true,
-    },
-  };
-}
 
 /** An upstream SR lifecycle event with its own event id header (duplicates re-use the id). */
 interface Upstream {

@@ -13,7 +13,11 @@ export function explainText(state: CaseGroupState): string {
     out.push('  why:');
     for (const r of p.reasons) out.push(`    - [${r.ruleId}] ${r.text} (${r.procedure})`);
   }
-  if (state.owner) out.push(`  allocated to: user ${state.owner.userId}, team ${state.owner.teamId}`);
+  if (state.owner) {
+    const o = state.owner;
+    const held = p?.segment === o.segment ? '' : ` (made in segment ${o.segment}; it holds once the case group is there)`;
+    out.push(`  allocated to: user ${o.userId}, team ${o.teamId}${o.available === false ? ' - unavailable, so the work is with their team leader' : ''}${held}`);
+  } else out.push('  allocated to: nobody (the segment\'s unallocated work)');
   const open = Object.values(state.srPlacements);
   if (open.length > 0) {
     out.push('  open work:');

@@ -55,6 +55,16 @@ export const ERROR_CODES = {
     meaning: 'The SMTP server refused the connection or answered with a temporary (4xx) failure.',
     fix: 'The notifier retries with backoff, then publishes a failed-notification event.',
   },
+  CMS_SMTP_REJECTED: {
+    retryable: false,
+    meaning: 'The SMTP server refused the message for good (a 5xx reply, e.g. an unknown recipient), or the retry budget (SMTP_MAX_ATTEMPTS) ran out.',
+    fix: 'A FAILED event is on cms.notifications.v1 with this code; check the inbox address in the configuration and tell the receiving team by another route.',
+  },
+  CMS_NOT_DUE: {
+    retryable: true,
+    meaning: 'A queued notifier work item (an email retry after backoff) is not due yet; its work partition waits until it is.',
+    fix: 'Nothing: it is tried at its time. Input partitions are never held by it.',
+  },
   CMS_CONSUMER_CRASHED: {
     retryable: false,
     meaning: 'The Kafka consumer crashed and will not restart by itself.',

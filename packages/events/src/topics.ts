@@ -22,6 +22,8 @@ export const TOPICS = {
   notifications: 'cms.notifications.v1',
   /** notifier -> router, anyone. Key: caseGroupId. */
   orphanFlags: 'cms.orphan-flags.v1',
+  /** notifier -> notifier: emails to send, retries, due reminders, sweep findings. Internal. Key: workId. */
+  notifierWork: 'cms.notifier-work.v1',
   /** router ingest -> router route: every routing fact keyed by caseGroupId, kept forever. Internal. */
   routerInbox: 'cms.router-inbox.v1',
   /** Any service: well-formed events that cannot be applied, with the reason. Key: the rejected record's key. */
@@ -49,11 +51,15 @@ export const TOPIC_SPECS: { readonly [K in TopicName]: TopicSpec } = {
   'cms.case-facts.v1': { partitions: 6, cleanupPolicy: 'delete' },
   'cms.party-facts.v1': { partitions: 6, cleanupPolicy: 'delete' },
   'cms.sr-lifecycle.v1': { partitions: 6, cleanupPolicy: 'delete' },
-  'cms.workforce.v1': { partitions: 3, cleanupPolicy: 'delete' },
-  'cms.sr-facts.v1': { partitions: 6, cleanupPolicy: 'delete' },
+  // Kept forever: the notifier rebuilds its ownership index from it after losing Redis.
+  'cms.workforce.v1': { partitions: 3, cleanupPolicy: 'delete', retentionMs: -1 },
+  // Kept forever: the record of what sr-events derived; the notifier rebuilds review dates from it.
+  'cms.sr-facts.v1': { partitions: 6, cleanupPolicy: 'delete', retentionMs: -1 },
   'cms.assignments.v1': { partitions: 6, cleanupPolicy: 'delete' },
-  'cms.notifications.v1': { partitions: 3, cleanupPolicy: 'delete' },
+  // Kept forever: the notifier rebuilds its send-once ledger from it after losing Redis.
+  'cms.notifications.v1': { partitions: 3, cleanupPolicy: 'delete', retentionMs: -1 },
   'cms.orphan-flags.v1': { partitions: 3, cleanupPolicy: 'delete' },
+  'cms.notifier-work.v1': { partitions: 3, cleanupPolicy: 'delete' },
   'cms.router-inbox.v1': { partitions: 6, cleanupPolicy: 'delete', retentionMs: -1 },
   'cms.rejections.v1': { partitions: 3, cleanupPolicy: 'delete' },
   'cms.dead-letter.v1': { partitions: 3, cleanupPolicy: 'delete' },
@@ -67,6 +73,8 @@ export function keyOf<T extends SchemaTopic>(topic: T, value: TopicValue[T]): st
       return v['partyId'] as string;
     case 'cms.workforce.v1':
       return v['userId'] as string;
+    case 'cms.notifier-work.v1':
+      return v['workId'] as string;
     case 'cms.rejections.v1':
       return (v['caseGroupId'] as string | null) ?? (v['rejectionId'] as string);
     default:

@@ -43,14 +43,28 @@ export function redisKeys(prefix: string) {
     teamLeaders: () => `${prefix}:router:team-leaders`,
     /** Case groups a party belongs to (router fan-out index). */
     partyCaseGroups: (partyId: string) => `${prefix}:router:party-casegroups:${partyId}`,
+    /** Case groups ever allocated to a user (router fan-out index for availability changes). */
+    userCaseGroups: (userId: string) => `${prefix}:router:user-casegroups:${userId}`,
     /** SR state of a case group (sr-events). */
     srCaseGroup: (caseGroupId: string) => `${prefix}:sr-events:casegroup:${caseGroupId}`,
     /** Parties of a case group, as `partyId|role` (sr-events, from applications). */
     srParties: (caseGroupId: string) => `${prefix}:sr-events:parties:${caseGroupId}`,
-    /** Notification ledger entry (notifier). */
+    /** Notification ledger entry (notifier): at most one email per idempotency key. */
     notificationLedger: (idempotencyKey: string) => `${prefix}:notifier:ledger:${idempotencyKey}`,
-    /** Case groups owned by a caseworker (notifier ownership index). */
+    /** Set after the transaction that published an email's event committed (notifier). */
+    notificationPublished: (idempotencyKey: string) => `${prefix}:notifier:published:${idempotencyKey}`,
+    /** Set once the ledger has been rebuilt from cms.notifications.v1 (or found empty); gone with Redis. */
+    ledgerRebuilt: () => `${prefix}:notifier:ledger-rebuilt`,
+    /** Case group -> its allocation (notifier ownership index; hash of JSON, last writer by time wins). */
+    owners: () => `${prefix}:notifier:owners`,
+    /** Case groups allocated to a caseworker (notifier ownership index). */
     ownerCaseGroups: (userId: string) => `${prefix}:notifier:owner-casegroups:${userId}`,
+    /** User -> their team move or access removal (hash of JSON). */
+    goneUsers: () => `${prefix}:notifier:gone`,
+    /** Orphan flag of a case group (notifier; written after commit). */
+    orphanFlag: (caseGroupId: string) => `${prefix}:notifier:orphan-flag:${caseGroupId}`,
+    /** Personal-interest reviews: sorted set of `caseGroupId|partyId` scored by due time (ms). */
+    reviews: () => `${prefix}:notifier:reviews`,
     /** Last input offset whose state is persisted, per consumer stage and partition (StateHooks). */
     appliedOffset: (stage: string, topic: string, partition: number) => `${prefix}:${stage}:applied-offset:${topic}:${partition}`,
     /** Scratch keys for the platform's own checks. */

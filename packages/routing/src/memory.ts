@@ -17,6 +17,7 @@ export interface MemoryRouter {
 export function createMemoryRouter(rules: Rules): MemoryRouter {
   const states = new Map<string, CaseGroupState>();
   const partyIndex = new Map<string, Set<string>>();
+  const userIndex = new Map<string, Set<string>>();
   const teamLeaders = new Map<string, string>();
   const rejection = (eventId: string, source: { topic: string; partition: number; offset: string }, occurredAt: string, code: string, reason: string, caseGroupId: string | null, srId: string | null, n: number): MemoryOutput => ({
     topic: 'cms.rejections.v1',
@@ -24,9 +25,10 @@ export function createMemoryRouter(rules: Rules): MemoryRouter {
   });
   return {
     process(input, eventId, source) {
-      const ingested = ingest(input, (partyId) => [...(partyIndex.get(partyId) ?? [])]);
+      const ingested = ingest(input, { caseGroupsOfParty: (partyId) => [...(partyIndex.get(partyId) ?? [])], caseGroupsOfUser: (userId) => [...(userIndex.get(userId) ?? [])] });
       if (!ingested.ok) return [rejection(eventId, source, input.value.occurredAt, ingested.code, ingested.reason, ingested.caseGroupId, null, 0)];
       for (const { partyId, caseGroupId } of ingested.effects.partyJoined) partyIndex.set(partyId, new Set([...(partyIndex.get(partyId) ?? []), caseGroupId]));
+      if (ingested.effects.userHolds) userIndex.set(ingested.effects.userHolds.userId, new Set([...(userIndex.get(ingested.effects.userHolds.userId) ?? []), ingested.effects.userHolds.caseGroupId]));
       if (ingested.effects.teamLeader) teamLeaders.set(ingested.effects.teamLeader.teamId, ingested.effects.teamLeader.userId);
       const out: MemoryOutput[] = [];
       ingested.inputs.forEach((routerInput, i) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CaseFact, PartyFact, SrFact, WorkforceEvent } from '@cms-router/events';
+import type { CaseFact, OrphanFlag, PartyFact, SrFact, WorkforceEvent } from '@cms-router/events';
 import { defaultRules } from '@cms-router/rules';
 import { createMemoryRouter, type MemoryOutput } from './memory.ts';
 
@@ -158,6 +158,90 @@ describe('service requests and the work that moves with the case group', () => {
     const before = router.state('CG-1');
     expect(segments(send({ topic: 'cms.sr-facts.v1', value: srFact('CG-1', 'SR-X', srChange('OPENED', 'Made up', 'Thing', 'Other')) }))).toEqual(['REJECTED:CMS_UNKNOWN_SR_TYPE']);
     expect(router.state('CG-1')?.facts).toEqual(before?.facts);
+  });
+});
+
+const workforce = (userId: string, payload: WorkforceEvent['payload'], occurredAt = at): WorkforceEvent => ({ userId, occurredAt, payload });
+const allocate = (userId: string, caseGroupId: string, teamId = 'T-1', segment = 'MAINTENANCE'): WorkforceEvent => workforce(userId, { type: 'CaseGroupAllocated', caseGroupId, teamId, segment });
+const orphanFlag = (caseGroupId: string, userId: string, state: 'FLAGGED' | 'RECOVERED' = 'FLAGGED'): OrphanFlag => ({ caseGroupId, userId, occurredAt: at, since: '2026-03-01T09:00:00.000Z', cause: 'SYSTEM_ACCESS_REMOVED', state, segment: 'MAINTENANCE' });
+
+describe('caseworkers, their absence and orphaned case groups (004 Work Allocation, 002 CSA)', () => {
+  const owned = (out: MemoryOutput[]) => out.map((o) => (o.topic === 'cms.assignments.v1' ? `${o.value.subject}${o.value.srId ? `:${o.value.srId}` : ''}->${o.value.segment}/${o.value.ownerUserId ?? 'unallocated'}${o.value.team?.startsWith('TEAM_LEADER') ? `/${o.value.team}` : ''}` : `REJECTED:${o.value.code}`));
+  const setUp = () => {
+    const h = harness();
+    h.send({ topic: 'cms.workforce.v1', value: workforce('TL-1', { type: 'TeamLeadershipAssigned', teamId: 'T-1', segment: 'MAINTENANCE' }) });
+    h.send({ topic: 'cms.case-facts.v1', value: application('CG-1', 'C-1', 'PP', 'RP', 'LS1 4AP', true) });
+    h.send({ topic: 'cms.sr-facts.v1', value: srFact('CG-1', 'SR-COC', srChange('OPENED', 'Change of Circumstances', 'Address', 'Verify')) });
+    return h;
+  };
+
+  it('004: "When a caseworker has been allocated a case group they will be responsible for completing all work on all cases within the case group"', () => {
+    const { send } = setUp();
+    const out = send({ topic: 'cms.workforce.v1', value: allocate('CW-1', 'CG-1') });
+    expect(owned(out)).toEqual(['CASE_GROUP->MAINTENANCE/CW-1', 'SERVICE_REQUEST:SR-COC->MAINTENANCE/CW-1']);
+    expect(out[0]?.value).toMatchObject({ reasons: [{ ruleId: 'paying-parent-postcode' }, { ruleId: 'caseworker-allocation' }] });
+  });
+
+  it('an allocation made in another segment waits until the case group is there, and ends when it leaves that segment', () => {
+    const { send } = setUp();
+    expect(owned(send({ topic: 'cms.workforce.v1', value: allocate('CW-1', 'CG-1', 'T-1', 'COMPLAINTS') }))).toEqual([]);
+    expect(owned(send({ topic: 'cms.sr-facts.v1', value: srFact('CG-1', 'SR-C', srChange('OPENED', 'Escalated Enquiries', 'Complaints', 'Review')) }))).toEqual([
+      'CASE_GROUP->COMPLAINTS/CW-1',
+      'SERVICE_REQUEST:SR-C->COMPLAINTS/CW-1',
+      'SERVICE_REQUEST:SR-COC->COMPLAINTS/CW-1',
+    ]);
+    // Back to maintenance: the complaints caseworker's allocation ends; the work is the segment's again.
+    expect(owned(send({ topic: 'cms.sr-facts.v1', value: srFact('CG-1', 'SR-C', srChange('COMPLETED', 'Escalated Enquiries', 'Complaints', 'Review')) }))).toEqual([
+      'CASE_GROUP->MAINTENANCE/unallocated',
+      'SERVICE_REQUEST:SR-COC->MAINTENANCE/unallocated',
+    ]);
+  });
+
+  it('002: "where the CMS owning caseworker is unavailable e.g. due to leave or sickness absence" the work goes to their team leader, and back on return', () => {
+    const { send, router } = setUp();
+    send({ topic: 'cms.workforce.v1', value: allocate('CW-1', 'CG-1') });
+    const away = send({ topic: 'cms.workforce.v1', value: workforce('CW-1', { type: 'UserAvailabilityChanged', available: false, reasonCode: 'SICKNESS_ABSENCE' }) });
+    expect(owned(away)).toEqual(['CASE_GROUP->MAINTENANCE/TL-1/TEAM_LEADER:T-1', 'SERVICE_REQUEST:SR-COC->MAINTENANCE/TL-1/TEAM_LEADER:T-1']);
+    expect(away[0]?.value).toMatchObject({ reasons: [{ ruleId: 'paying-parent-postcode' }, { ruleId: 'owner-unavailable', procedure: expect.stringContaining('002 CSA') as unknown }] });
+    // The same absence again changes nothing.
+    expect(send({ topic: 'cms.workforce.v1', value: workforce('CW-1', { type: 'UserAvailabilityChanged', available: false, reasonCode: 'ANNUAL_LEAVE' }) })).toEqual([]);
+    expect(owned(send({ topic: 'cms.workforce.v1', value: workforce('CW-1', { type: 'UserAvailabilityChanged', available: true, reasonCode: 'RETURNED' }) }))).toEqual(['CASE_GROUP->MAINTENANCE/CW-1', 'SERVICE_REQUEST:SR-COC->MAINTENANCE/CW-1']);
+    expect(router.state('CG-1')?.history.map((h) => h.text)).toEqual(expect.arrayContaining(['owning caseworker CW-1 is unavailable (SICKNESS_ABSENCE)', 'owning caseworker CW-1 is available again']));
+  });
+
+  it('an absent caseworker whose case group was reallocated meanwhile does not move it; no team leader recorded: the team\'s leader inbox', () => {
+    const { send } = setUp();
+    send({ topic: 'cms.workforce.v1', value: allocate('CW-1', 'CG-1') });
+    send({ topic: 'cms.workforce.v1', value: allocate('CW-2', 'CG-1', 'T-9') });
+    expect(send({ topic: 'cms.workforce.v1', value: workforce('CW-1', { type: 'UserAvailabilityChanged', available: false, reasonCode: 'ANNUAL_LEAVE' }) })).toEqual([]);
+    expect(owned(send({ topic: 'cms.workforce.v1', value: workforce('CW-2', { type: 'UserAvailabilityChanged', available: false, reasonCode: 'ANNUAL_LEAVE' }) }))).toEqual([
+      'CASE_GROUP->MAINTENANCE/unallocated/TEAM_LEADER:T-9',
+      'SERVICE_REQUEST:SR-COC->MAINTENANCE/unallocated/TEAM_LEADER:T-9',
+    ]);
+  });
+
+  it('004: an orphaned case group is recovered to its segment\'s unallocated work, with the reason; a stale flag changes nothing', () => {
+    const { send, router } = setUp();
+    send({ topic: 'cms.workforce.v1', value: allocate('CW-1', 'CG-1') });
+    const out = send({ topic: 'cms.orphan-flags.v1', value: orphanFlag('CG-1', 'CW-1') });
+    expect(owned(out)).toEqual(['CASE_GROUP->MAINTENANCE/unallocated', 'SERVICE_REQUEST:SR-COC->MAINTENANCE/unallocated']);
+    const reason = out[0]?.topic === 'cms.assignments.v1' ? out[0].value.reasons[0] : undefined;
+    expect(reason).toMatchObject({ ruleId: 'orphan-recovered', procedure: expect.stringContaining('004 Work Allocation') as unknown });
+    expect(reason?.text).toContain('CW-1, who had their CMS 2012 access removed (since 2026-03-01)');
+    // The same flag again (a replay), or a flag for someone who no longer holds it: nothing to recover.
+    expect(send({ topic: 'cms.orphan-flags.v1', value: orphanFlag('CG-1', 'CW-1') })).toEqual([]);
+    expect(send({ topic: 'cms.orphan-flags.v1', value: orphanFlag('CG-1', 'CW-1', 'RECOVERED') })).toEqual([]);
+    expect(router.state('CG-1')?.history.filter((h) => h.kind === 'FACT').map((h) => h.text)).toEqual([
+      'allocated to caseworker CW-1 (team T-1) in segment MAINTENANCE',
+      'orphaned: caseworker CW-1 lost access (SYSTEM_ACCESS_REMOVED, since 2026-03-01T09:00:00.000Z)',
+      'orphan flag for caseworker CW-1 needs no recovery: the case group is not allocated to anyone',
+      'orphan flag for caseworker CW-1 cleared by the notifier',
+    ]);
+  });
+
+  it('an orphan flag for a case group the router has never seen is a rejection', () => {
+    const { send, segments } = harness();
+    expect(segments(send({ topic: 'cms.orphan-flags.v1', value: orphanFlag('CG-404', 'CW-1') }))).toEqual(['REJECTED:CMS_UNKNOWN_CASE_GROUP']);
   });
 });
 

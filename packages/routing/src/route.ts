@@ -1,16 +1,19 @@
 import type { ErrorCode } from '@cms-router/errors';
 import type { Assignment } from '@cms-router/events';
 import {
+  allocateWithinSegment,
   catalogueEntry,
   decideApprovalTask,
   decideCaseGroup,
   decideServiceRequest,
+  orphanRecoveredReason,
   samePlacement,
   type CaseGroupFacts,
   type Decision,
   type DecisionResult,
   type OpenServiceRequest,
   type PartyFacts,
+  type Reason,
   type Rules,
 } from '@cms-router/rules';
 import type { RouterInput } from './inputs.ts';
@@ -38,7 +41,9 @@ function newParty(p: { partyId: string; address: { ukPostcode: string | null; no
   return { partyId: p.partyId, role, residence: { ...p.address }, identifierKnown: p.identifierKnown, nationallySensitive: false, personalInterest: null, knownAsRecorded: false };
 }
 
-type Applied = { facts: CaseGroupFacts; owner?: CaseGroupState['owner']; note?: string } | { rejection: { code: ErrorCode; reason: string; srId?: string } };
+type Owner = CaseGroupState['owner'];
+/** `recovered`: an orphan flag returned the case group to its segment's unallocated work; always published. */
+type Applied = { facts: CaseGroupFacts; owner?: Owner; note?: string; recovered?: Reason } | { rejection: { code: ErrorCode; reason: string; srId?: string } };
 
 /** Applies one fact to the facts of a case group. Pure; returns a rejection when the fact cannot apply. */
 function applyFact(state: CaseGroupState | null, input: RouterInput, rules: Rules): Applied {
@@ -150,8 +155,26 @@ function applyFact(state: CaseGroupState | null, input: RouterInput, rules: Rule
       }
       break;
     }
-    case 'workforce':
-      return { facts, owner: { userId: input.userId, teamId: input.fact.teamId, segment: input.fact.segment } };
+    case 'workforce': {
+      const f = input.fact;
+      if (f.type === 'CaseGroupAllocated') {
+        return { facts, owner: { userId: input.userId, teamId: f.teamId, segment: f.segment, available: true }, note: `allocated to caseworker ${input.userId} (team ${f.teamId}) in segment ${f.segment}` };
+      }
+      // Fanned out from the user's index, which may still list case groups since reallocated: only the owner counts.
+      const owner = state.owner;
+      if (owner?.userId !== input.userId || (owner.available !== false) === f.available) return { facts };
+      return { facts, owner: { ...owner, available: f.available }, note: f.available ? `owning caseworker ${input.userId} is available again` : `owning caseworker ${input.userId} is unavailable (${f.reasonCode})` };
+    }
+    case 'orphan': {
+      const flag = input.fact;
+      if (flag.state === 'RECOVERED') return { facts, note: `orphan flag for caseworker ${flag.userId} cleared by the notifier` };
+      const owner = state.owner;
+      if (owner?.userId !== flag.userId) {
+        return { facts, note: `orphan flag for caseworker ${flag.userId} needs no recovery: the case group is ${owner ? `now allocated to ${owner.userId}` : 'not allocated to anyone'}` };
+      }
+      const segment = state.placement?.decision.segment ?? owner.segment;
+      return { facts, owner: null, note: `orphaned: caseworker ${flag.userId} ${flag.cause === 'TEAM_MOVE_COMPLETED' ? 'moved team' : 'lost access'} (${flag.cause}, since ${flag.since})`, recovered: orphanRecoveredReason(flag, segment) };
+    }
   }
   return { facts };
 }
@@ -211,12 +234,26 @@ export function route(state: CaseGroupState | null, input: RouterInput, ctx: Rou
     history.push({ at: input.occurredAt, eventId: ctx.eventId, kind: 'REJECTED', subject: srId ? 'SERVICE_REQUEST' : 'CASE_GROUP', srId, segment: null, previousSegment: null, ruleId: result.error.code, text: result.error.reason });
   };
 
+  let owner: Owner = applied.owner !== undefined ? applied.owner : (state?.owner ?? null);
   const cg = decideCaseGroup(facts, ctx.rules);
   if (!cg.ok) fail(cg, null);
-  else if (!samePlacement(placement?.decision, cg.decision)) {
-    const next: Placement = { subject: 'CASE_GROUP', srId: null, decision: cg.decision };
-    emit(next, placement);
-    placement = next;
+  else {
+    // An allocation holds while the case group stays in the segment it was made in (004: a caseworker
+    // is allocated a case group within a segment); when the case group moves on, it ends.
+    if (owner && placement?.decision.segment === owner.segment && cg.decision.segment !== owner.segment) {
+      history.push({ at: input.occurredAt, eventId: ctx.eventId, kind: 'FACT', subject: null, srId: null, segment: null, previousSegment: null, ruleId: null, text: `allocation to caseworker ${owner.userId} ended: the case group left segment ${owner.segment}` });
+      owner = null;
+    }
+    const decision = allocateWithinSegment(cg.decision, owner ? { ...owner, available: owner.available !== false } : null, ctx.teamLeaderOf);
+    if (applied.recovered) {
+      const next: Placement = { subject: 'CASE_GROUP', srId: null, decision: { ...decision, reasons: [applied.recovered, ...decision.reasons] } };
+      emit(next, placement);
+      placement = next;
+    } else if (!samePlacement(placement?.decision, decision)) {
+      const next: Placement = { subject: 'CASE_GROUP', srId: null, decision };
+      emit(next, placement);
+      placement = next;
+    }
   }
   // Work follows the case group: re-place every open SR against the case group's current placement.
   const current: Decision | undefined = placement?.decision;
@@ -244,7 +281,7 @@ export function route(state: CaseGroupState | null, input: RouterInput, ctx: Rou
     facts,
     placement,
     srPlacements,
-    owner: applied.owner !== undefined ? applied.owner : (state?.owner ?? null),
+    owner,
     history: historyOf(state, history),
   };
   return { state: next, outputs };

@@ -1,4 +1,4 @@
-import type { CaseGroupFacts, Decision } from '@cms-router/rules';
+import type { CaseGroupFacts, CaseGroupOwner, Decision } from '@cms-router/rules';
 
 /** Where one work item currently sits. */
 export interface Placement {
@@ -26,7 +26,8 @@ export interface CaseGroupState {
   readonly facts: CaseGroupFacts;
   readonly placement: Placement | null;
   readonly srPlacements: Readonly<Record<string, Placement>>;
-  readonly owner: { readonly userId: string; readonly teamId: string; readonly segment: string } | null;
+  /** The caseworker it is allocated to. `available` is absent in documents written before availability existed. */
+  readonly owner: (Omit<CaseGroupOwner, 'available'> & { readonly available?: boolean }) | null;
   readonly history: readonly HistoryEntry[];
 }
 

@@ -247,7 +247,8 @@ export function decideServiceRequest(sr: OpenServiceRequest, facts: CaseGroupFac
   if (!entry) {
     return fail('CMS_UNKNOWN_SR_TYPE', 'sr-catalogue', `SR ${sr.srId}: "${sr.process} / ${sr.area} / ${sr.subArea}" is not in the SR catalogue of rules ${rules.version}`);
   }
-  const follow = (reason: Reason): DecisionResult => ok({ ...caseGroup, access: 'OWNER', ownerUserId: null, reasons: [reason, ...caseGroup.reasons] });
+  // Case-owning work goes with the case group to whoever works it (its caseworker, or their team leader).
+  const follow = (reason: Reason): DecisionResult => ok({ ...caseGroup, access: 'OWNER', reasons: [reason, ...caseGroup.reasons] });
   if (rules.segments[caseGroup.segment]?.restricted === true) {
     return follow({
       ruleId: 'restricted-segment-holds-all-work',

@@ -5,3 +5,4 @@ export { decideCaseGroup, decideServiceRequest, decideApprovalTask, catalogueEnt
 export { samePlacement, type Decision, type DecisionResult, type Reason, type RoutingError } from './decision.ts';
 export type { CaseGroupFacts, CaseFacts, OpenServiceRequest, PartyFacts, PartyRole, PersonalInterestFlag, Residence } from './facts.ts';
 export { defaultRules, DEFAULT_RULES_FILE } from './default-rules.ts';
+export { allocateWithinSegment, orphanRecoveredReason, type CaseGroupOwner, type OrphanRecovery } from './owner.ts';

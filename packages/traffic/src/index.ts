@@ -37,8 +37,9 @@ export interface TrafficOptions {
  * a run through Kafka can be compared record for record with a run in memory.
  * 1. applications (cms.case-facts.v1) and team leaders (cms.workforce.v1);
  * 2. paying-parent changes: moves across the UK and abroad, income source, sensitivity (cms.party-facts.v1);
- *    caseworker allocations and team moves (cms.workforce.v1), which never change a segment;
- * 3. SR work: P2P is on case facts, so here: SRs opening and closing, escalations, approvals,
+ * 3. caseworkers (cms.workforce.v1): allocations, absences and returns (002), team moves. Own phase:
+ *    an allocation's effect depends on where the case group is, so it must not race phase 2;
+ * 4. SR work: P2P is on case facts, so here: SRs opening and closing, escalations, approvals,
  *    personal-interest flags set and removed, exceptional handling and load-back (cms.sr-facts.v1).
  */
 export function generateTraffic(o: TrafficOptions): TrafficEvent[][] {
@@ -51,6 +52,7 @@ export function generateTraffic(o: TrafficOptions): TrafficEvent[][] {
   const teams = ['T-1', 'T-2', 'T-3', 'T-4'];
   const applications: TrafficEvent[] = teams.map((teamId, i) => ({ topic: 'cms.workforce.v1', key: `${p}-TL-${i}`, value: { userId: `${p}-TL-${i}`, occurredAt: at(), payload: { type: 'TeamLeadershipAssigned', teamId, segment: 'MAINTENANCE' } } }));
   const partyChanges: TrafficEvent[] = [];
+  const caseworkers: TrafficEvent[] = [];
   const srWork: TrafficEvent[] = [];
   for (let g = 0; g < o.caseGroups; g += 1) {
     const cg = `${p}-CG-${g}`;
@@ -75,15 +77,15 @@ export function generateTraffic(o: TrafficOptions): TrafficEvent[][] {
       },
     });
     if (newApp && rand() < 0.7) applications.push({ topic: 'cms.case-facts.v1', key: cg, value: { caseGroupId: cg, caseId, occurredAt: at(), payload: { type: 'PromiseToPayScheduleIssued', scheduleId: `S-${g}` } } });
-    // Caseworkers: most case groups are allocated to someone; now and then a caseworker moves team.
-    // (Allocations set the owner the router reports in explain; they never change a segment.)
+    // Caseworkers: most case groups are allocated to someone in maintenance (the allocation holds once the
+    // case group is there); now and then a caseworker is away and comes back, or moves team.
     if (rand() < 0.8) {
       const user = `${p}-U-${g % 37}`;
-      partyChanges.push({ topic: 'cms.workforce.v1', key: user, value: { userId: user, occurredAt: at(), payload: { type: 'CaseGroupAllocated', caseGroupId: cg, teamId: pick(teams), segment: 'MAINTENANCE' } } });
+      caseworkers.push({ topic: 'cms.workforce.v1', key: user, value: { userId: user, occurredAt: at(), payload: { type: 'CaseGroupAllocated', caseGroupId: cg, teamId: teams[g % 37 % teams.length] ?? 'T-1', segment: 'MAINTENANCE' } } });
     }
     if (g % 50 === 49) {
       const user = `${p}-U-${g % 37}`;
-      partyChanges.push({ topic: 'cms.workforce.v1', key: user, value: { userId: user, occurredAt: at(), payload: { type: 'TeamMoveCompleted', fromTeamId: pick(teams), toTeamId: pick(teams) } } });
+      caseworkers.push({ topic: 'cms.workforce.v1', key: user, value: { userId: user, occurredAt: at(), payload: { type: 'TeamMoveCompleted', fromTeamId: pick(teams), toTeamId: pick(teams) } } });
     }
     const half = Math.floor(o.changesPerCaseGroup / 2);
     for (let i = 0; i < half; i += 1) {
@@ -131,5 +133,11 @@ export function generateTraffic(o: TrafficOptions): TrafficEvent[][] {
       } else srWork.push(change('OPENED', 'Change of Circumstances', 'Address', 'Verify'));
     }
   }
-  return [applications, partyChanges, srWork];
+  // Absences come after every allocation on the same user's key, so they fan out to all of them.
+  for (let u = 0; u < 37; u += 5) {
+    const user = `${p}-U-${u}`;
+    caseworkers.push({ topic: 'cms.workforce.v1', key: user, value: { userId: user, occurredAt: at(), payload: { type: 'UserAvailabilityChanged', available: false, reasonCode: pick(['ANNUAL_LEAVE', 'SICKNESS_ABSENCE']) } } });
+    if (u % 2 === 0) caseworkers.push({ topic: 'cms.workforce.v1', key: user, value: { userId: user, occurredAt: at(), payload: { type: 'UserAvailabilityChanged', available: true, reasonCode: 'RETURNED' } } });
+  }
+  return [applications, partyChanges, caseworkers, srWork];
 }

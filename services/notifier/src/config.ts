@@ -3,12 +3,21 @@ import { commonEnvSchema, env, parseEnv, toPlatformConfig, type PlatformConfig }
 
 const inbox = () => z.email();
 
+/** Test-only crash points (SIGKILL of the notifier itself) for the exactly-once tests. Never set in production. */
+export const FAULT_POINTS = ['none', 'kill-after-smtp-accept', 'kill-after-ledger-write'] as const;
+export type FaultPoint = (typeof FAULT_POINTS)[number];
+
 /** Every variable the notifier reads (docker-compose.yml is checked against this schema). */
 export const envSchema = commonEnvSchema.extend({
   NOTIFIER_GROUP_ID: z.string().trim().min(1).default('cms-notifier'),
   SMTP_URL: env.url(['smtp', 'smtps']),
   SMTP_FROM: z.email().default('cms-router@localhost'),
+  /** Attempts per email before a FAILED event (temporary failures; a 5xx reply fails at once). */
   SMTP_MAX_ATTEMPTS: env.int(5, 1),
+  SMTP_RETRY_INITIAL_MS: env.int(1_000, 1),
+  SMTP_RETRY_MAX_MS: env.int(60_000, 1),
+  /** Connection, greeting and socket timeout of each SMTP attempt. */
+  SMTP_TIMEOUT_MS: env.int(10_000, 100),
   /** "CM 2012 SCHEME Special Client Records" inbox. */
   INBOX_SCR: inbox(),
   /** "CM2012 ECH GATEWAY" inbox. */
@@ -18,14 +27,19 @@ export const envSchema = commonEnvSchema.extend({
   /** Local IT / segment manager inbox for orphaned case groups. */
   INBOX_ORPHANS: inbox(),
   ORPHAN_SWEEP_INTERVAL_MS: env.int(15 * 60_000, 1_000),
+  /** How often due personal-interest reviews are looked for. */
+  REVIEW_CHECK_INTERVAL_MS: env.int(60_000, 1_000),
+  NOTIFIER_FAULT_INJECTION: z.enum(FAULT_POINTS).default('none'),
 });
 
 export interface NotifierConfig {
   readonly platform: PlatformConfig;
   readonly groupId: string;
-  readonly smtp: { readonly url: string; readonly from: string; readonly maxAttempts: number };
+  readonly smtp: { readonly url: string; readonly from: string; readonly maxAttempts: number; readonly retryInitialMs: number; readonly retryMaxMs: number; readonly timeoutMs: number };
   readonly inboxes: { readonly SCR: string; readonly ECH_GATEWAY: string; readonly SCR_TEAM_LEADER: string; readonly ORPHANS: string };
   readonly orphanSweepIntervalMs: number;
+  readonly reviewCheckIntervalMs: number;
+  readonly faultInjection: FaultPoint;
 }
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): NotifierConfig {
@@ -33,8 +47,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): NotifierCon
   return Object.freeze({
     platform: toPlatformConfig(e, 'notifier'),
     groupId: e.NOTIFIER_GROUP_ID,
-    smtp: Object.freeze({ url: e.SMTP_URL, from: e.SMTP_FROM, maxAttempts: e.SMTP_MAX_ATTEMPTS }),
+    smtp: Object.freeze({ url: e.SMTP_URL, from: e.SMTP_FROM, maxAttempts: e.SMTP_MAX_ATTEMPTS, retryInitialMs: e.SMTP_RETRY_INITIAL_MS, retryMaxMs: Math.max(e.SMTP_RETRY_MAX_MS, e.SMTP_RETRY_INITIAL_MS), timeoutMs: e.SMTP_TIMEOUT_MS }),
     inboxes: Object.freeze({ SCR: e.INBOX_SCR, ECH_GATEWAY: e.INBOX_ECH_GATEWAY, SCR_TEAM_LEADER: e.INBOX_SCR_TEAM_LEADER, ORPHANS: e.INBOX_ORPHANS }),
     orphanSweepIntervalMs: e.ORPHAN_SWEEP_INTERVAL_MS,
+    reviewCheckIntervalMs: e.REVIEW_CHECK_INTERVAL_MS,
+    faultInjection: e.NOTIFIER_FAULT_INJECTION,
   });
 }

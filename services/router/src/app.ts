@@ -26,7 +26,7 @@ export interface RouterApp {
   readonly store: CaseGroupStore;
 }
 
-export const ROUTER_INPUT_TOPICS: readonly TopicName[] = [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.srFacts, TOPICS.workforce];
+export const ROUTER_INPUT_TOPICS: readonly TopicName[] = [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.srFacts, TOPICS.workforce, TOPICS.orphanFlags];
 export const ROUTER_OUTPUT_TOPICS: readonly TopicName[] = [TOPICS.routerInbox, TOPICS.assignments, TOPICS.rejections, TOPICS.deadLetter];
 
 /** The router: an ingest stage (re-key and fan out) feeding a route stage (decide and publish), both exactly-once. */

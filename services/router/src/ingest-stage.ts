@@ -5,7 +5,9 @@ import { ingest, type IngestEffects, type IngestInput } from '@cms-router/routin
 
 export const INGEST_STAGE = 'router-ingest';
 
-/** Topics whose records build the ingest stage's reference data (party index, team leaders). */
+const NO_INDEX = { caseGroupsOfParty: () => [], caseGroupsOfUser: () => [] };
+
+/** Topics whose records build the ingest stage's reference data (party index, user index, team leaders). */
 const STATEFUL = new Set<string>([TOPICS.caseFacts, TOPICS.workforce]);
 
 export interface IngestStageDeps {
@@ -26,6 +28,7 @@ function asIngestInput(record: InboundRecord): IngestInput | undefined {
     case 'cms.party-facts.v1':
     case 'cms.sr-facts.v1':
     case 'cms.workforce.v1':
+    case 'cms.orphan-flags.v1':
       return { topic: record.topic, value: record.value } as IngestInput;
     default:
       return undefined;
@@ -41,9 +44,10 @@ export function createIngestStage(deps: IngestStageDeps): { handler: (r: Inbound
   const { redis, keys } = deps;
 
   const applyEffects = async (effects: IngestEffects): Promise<void> => {
-    if (effects.partyJoined.length === 0 && !effects.teamLeader) return;
+    if (effects.partyJoined.length === 0 && !effects.teamLeader && !effects.userHolds) return;
     const multi = redis.multi();
     for (const { partyId, caseGroupId } of effects.partyJoined) multi.sadd(keys.partyCaseGroups(partyId), caseGroupId);
+    if (effects.userHolds) multi.sadd(keys.userCaseGroups(effects.userHolds.userId), effects.userHolds.caseGroupId);
     if (effects.teamLeader) multi.hset(keys.teamLeaders(), effects.teamLeader.teamId, effects.teamLeader.userId);
     await redisCall('apply ingest effects', () => multi.exec());
   };
@@ -78,10 +82,18 @@ export function createIngestStage(deps: IngestStageDeps): { handler: (r: Inbound
     const input = asIngestInput(record);
     if (!input) return [];
     if (input.topic === 'cms.party-facts.v1' || input.topic === 'cms.sr-facts.v1') await ensureReferenceComplete();
+    // The index a fact fans out through. A user's allocations come before their availability changes on
+    // the same workforce partition, so the user index is complete whenever an availability change is read.
     const result = await (async () => {
-      if (input.topic !== 'cms.party-facts.v1') return ingest(input, () => []);
-      const groups = await redisCall('read party index', () => redis.smembers(keys.partyCaseGroups(input.value.partyId)));
-      return ingest(input, () => groups);
+      if (input.topic === 'cms.party-facts.v1') {
+        const groups = await redisCall('read party index', () => redis.smembers(keys.partyCaseGroups(input.value.partyId)));
+        return ingest(input, { caseGroupsOfParty: () => groups, caseGroupsOfUser: () => [] });
+      }
+      if (input.topic === 'cms.workforce.v1' && input.value.payload.type === 'UserAvailabilityChanged') {
+        const groups = await redisCall('read user index', () => redis.smembers(keys.userCaseGroups(input.value.userId)));
+        return ingest(input, { caseGroupsOfParty: () => [], caseGroupsOfUser: () => groups });
+      }
+      return ingest(input, NO_INDEX);
     })();
     const source = { topic: record.topic, partition: record.partition, offset: record.offset, eventId: record.headers.eventId };
     if (!result.ok) {
@@ -96,7 +108,7 @@ export function createIngestStage(deps: IngestStageDeps): { handler: (r: Inbound
     await applyEffects(result.effects);
     return result.inputs.map((routed): OutboundRecord => {
       const value: RouterInboxRecord = { caseGroupId: routed.caseGroupId, occurredAt: routed.occurredAt, source, fact: record.raw };
-      return { topic: TOPICS.routerInbox, key: routed.caseGroupId, value, eventType: input.value.payload.type };
+      return { topic: TOPICS.routerInbox, key: routed.caseGroupId, value, eventType: 'payload' in input.value ? input.value.payload.type : `OrphanFlag${input.value.state}` };
     });
   };
 
@@ -109,7 +121,7 @@ export function createIngestStage(deps: IngestStageDeps): { handler: (r: Inbound
     async replay(record) {
       const input = asIngestInput(record);
       if (!input || input.topic === 'cms.party-facts.v1') return;
-      const result = ingest(input, () => []);
+      const result = ingest(input, NO_INDEX);
       if (result.ok) await applyEffects(result.effects);
     },
     async persist(topic, partition, lastOffset) {

@@ -1,7 +1,7 @@
 import { deterministicId, qualify, type TopicName } from '@cms-router/events';
 import { redisCall, replayFrom, type InboundRecord, type PartitionOffsets, type OutboundRecord, type Redis, type RedisKeys, type Serde, type StateHooks } from '@cms-router/platform';
 import type { Rules } from '@cms-router/rules';
-import { fromCaseFact, fromPartyFact, fromSrFact, fromWorkforce, route, type RouteResult, type RouterInput } from '@cms-router/routing';
+import { fromCaseFact, fromOrphanFlag, fromPartyFact, fromSrFact, fromWorkforce, route, type RouteResult, type RouterInput } from '@cms-router/routing';
 import type { CaseGroupStore } from './store.ts';
 
 export const ROUTE_STAGE = 'router-route';
@@ -41,7 +41,10 @@ export function createRouteStage(deps: RouteStageDeps): { handler: (r: InboundRe
         input = fromSrFact(v as Parameters<typeof fromSrFact>[0]);
         break;
       case 'cms.workforce.v1':
-        input = fromWorkforce(v as Parameters<typeof fromWorkforce>[0]);
+        input = fromWorkforce(v as Parameters<typeof fromWorkforce>[0], inbox.caseGroupId);
+        break;
+      case 'cms.orphan-flags.v1':
+        input = fromOrphanFlag(v as Parameters<typeof fromOrphanFlag>[0]);
         break;
       default:
         input = undefined;

@@ -141,6 +141,81 @@ export interface Notification {
 /** Delivery outcome. */
 export type NotificationOutcome = 'SENT' | 'FAILED';
 
+/** The notifier's own queue (internal): emails to send, retries waiting for their next attempt, review reminders that fell due and orphans found by the periodic sweep. Key: workId. Handled exactly once, like every other input, so no email or event depends on a timer firing exactly once. */
+export interface NotifierWork {
+  /** Idempotency key of the email, or the sweep id. Also the record key. */
+  readonly workId: string;
+  /** When the work was queued (UTC). ISO-8601 in the JSON form. */
+  readonly occurredAt: string;
+  /** What to do. The JSON form names the branch in a "type" field. */
+  readonly payload: EmailDue | OrphanSweepFound;
+}
+
+/** One email to one inbox, sent at most once per idempotency key (the ledger). */
+export interface EmailDue {
+  /** Union branch discriminator (the record's name). */
+  readonly type: 'EmailDue';
+  /** Key of the (event, inbox) pair. */
+  readonly idempotencyKey: string;
+  /** Case group the email is about. */
+  readonly caseGroupId: string;
+  /** Logical inbox (SCR, ECH_GATEWAY, SCR_TEAM_LEADER, ORPHANS); the address is configuration. */
+  readonly inbox: string;
+  /** Template id. */
+  readonly template: string;
+  /** What the template may show: identifiers only, never personal data. */
+  readonly data: EmailData;
+  /** Stable RFC 5322 Message-ID derived from the idempotency key. */
+  readonly messageId: string;
+  /** SMTP attempts already made. */
+  readonly attempts: number;
+  /** Do not try before this time (backoff after a temporary SMTP failure). */
+  readonly notBefore: string;
+  /** Error code of the last failed attempt. */
+  readonly lastErrorCode: null | string;
+}
+
+/** Template fields. No names, NINOs, addresses or personal-interest reasons ever enter this record. */
+export interface EmailData {
+  /** Case group id. */
+  readonly caseGroupId: string;
+  /** Case id, when one case is concerned. */
+  readonly caseId: null | string;
+  /** SR number, when an SR caused the email. */
+  readonly srId: null | string;
+  /** Segment id. */
+  readonly segment: null | string;
+  /** Caseworker id (orphaned work). */
+  readonly userId: null | string;
+  /** Review due date, ISO-8601. */
+  readonly dueAt: null | string;
+  /** Every case group concerned, when one email covers several (orphans). */
+  readonly caseGroupIds: readonly (string)[];
+}
+
+/** The periodic sweep found case groups owned by users without access that are not flagged yet. */
+export interface OrphanSweepFound {
+  /** Union branch discriminator (the record's name). */
+  readonly type: 'OrphanSweepFound';
+  /** What the sweep found, sorted by case group. */
+  readonly orphans: readonly (SweptOrphan)[];
+}
+
+/** One case group the sweep found orphaned. */
+export interface SweptOrphan {
+  /** The case group. */
+  readonly caseGroupId: string;
+  /** The caseworker it is allocated to. */
+  readonly userId: string;
+  /** Why it is orphaned. */
+  readonly cause: OrphanCause;
+  /** Since when (the team move or access removal time). */
+  readonly since: string;
+}
+
+/** Cause of orphaning. */
+export type OrphanCause = 'TEAM_MOVE_COMPLETED' | 'SYSTEM_ACCESS_REMOVED' | 'OWNER_WITHOUT_ACCESS';
+
 /** A case group left with a caseworker who moved team or lost access, and its recovery. Key: caseGroupId. */
 export interface OrphanFlag {
   /** The orphaned case group. Also the record key. */
@@ -158,9 +233,6 @@ export interface OrphanFlag {
   /** Segment the case group is held in, when known. */
   readonly segment: null | string;
 }
-
-/** Cause of orphaning. */
-export type OrphanCause = 'TEAM_MOVE_COMPLETED' | 'SYSTEM_ACCESS_REMOVED' | 'OWNER_WITHOUT_ACCESS';
 
 /** Flag state. */
 export type OrphanState = 'FLAGGED' | 'RECOVERED';
@@ -452,14 +524,14 @@ export interface ApprovalDecided {
 /** The inbox item status chosen. */
 export type ApprovalDecision = 'APPROVED' | 'REJECTED';
 
-/** Upstream workforce events: allocations, team moves, access removal, team leadership. Key: userId, so each caseworker's events stay in order. */
+/** Upstream workforce events: allocations, team moves, access removal, team leadership, availability. Key: userId, so each caseworker's events stay in order. */
 export interface WorkforceEvent {
   /** The caseworker or team leader the event is about. Also the record key. */
   readonly userId: string;
   /** When it happened upstream (UTC). ISO-8601 in the JSON form. */
   readonly occurredAt: string;
   /** What happened. The JSON form names the branch in a "type" field. */
-  readonly payload: CaseGroupAllocated | TeamMoveCompleted | SystemAccessRemoved | TeamLeadershipAssigned;
+  readonly payload: CaseGroupAllocated | TeamMoveCompleted | SystemAccessRemoved | TeamLeadershipAssigned | UserAvailabilityChanged;
 }
 
 /** A case group was allocated to this caseworker. */
@@ -502,14 +574,25 @@ export interface TeamLeadershipAssigned {
   readonly segment: string;
 }
 
+/** The user became unavailable (leave, sickness absence) or available again. While the owning caseworker is unavailable, their case groups' work goes to their team leader (002). */
+export interface UserAvailabilityChanged {
+  /** Union branch discriminator (the record's name). */
+  readonly type: 'UserAvailabilityChanged';
+  /** False when the user is away, true when back. */
+  readonly available: boolean;
+  /** Why, as a code (ANNUAL_LEAVE, SICKNESS_ABSENCE, RETURNED, ...), never free text. */
+  readonly reasonCode: string;
+}
+
 /** Every topic with a schema; the subject is `<topic>-value` (topic-name strategy). */
-export type SchemaTopic = 'cms.assignments.v1' | 'cms.case-facts.v1' | 'cms.notifications.v1' | 'cms.orphan-flags.v1' | 'cms.party-facts.v1' | 'cms.rejections.v1' | 'cms.router-inbox.v1' | 'cms.sr-facts.v1' | 'cms.sr-lifecycle.v1' | 'cms.workforce.v1';
+export type SchemaTopic = 'cms.assignments.v1' | 'cms.case-facts.v1' | 'cms.notifications.v1' | 'cms.notifier-work.v1' | 'cms.orphan-flags.v1' | 'cms.party-facts.v1' | 'cms.rejections.v1' | 'cms.router-inbox.v1' | 'cms.sr-facts.v1' | 'cms.sr-lifecycle.v1' | 'cms.workforce.v1';
 
 /** The value type of each topic. */
 export interface TopicValue {
   'cms.assignments.v1': Assignment;
   'cms.case-facts.v1': CaseFact;
   'cms.notifications.v1': Notification;
+  'cms.notifier-work.v1': NotifierWork;
   'cms.orphan-flags.v1': OrphanFlag;
   'cms.party-facts.v1': PartyFact;
   'cms.rejections.v1': Rejection;
@@ -527,6 +610,9 @@ export const CaseFactsV1Schema = {"type":"record","name":"CaseFact","namespace":
 
 /** Avro schema of cms.notifications.v1. */
 export const NotificationsV1Schema = {"type":"record","name":"Notification","namespace":"uk.gov.dwp.cms.events","doc":"One email sent or finally failed by the notifier, for dashboards and audit. Key: caseGroupId.","fields":[{"name":"idempotencyKey","type":"string","doc":"Key of the (event, inbox) pair; at most one email is sent per key."},{"name":"caseGroupId","type":"string","doc":"Case group the email is about. Also the record key."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the email was accepted or finally failed (UTC). ISO-8601 in the JSON form."},{"name":"inbox","type":"string","doc":"Logical inbox name (SCR, ECH_GATEWAY, SCR_TEAM_LEADER, ORPHANS); the address is configuration."},{"name":"template","type":"string","doc":"Template id used."},{"name":"outcome","doc":"Sent or failed after the retry budget.","type":{"type":"enum","name":"NotificationOutcome","doc":"Delivery outcome.","symbols":["SENT","FAILED"]}},{"name":"messageId","type":"string","doc":"Stable RFC 5322 Message-ID derived from the idempotency key."},{"name":"attempts","type":"int","doc":"SMTP attempts made."},{"name":"errorCode","type":["null","string"],"default":null,"doc":"Error code when FAILED (see docs/errors.md)."}]} as const;
+
+/** Avro schema of cms.notifier-work.v1. */
+export const NotifierWorkV1Schema = {"type":"record","name":"NotifierWork","namespace":"uk.gov.dwp.cms.events","doc":"The notifier's own queue (internal): emails to send, retries waiting for their next attempt, review reminders that fell due and orphans found by the periodic sweep. Key: workId. Handled exactly once, like every other input, so no email or event depends on a timer firing exactly once.","fields":[{"name":"workId","type":"string","doc":"Idempotency key of the email, or the sweep id. Also the record key."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the work was queued (UTC). ISO-8601 in the JSON form."},{"name":"payload","doc":"What to do. The JSON form names the branch in a \"type\" field.","type":[{"type":"record","name":"EmailDue","doc":"One email to one inbox, sent at most once per idempotency key (the ledger).","fields":[{"name":"idempotencyKey","type":"string","doc":"Key of the (event, inbox) pair."},{"name":"caseGroupId","type":"string","doc":"Case group the email is about."},{"name":"inbox","type":"string","doc":"Logical inbox (SCR, ECH_GATEWAY, SCR_TEAM_LEADER, ORPHANS); the address is configuration."},{"name":"template","type":"string","doc":"Template id."},{"name":"data","doc":"What the template may show: identifiers only, never personal data.","type":{"type":"record","name":"EmailData","doc":"Template fields. No names, NINOs, addresses or personal-interest reasons ever enter this record.","fields":[{"name":"caseGroupId","type":"string","doc":"Case group id."},{"name":"caseId","type":["null","string"],"default":null,"doc":"Case id, when one case is concerned."},{"name":"srId","type":["null","string"],"default":null,"doc":"SR number, when an SR caused the email."},{"name":"segment","type":["null","string"],"default":null,"doc":"Segment id."},{"name":"userId","type":["null","string"],"default":null,"doc":"Caseworker id (orphaned work)."},{"name":"dueAt","type":["null","string"],"default":null,"doc":"Review due date, ISO-8601."},{"name":"caseGroupIds","type":{"type":"array","items":"string"},"default":[],"doc":"Every case group concerned, when one email covers several (orphans)."}]}},{"name":"messageId","type":"string","doc":"Stable RFC 5322 Message-ID derived from the idempotency key."},{"name":"attempts","type":"int","doc":"SMTP attempts already made."},{"name":"notBefore","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Do not try before this time (backoff after a temporary SMTP failure)."},{"name":"lastErrorCode","type":["null","string"],"default":null,"doc":"Error code of the last failed attempt."}]},{"type":"record","name":"OrphanSweepFound","doc":"The periodic sweep found case groups owned by users without access that are not flagged yet.","fields":[{"name":"orphans","doc":"What the sweep found, sorted by case group.","type":{"type":"array","items":{"type":"record","name":"SweptOrphan","doc":"One case group the sweep found orphaned.","fields":[{"name":"caseGroupId","type":"string","doc":"The case group."},{"name":"userId","type":"string","doc":"The caseworker it is allocated to."},{"name":"cause","doc":"Why it is orphaned.","type":{"type":"enum","name":"OrphanCause","doc":"Cause of orphaning.","symbols":["TEAM_MOVE_COMPLETED","SYSTEM_ACCESS_REMOVED","OWNER_WITHOUT_ACCESS"]}},{"name":"since","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Since when (the team move or access removal time)."}]}}}]}]}]} as const;
 
 /** Avro schema of cms.orphan-flags.v1. */
 export const OrphanFlagsV1Schema = {"type":"record","name":"OrphanFlag","namespace":"uk.gov.dwp.cms.events","doc":"A case group left with a caseworker who moved team or lost access, and its recovery. Key: caseGroupId.","fields":[{"name":"caseGroupId","type":"string","doc":"The orphaned case group. Also the record key."},{"name":"userId","type":"string","doc":"The caseworker it was left with."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the flag or recovery happened (UTC). ISO-8601 in the JSON form."},{"name":"since","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Since when the case group has been orphaned (the team move or access removal time)."},{"name":"cause","doc":"Why it is orphaned.","type":{"type":"enum","name":"OrphanCause","doc":"Cause of orphaning.","symbols":["TEAM_MOVE_COMPLETED","SYSTEM_ACCESS_REMOVED","OWNER_WITHOUT_ACCESS"]}},{"name":"state","doc":"Flagged, or recovered to the segment's unallocated work.","type":{"type":"enum","name":"OrphanState","doc":"Flag state.","symbols":["FLAGGED","RECOVERED"]}},{"name":"segment","type":["null","string"],"default":null,"doc":"Segment the case group is held in, when known."}]} as const;
@@ -547,13 +633,14 @@ export const SrFactsV1Schema = {"type":"record","name":"SrFact","namespace":"uk.
 export const SrLifecycleV1Schema = {"type":"record","name":"SrLifecycleEvent","namespace":"uk.gov.dwp.cms.events","doc":"Upstream service-request (SR) lifecycle events. Key: caseGroupId, so an SR's events and its case group's facts stay in one order.","fields":[{"name":"srId","type":"string","doc":"Service request number."},{"name":"caseGroupId","type":"string","doc":"Case group the SR is attached to. Also the record key."},{"name":"caseId","type":"string","doc":"Case the SR is attached to."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the event happened upstream (UTC). ISO-8601 in the JSON form."},{"name":"actor","doc":"Who did it.","type":{"type":"record","name":"Actor","doc":"A user of the case system, by id and role only.","fields":[{"name":"userId","type":"string","doc":"User id in the case system."},{"name":"role","doc":"The user's role when acting.","type":{"type":"enum","name":"UserRole","doc":"Roles that matter to routing and approvals.","symbols":["CASEWORKER","TEAM_LEADER","SCR_CASEWORKER","SYSTEM"],"default":"CASEWORKER"}},{"name":"teamId","type":["null","string"],"default":null,"doc":"The user's team, when known: approvals go to this team's leader."}]}},{"name":"payload","doc":"What happened to the SR. The JSON form names the branch in a \"type\" field.","type":[{"type":"record","name":"SrCreated","doc":"An SR was created (status Open).","fields":[{"name":"process","type":"string","doc":"Process drop-down value, for example \"Special case management\"."},{"name":"area","type":"string","doc":"Area drop-down value, for example \"Non Standard\"."},{"name":"subArea","type":"string","doc":"Sub Area drop-down value, for example \"Referral\"."},{"name":"reason","type":["null","string"],"default":null,"doc":"Reason drop-down code (mandatory on referrals). A code, never free text."},{"name":"sourceOfReferral","type":["null","string"],"default":null,"doc":"Who told us (client, third-party representative, other agency, computer interface); mandatory on non-standard referrals."},{"name":"raisedAgainstPartyId","type":["null","string"],"default":null,"doc":"The party the SR is raised against; functionally unique SRs route by this party's postcode."},{"name":"lockAssignment","type":"boolean","default":false,"doc":"The lock-assignment flag; must not be set on a personal-interest referral."}]},{"type":"record","name":"SrStatusChanged","doc":"Status, sub status and resolution code as set on the SR.","fields":[{"name":"status","doc":"The new status.","type":{"type":"enum","name":"SrStatus","doc":"SR status.","symbols":["OPEN","IN_PROGRESS","PENDING_APPROVAL","CLOSED","CANCELLED"]}},{"name":"subStatus","type":["null","string"],"default":null,"doc":"Sub status as displayed, for example \"Pending approval - TL\", \"Approved\", \"Rejected\", \"Complete\"."},{"name":"resolutionCode","type":["null","string"],"default":null,"doc":"Resolution code as displayed, for example \"Complex Case Approved\", \"Personal Interest Approved\", \"Personal Interest Not Valid\"."}]},{"type":"record","name":"ActivityPlanGenerated","doc":"The activity plan generated when the SR was started (In Progress).","fields":[{"name":"activities","doc":"The activities that must be completed before the SR can close.","type":{"type":"array","items":{"type":"record","name":"Activity","doc":"One activity of an activity plan.","fields":[{"name":"activityId","type":"string","doc":"Activity identifier, unique within the SR."},{"name":"name","type":"string","doc":"Activity name from the plan template (no personal data)."}]}}}]},{"type":"record","name":"ActivityCompleted","doc":"One activity of the SR's plan was completed.","fields":[{"name":"activityId","type":"string","doc":"The activity completed."}]},{"type":"record","name":"ApprovalDecided","doc":"A team leader decided an item in the approval inbox.","fields":[{"name":"decision","doc":"Approved or rejected.","type":{"type":"enum","name":"ApprovalDecision","doc":"The inbox item status chosen.","symbols":["APPROVED","REJECTED"]}}]}]}]} as const;
 
 /** Avro schema of cms.workforce.v1. */
-export const WorkforceV1Schema = {"type":"record","name":"WorkforceEvent","namespace":"uk.gov.dwp.cms.events","doc":"Upstream workforce events: allocations, team moves, access removal, team leadership. Key: userId, so each caseworker's events stay in order.","fields":[{"name":"userId","type":"string","doc":"The caseworker or team leader the event is about. Also the record key."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When it happened upstream (UTC). ISO-8601 in the JSON form."},{"name":"payload","doc":"What happened. The JSON form names the branch in a \"type\" field.","type":[{"type":"record","name":"CaseGroupAllocated","doc":"A case group was allocated to this caseworker.","fields":[{"name":"caseGroupId","type":"string","doc":"The case group allocated."},{"name":"teamId","type":"string","doc":"The caseworker's team at allocation."},{"name":"segment","type":"string","doc":"Segment id the case group was allocated in (see the rules file's segments)."}]},{"type":"record","name":"TeamMoveCompleted","doc":"The caseworker's move to another team completed. Work still allocated to them becomes orphaned.","fields":[{"name":"fromTeamId","type":"string","doc":"Team left."},{"name":"toTeamId","type":"string","doc":"Team joined."}]},{"type":"record","name":"SystemAccessRemoved","doc":"The user's CMS 2012 access was removed. Work still allocated to them becomes orphaned.","fields":[{"name":"reasonCode","type":"string","doc":"Why, as a code (LEAVER, SUSPENDED, ...), never free text."}]},{"type":"record","name":"TeamLeadershipAssigned","doc":"This user now leads a team: approval tasks of the team's caseworkers go to them.","fields":[{"name":"teamId","type":"string","doc":"The team led."},{"name":"segment","type":"string","doc":"Segment id the team works in."}]}]}]} as const;
+export const WorkforceV1Schema = {"type":"record","name":"WorkforceEvent","namespace":"uk.gov.dwp.cms.events","doc":"Upstream workforce events: allocations, team moves, access removal, team leadership, availability. Key: userId, so each caseworker's events stay in order.","fields":[{"name":"userId","type":"string","doc":"The caseworker or team leader the event is about. Also the record key."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When it happened upstream (UTC). ISO-8601 in the JSON form."},{"name":"payload","doc":"What happened. The JSON form names the branch in a \"type\" field.","type":[{"type":"record","name":"CaseGroupAllocated","doc":"A case group was allocated to this caseworker.","fields":[{"name":"caseGroupId","type":"string","doc":"The case group allocated."},{"name":"teamId","type":"string","doc":"The caseworker's team at allocation."},{"name":"segment","type":"string","doc":"Segment id the case group was allocated in (see the rules file's segments)."}]},{"type":"record","name":"TeamMoveCompleted","doc":"The caseworker's move to another team completed. Work still allocated to them becomes orphaned.","fields":[{"name":"fromTeamId","type":"string","doc":"Team left."},{"name":"toTeamId","type":"string","doc":"Team joined."}]},{"type":"record","name":"SystemAccessRemoved","doc":"The user's CMS 2012 access was removed. Work still allocated to them becomes orphaned.","fields":[{"name":"reasonCode","type":"string","doc":"Why, as a code (LEAVER, SUSPENDED, ...), never free text."}]},{"type":"record","name":"TeamLeadershipAssigned","doc":"This user now leads a team: approval tasks of the team's caseworkers go to them.","fields":[{"name":"teamId","type":"string","doc":"The team led."},{"name":"segment","type":"string","doc":"Segment id the team works in."}]},{"type":"record","name":"UserAvailabilityChanged","doc":"The user became unavailable (leave, sickness absence) or available again. While the owning caseworker is unavailable, their case groups' work goes to their team leader (002).","fields":[{"name":"available","type":"boolean","doc":"False when the user is away, true when back."},{"name":"reasonCode","type":"string","doc":"Why, as a code (ANNUAL_LEAVE, SICKNESS_ABSENCE, RETURNED, ...), never free text."}]}]}]} as const;
 
 /** Schema of each topic, by topic name. */
 export const TOPIC_SCHEMAS: { readonly [T in SchemaTopic]: Readonly<Record<string, unknown>> } = {
   'cms.assignments.v1': AssignmentsV1Schema,
   'cms.case-facts.v1': CaseFactsV1Schema,
   'cms.notifications.v1': NotificationsV1Schema,
+  'cms.notifier-work.v1': NotifierWorkV1Schema,
   'cms.orphan-flags.v1': OrphanFlagsV1Schema,
   'cms.party-facts.v1': PartyFactsV1Schema,
   'cms.rejections.v1': RejectionsV1Schema,

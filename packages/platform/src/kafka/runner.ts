@@ -7,6 +7,7 @@ import {
   readStandardHeaders,
   standardHeaders,
   TOPICS,
+  unqualify,
   type SchemaTopic,
   type StandardHeaders,
   type TopicName,
@@ -67,8 +68,11 @@ export interface RunnerOptions {
   readonly partitionsConsumedConcurrently?: number;
   /** Called when the consumer has crashed and will not restart: the process must exit. */
   readonly onFatal: (err: CmsError) => void;
-  /** Largest number of inputs in one transaction. */
-  readonly maxInputsPerTransaction?: number;
+  /**
+   * Largest number of inputs in one transaction (default 500), or a limit per input topic: a handler
+   * with slow side effects (SMTP) keeps its transactions, and the gaps between heartbeats, short.
+   */
+  readonly maxInputsPerTransaction?: number | ((topic: TopicName) => number);
   /** For services that keep state outside Kafka (Redis): see StateHooks. */
   readonly state?: StateHooks;
 }
@@ -176,7 +180,12 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
   const stopping = new AbortController();
   const producers = new Map<string, Promise<Producer>>();
   const deadLetterTopic = qualify(TOPICS.deadLetter, opts.namespace);
-  const maxInputs = opts.maxInputsPerTransaction ?? 500;
+  const limit = opts.maxInputsPerTransaction ?? 500;
+  const maxInputsOf = (fullTopic: string): number => {
+    if (typeof limit === 'number') return limit;
+    const base = unqualify(fullTopic, opts.namespace);
+    return base ? limit(base) : 500;
+  };
   let consumer: Consumer | undefined;
   let plainProducer: Promise<Producer> | undefined;
   let stopPromise: Promise<void> | undefined;
@@ -314,11 +323,19 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
   /** Pause a partition after a retryable failure and come back to `offset` after a backoff. */
   const pauseAndRetry = (topic: string, partition: number, offset: string, e: CmsError): void => {
     const tp = key(topic, partition);
-    const attempt = attempts.get(tp) ?? 0;
-    attempts.set(tp, attempt + 1);
-    stats.retries += 1;
-    const delayMs = backoffDelay(attempt, opts.retry.initialMs, opts.retry.maxMs);
-    log.warn({ [LOG_FIELDS.code]: e.code, [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.offset]: offset, [LOG_FIELDS.attempt]: attempt + 1, [LOG_FIELDS.delayMs]: delayMs, err: e }, 'retryable failure: partition paused, retrying after backoff');
+    // A record that asks to wait a known time (CMS_NOT_DUE: work scheduled for later) is not a failure.
+    const waitMs = e.context['retryAfterMs'];
+    let delayMs: number;
+    if (e.code === 'CMS_NOT_DUE' && typeof waitMs === 'number') {
+      delayMs = Math.max(1, waitMs);
+      log.debug({ [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.offset]: offset, [LOG_FIELDS.delayMs]: delayMs }, 'not due yet: partition paused until it is');
+    } else {
+      const attempt = attempts.get(tp) ?? 0;
+      attempts.set(tp, attempt + 1);
+      stats.retries += 1;
+      delayMs = backoffDelay(attempt, opts.retry.initialMs, opts.retry.maxMs);
+      log.warn({ [LOG_FIELDS.code]: e.code, [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.offset]: offset, [LOG_FIELDS.attempt]: attempt + 1, [LOG_FIELDS.delayMs]: delayMs, err: e }, 'retryable failure: partition paused, retrying after backoff');
+    }
     const c = consumer;
     if (!c || stopping.signal.aborted) return;
     c.pause([{ topic, partitions: [partition] }]);
@@ -344,6 +361,7 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
     /** Offset of the first input not yet committed: where to come back to if the commit fails. */
     let pendingFrom: string | undefined;
     let inputs = 0;
+    const maxInputs = maxInputsOf(topic);
 
     /**
      * Commits what is pending (outputs + offset, one transaction) and then persists state. Returns

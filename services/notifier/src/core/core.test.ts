@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Assignment, SrFact } from '@cms-router/events';
-import { allocated, emptyOwnership, recovered, sweep, userGone } from './orphans.ts';
-import { dueReviews, messageIdFor, planForAssignment, planForSrFact, planReviewReminder } from './plan.ts';
-import { headerSafe, render } from './templates.ts';
+import { afterFailure, emailStep, type LedgerEntry } from './ledger.ts';
+import { orphanCause, orphansOf, sweep, type Allocation, type Departure } from './orphans.ts';
+import { dueReviews, messageIdFor, nextReview, planForAssignment, planForSrFact, planOrphanEmail, planReviewReminder } from './plan.ts';
+import { headerSafe, render, TEMPLATE_IDS } from './templates.ts';
 
 const assignment = (segment: string, previousSegment: string | null, subject: Assignment['subject'] = 'CASE_GROUP'): Assignment => ({
   assignmentId: 'a1',
@@ -53,21 +54,25 @@ describe('who is told (003 step 14, ECH overview, 003 step 6)', () => {
     expect(planForSrFact(flag({ reason: 'CIFBA', warmHandoverRequired: true }), 'e').emails.map((e) => `${e.inbox}:${e.template}`)).toEqual(['SCR_TEAM_LEADER:SCR_WARM_HANDOVER']);
   });
 
-  it('a threat-of-suicide flag schedules its review; removal cancels it', () => {
-    expect(planForSrFact(flag({ reviewDueAt: '2026-05-01T09:00:00.000Z' }), 'e').reviews).toEqual([{ kind: 'schedule', key: 'CG-1:RP', caseGroupId: 'CG-1', dueAt: '2026-05-01T09:00:00.000Z' }]);
-    expect(planForSrFact(flag({ flagged: false, reason: null }), 'e').reviews).toEqual([{ kind: 'cancel', key: 'CG-1:RP' }]);
+  it('a threat-of-suicide flag schedules its review; removal cancels it; a flag without a review date has none (003)', () => {
+    expect(planForSrFact(flag({ reviewDueAt: '2026-05-01T09:00:00.000Z' }), 'e').reviews).toEqual([{ kind: 'schedule', key: 'CG-1|RP', dueAt: '2026-05-01T09:00:00.000Z' }]);
+    expect(planForSrFact(flag({ flagged: false, reason: null }), 'e').reviews).toEqual([{ kind: 'cancel', key: 'CG-1|RP' }]);
+    expect(planForSrFact(flag({ reason: 'COMMISSION_DEFINED' }), 'e').reviews).toEqual([{ kind: 'cancel', key: 'CG-1|RP' }]);
   });
 
-  it('reminders fire when due under a controllable clock, once per review date', () => {
-    const schedule = { 'CG-1:RP': { caseGroupId: 'CG-1', dueAt: '2026-05-01T09:00:00.000Z' }, 'CG-2:PP': { caseGroupId: 'CG-2', dueAt: '2026-06-01T09:00:00.000Z' } };
-    expect(dueReviews(schedule, new Date('2026-04-30T23:59:59Z'))).toEqual([]);
-    expect(dueReviews(schedule, new Date('2026-05-01T09:00:00Z')).map((r) => r.key)).toEqual(['CG-1:RP']);
-    expect(planReviewReminder('CG-1:RP', 'CG-1', '2026-05-01T09:00:00.000Z').idempotencyKey).toBe('review:CG-1:RP:2026-05-01T09:00:00.000Z:SCR');
+  it('003 "after a three monthly review": reminders fire when due under a controllable clock, once per review date, then every three months', () => {
+    const schedule = { 'CG-1|RP': '2026-05-01T09:00:00.000Z', 'CG-2|PP': '2026-06-01T09:00:00.000Z' };
+    expect(dueReviews(schedule, new Date('2026-05-01T08:59:59.999Z'))).toEqual([]);
+    expect(dueReviews(schedule, new Date('2026-05-01T09:00:00Z')).map((r) => r.key)).toEqual(['CG-1|RP']);
+    const reminder = planReviewReminder('CG-1|RP', '2026-05-01T09:00:00.000Z');
+    expect(reminder).toMatchObject({ idempotencyKey: 'review:CG-1|RP:2026-05-01T09:00:00.000Z:SCR', caseGroupId: 'CG-1', inbox: 'SCR', template: 'PI_REVIEW_DUE' });
+    expect(nextReview('2026-05-01T09:00:00.000Z')).toBe('2026-08-01T09:00:00.000Z');
+    expect(nextReview('2026-11-30T09:00:00.000Z')).toBe('2027-02-28T09:00:00.000Z');
   });
 });
 
 describe('templates: minimal personal data, nothing can forge a header', () => {
-  it.each(['SCR_ASSIGNED', 'ECH_GATEWAY', 'SCR_WARM_HANDOVER', 'PI_REVIEW_DUE', 'ORPHANED_CASE_GROUP'] as const)('%s says what to do and no personal-interest reason', (t) => {
+  it.each(TEMPLATE_IDS)('%s says what to do and no personal-interest reason', (t) => {
     const email = render(t, { caseGroupId: 'CG-1', caseId: 'C-1', srId: 'SR-9', segment: 'MAINTENANCE', userId: 'U-1', dueAt: '2026-05-01T09:00:00.000Z' });
     expect(email.subject).toContain('CG-1');
     expect(email.text).toMatch(/Action: /);
@@ -86,20 +91,64 @@ describe('templates: minimal personal data, nothing can forge a header', () => {
   });
 });
 
-describe('orphaned case groups (004 Work Allocation)', () => {
-  it('a team move orphans every case group still allocated to the caseworker', () => {
-    let o = emptyOwnership;
-    for (const cg of ['CG-3', 'CG-1', 'CG-2']) o = allocated(o, cg, 'U-1').ownership;
-    o = allocated(o, 'CG-9', 'U-2').ownership;
-    const gone = userGone(o, 'U-1', 'TEAM_MOVE_COMPLETED', '2026-03-01T09:00:00.000Z');
-    expect(gone.orphans.map((x) => x.caseGroupId)).toEqual(['CG-1', 'CG-2', 'CG-3']);
-    expect(gone.orphans[0]).toMatchObject({ userId: 'U-1', cause: 'TEAM_MOVE_COMPLETED', since: '2026-03-01T09:00:00.000Z' });
-    const after = recovered(gone.ownership, 'CG-1');
-    expect(sweep(after).map((x) => x.caseGroupId)).toEqual(['CG-2', 'CG-3']);
+describe('orphaned case groups (004: "If a team move is complete for a user or 2012 access is removed from a user who has work allocated to them, these cases will become orphaned")', () => {
+  const at = (day: number) => `2026-03-${String(day).padStart(2, '0')}T09:00:00.000Z`;
+  const alloc = (userId: string, day: number, teamId = 'T-1'): Allocation => ({ userId, teamId, segment: 'MAINTENANCE', at: at(day) });
+  const removed: Departure = { cause: 'SYSTEM_ACCESS_REMOVED', since: at(10), toTeamId: null };
+  const moved: Departure = { cause: 'TEAM_MOVE_COMPLETED', since: at(10), toTeamId: 'T-2' };
+
+  it.each<[string, Allocation, Departure | undefined, string | null]>([
+    ['access removed: work allocated before it is orphaned', alloc('U-1', 1), removed, 'SYSTEM_ACCESS_REMOVED'],
+    ['team move complete: work left in the old team is orphaned', alloc('U-1', 1), moved, 'TEAM_MOVE_COMPLETED'],
+    ['team move: work allocated in the new team is ordinary work', alloc('U-1', 12, 'T-2'), moved, null],
+    ['allocated after access was removed (facts out of order, or allocated to a leaver)', alloc('U-1', 12), removed, 'OWNER_WITHOUT_ACCESS'],
+    ['a user who never left', alloc('U-1', 1), undefined, null],
+  ])('%s', (_why, allocation, departure, cause) => {
+    expect(orphanCause(allocation, departure)).toBe(cause);
   });
 
-  it('an allocation to someone already gone is orphaned at once (facts out of order)', () => {
-    const o = userGone(emptyOwnership, 'U-7', 'SYSTEM_ACCESS_REMOVED', '2026-03-01T09:00:00.000Z').ownership;
-    expect(allocated(o, 'CG-5', 'U-7').orphans).toEqual([{ caseGroupId: 'CG-5', userId: 'U-7', cause: 'OWNER_WITHOUT_ACCESS', since: '2026-03-01T09:00:00.000Z' }]);
+  it('a departure orphans every case group still allocated to the user, and only theirs, sorted', () => {
+    const allocations = { 'CG-3': alloc('U-1', 1), 'CG-1': alloc('U-1', 2), 'CG-2': alloc('U-1', 3), 'CG-9': alloc('U-2', 1) };
+    expect(orphansOf('U-1', removed, allocations)).toEqual(['CG-1', 'CG-2', 'CG-3'].map((caseGroupId) => ({ caseGroupId, userId: 'U-1', cause: 'SYSTEM_ACCESS_REMOVED', since: at(10) })));
+  });
+
+  it('the sweep finds what is orphaned and not flagged yet; recovered (tombstoned) case groups are nobody\'s', () => {
+    const allocations = { 'CG-1': alloc('U-1', 1), 'CG-2': alloc('U-1', 2), 'CG-3': alloc('U-3', 2), 'CG-4': { ...alloc('', 1), teamId: '' } };
+    expect(sweep(allocations, { 'U-1': removed }, new Set(['CG-1'])).map((o) => o.caseGroupId)).toEqual(['CG-2']);
+    expect(sweep(allocations, {}, new Set())).toEqual([]);
+  });
+
+  it('one email for everything one departure orphaned, listing the case groups and nothing personal', () => {
+    const orphans = orphansOf('U-1', removed, { 'CG-1': alloc('U-1', 1), 'CG-2': alloc('U-1', 1), 'CG-3': alloc('U-1', 1) });
+    const [mail, ...more] = planOrphanEmail('workforce:evt-9', orphans);
+    expect(more).toEqual([]);
+    expect(mail).toMatchObject({ idempotencyKey: 'workforce:evt-9:ORPHANS', inbox: 'ORPHANS', template: 'ORPHANED_CASE_GROUPS', data: { caseGroupIds: ['CG-1', 'CG-2', 'CG-3'], userId: 'U-1' } });
+    const text = render('ORPHANED_CASE_GROUPS', mail?.data ?? { caseGroupId: '' });
+    expect(text.subject).toBe('[CMS] 3 orphaned case groups (CG-1, ...)');
+    expect(text.text).toContain('CG-1, CG-2, CG-3');
+    expect(planOrphanEmail('e', [])).toEqual([]);
+  });
+});
+
+describe('the send-once ledger', () => {
+  const now = new Date('2026-03-01T09:00:00.000Z');
+  const entry: LedgerEntry = { status: 'SENT', attempts: 1, messageId: '<m@x>', at: now.toISOString(), by: 'work:0:5', errorCode: null };
+  it.each<[string, LedgerEntry | null, boolean, string, string, string]>([
+    ['never sent and due: send', null, false, 'work:0:5', '2026-03-01T09:00:00.000Z', 'send'],
+    ['never sent, backing off: wait', null, false, 'work:0:5', '2026-03-01T09:00:02.000Z', 'wait'],
+    ['sent by this very record, whose transaction did not commit: publish the event again, do not send', entry, false, 'work:0:5', '2026-03-01T09:00:00.000Z', 'republish'],
+    ['sent by this very record, committed, read again by a rewound or new consumer group: nothing at all', entry, true, 'work:0:5', '2026-03-01T09:00:00.000Z', 'done'],
+    ['sent by another record (a replay of the assignments, a timer firing twice): nothing at all', entry, false, 'work:1:7', '2026-03-01T09:00:00.000Z', 'done'],
+    ['rebuilt from the notifications topic: nothing at all', { ...entry, by: null }, true, 'work:0:5', '2026-03-01T09:00:00.000Z', 'done'],
+  ])('%s', (_why, e, published, coordinates, notBefore, kind) => {
+    expect(emailStep(e, published, coordinates, notBefore, now).kind).toBe(kind);
+  });
+
+  it('backs off after temporary failures until the budget is spent; a permanent failure fails at once', () => {
+    const backoff = (a: number) => 1000 * 2 ** a;
+    expect(afterFailure(0, true, now, 3, backoff)).toEqual({ kind: 'retry', attempts: 1, notBefore: '2026-03-01T09:00:01.000Z' });
+    expect(afterFailure(1, true, now, 3, backoff)).toEqual({ kind: 'retry', attempts: 2, notBefore: '2026-03-01T09:00:02.000Z' });
+    expect(afterFailure(2, true, now, 3, backoff)).toEqual({ kind: 'fail', attempts: 3 });
+    expect(afterFailure(0, false, now, 3, backoff)).toEqual({ kind: 'fail', attempts: 1 });
   });
 });

@@ -1,15 +1,25 @@
 /**
  * Orphaned case groups (004 Work Allocation): "If a team move is complete for a user or 2012 access is
- * removed from a user who has work allocated to them, these cases will become orphaned." Pure: the
- * ownership index is passed in and returned.
+ * removed from a user who has work allocated to them, these cases will become orphaned, the cases will
+ * not be visible to any case worker, team leader or segment manager." Pure: the index is passed in.
  */
 export type OrphanCause = 'TEAM_MOVE_COMPLETED' | 'SYSTEM_ACCESS_REMOVED' | 'OWNER_WITHOUT_ACCESS';
 
-export interface Ownership {
-  /** case group -> the caseworker it is allocated to. */
-  readonly owners: Readonly<Record<string, string>>;
-  /** Users who moved team or lost access, and since when. */
-  readonly gone: Readonly<Record<string, { readonly cause: OrphanCause; readonly since: string }>>;
+/** One allocation: who holds the case group, in which team, since when (the allocation's time). */
+export interface Allocation {
+  /** Empty once the notifier saw the case group recovered (a tombstone that later allocations replace). */
+  readonly userId: string;
+  readonly teamId: string;
+  readonly segment: string;
+  readonly at: string;
+}
+
+/** What happened to a user: the latest team move or access removal. */
+export interface Departure {
+  readonly cause: 'TEAM_MOVE_COMPLETED' | 'SYSTEM_ACCESS_REMOVED';
+  readonly since: string;
+  /** The team joined, for a team move: allocations in that team are not orphaned. */
+  readonly toTeamId: string | null;
 }
 
 export interface Orphan {
@@ -19,35 +29,40 @@ export interface Orphan {
   readonly since: string;
 }
 
-export const emptyOwnership: Ownership = { owners: {}, gone: {} };
-
-/** A case group allocated to a user. Allocated to someone already gone: orphaned at once (facts out of order). */
-export function allocated(o: Ownership, caseGroupId: string, userId: string): { ownership: Ownership; orphans: Orphan[] } {
-  const ownership = { ...o, owners: { ...o.owners, [caseGroupId]: userId } };
-  const gone = o.gone[userId];
-  return { ownership, orphans: gone ? [{ caseGroupId, userId, cause: 'OWNER_WITHOUT_ACCESS', since: gone.since }] : [] };
+/**
+ * Why an allocation is orphaned by its user's departure, or null when it is not.
+ * - Access removed: every allocation of theirs is orphaned.
+ * - Team move: allocations in any team but the one joined are orphaned (work left in the old team);
+ *   an allocation in the new team is ordinary work.
+ * An allocation made after the departure (facts out of order, or allocated to someone who already left)
+ * is orphaned with OWNER_WITHOUT_ACCESS.
+ */
+export function orphanCause(allocation: Allocation, departure: Departure | undefined): OrphanCause | null {
+  if (!departure) return null;
+  if (departure.cause === 'TEAM_MOVE_COMPLETED' && allocation.teamId === departure.toTeamId) return null;
+  return allocation.at <= departure.since ? departure.cause : 'OWNER_WITHOUT_ACCESS';
 }
 
-/** A user moved team or lost access: every case group still allocated to them is orphaned. */
-export function userGone(o: Ownership, userId: string, cause: OrphanCause, at: string): { ownership: Ownership; orphans: Orphan[] } {
-  const orphans = Object.entries(o.owners)
-    .filter(([, owner]) => owner === userId)
-    .map(([caseGroupId]) => ({ caseGroupId, userId, cause, since: at }))
+/** Case groups a user's departure orphans, among those allocated to them, sorted. */
+export function orphansOf(userId: string, departure: Departure, allocations: Readonly<Record<string, Allocation>>): Orphan[] {
+  return Object.entries(allocations)
+    .flatMap(([caseGroupId, a]) => {
+      const cause = a.userId === userId ? orphanCause(a, departure) : null;
+      return cause ? [{ caseGroupId, userId, cause, since: departure.since }] : [];
+    })
     .sort((a, b) => a.caseGroupId.localeCompare(b.caseGroupId));
-  return { ownership: { ...o, gone: { ...o.gone, [userId]: { cause, since: at } } }, orphans };
 }
 
-/** After recovery the case group is unallocated (back to its segment's unallocated work). */
-export function recovered(o: Ownership, caseGroupId: string): Ownership {
-  return { ...o, owners: Object.fromEntries(Object.entries(o.owners).filter(([id]) => id !== caseGroupId)) };
-}
-
-/** The periodic sweep: case groups owned by users without access (catches facts that arrived out of order). */
-export function sweep(o: Ownership): Orphan[] {
-  return Object.entries(o.owners)
-    .flatMap(([caseGroupId, userId]) => {
-      const gone = o.gone[userId];
-      return gone ? [{ caseGroupId, userId, cause: 'OWNER_WITHOUT_ACCESS' as const, since: gone.since }] : [];
+/**
+ * The periodic sweep: case groups held by users whose departure orphans them and that are not flagged
+ * yet. Catches what arriving facts could not (a reallocation and a departure read by two instances at once).
+ */
+export function sweep(allocations: Readonly<Record<string, Allocation>>, departures: Readonly<Record<string, Departure>>, flagged: ReadonlySet<string>): Orphan[] {
+  return Object.entries(allocations)
+    .flatMap(([caseGroupId, a]) => {
+      const departure = departures[a.userId];
+      const cause = flagged.has(caseGroupId) || !departure ? null : orphanCause(a, departure);
+      return cause && departure ? [{ caseGroupId, userId: a.userId, cause, since: departure.since }] : [];
     })
     .sort((a, b) => a.caseGroupId.localeCompare(b.caseGroupId));
 }

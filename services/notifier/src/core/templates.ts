@@ -2,7 +2,9 @@
  * Email templates with minimal personal data: case group id, case id, SR number, segment and what to
  * do. Never names, NINOs, addresses or the personal-interest reason (no "threat of suicide" anywhere).
  */
-export type TemplateId = 'SCR_ASSIGNED' | 'ECH_GATEWAY' | 'SCR_WARM_HANDOVER' | 'PI_REVIEW_DUE' | 'ORPHANED_CASE_GROUP';
+export type TemplateId = 'SCR_ASSIGNED' | 'ECH_GATEWAY' | 'SCR_WARM_HANDOVER' | 'PI_REVIEW_DUE' | 'ORPHANED_CASE_GROUPS';
+
+export const TEMPLATE_IDS: readonly TemplateId[] = ['SCR_ASSIGNED', 'ECH_GATEWAY', 'SCR_WARM_HANDOVER', 'PI_REVIEW_DUE', 'ORPHANED_CASE_GROUPS'];
 
 export interface TemplateData {
   readonly caseGroupId: string;
@@ -11,6 +13,8 @@ export interface TemplateData {
   readonly segment?: string | null;
   readonly userId?: string | null;
   readonly dueAt?: string | null;
+  /** Every case group concerned, when one email covers several. */
+  readonly caseGroupIds?: readonly string[];
 }
 
 export interface RenderedEmail {
@@ -60,12 +64,19 @@ const BODIES: Record<TemplateId, { subject: (d: TemplateData) => string; lines: 
       'Action: review whether the flag is still needed; remove it if not.',
     ],
   },
-  ORPHANED_CASE_GROUP: {
-    subject: (d) => `Orphaned case group ${d.caseGroupId}`,
-    lines: (d) => [
-      `Case group ${d.caseGroupId} was left allocated to user ${d.userId ?? 'unknown'}, who has moved team or lost system access, so no caseworker, team leader or segment manager can see it.`,
-      `Action: it has been returned to the unallocated work of its segment${d.segment ? ` (${d.segment})` : ''}; allocate it to a caseworker.`,
-    ],
+  ORPHANED_CASE_GROUPS: {
+    subject: (d) => {
+      const all = d.caseGroupIds?.length ? d.caseGroupIds : [d.caseGroupId];
+      return all.length === 1 ? `Orphaned case group ${all[0] ?? d.caseGroupId}` : `${all.length} orphaned case groups (${all[0] ?? d.caseGroupId}, ...)`;
+    },
+    lines: (d) => {
+      const all = d.caseGroupIds?.length ? d.caseGroupIds : [d.caseGroupId];
+      return [
+        `${all.length === 1 ? 'This case group was' : `These ${all.length} case groups were`} left allocated to ${d.userId ? `user ${d.userId}` : 'users'} who moved team or lost CMS 2012 access, so no caseworker, team leader or segment manager could see ${all.length === 1 ? 'it' : 'them'}:`,
+        all.join(', '),
+        `Action: the router has returned ${all.length === 1 ? 'it' : 'them'} to the unallocated work of ${all.length === 1 ? 'its segment' : 'their segments'}; allocate ${all.length === 1 ? 'it' : 'them'} to a caseworker (npm run cli -- explain <case group> shows where and why).`,
+      ];
+    },
   },
 };
 

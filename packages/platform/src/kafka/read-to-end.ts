@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import { CmsError } from '@cms-router/errors';
+
+/**
+ * Reads a topic, read_committed, from its low watermarks up to the high watermarks it had when the read
+ * began, calling `onRecord` in partition order. Transactional topics end in control records that are
+ * never delivered, so progress is tracked from kafkajs's batch events (which report the last offset of
+ * marker-only batches too). Used to rebuild state that lives in an output topic (the notifier's ledger).
+ * Fails with a retryable CMS_STATE_REBUILDING when the end is not reached in time (e.g. a transaction
+ * left open by a dead producer holds the last stable offset back until it times out).
+ */
+export async function readTopicToEnd(kafka: Kafka, topic: string, onRecord: (partition: number, message: KafkaMessage) => Promise<void> | void, timeoutMs = 60_000): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+  const pending = new Map(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high) - 1n] as const));
+  if (pending.size === 0) return 0;
+  const consumer = kafka.consumer({ groupId: `read-to-end-${randomBytes(6).toString('hex')}`, readUncommitted: false, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+  let count = 0;
+  let resolveDone: () => void = () => undefined;
+  const done = new Promise<void>((r) => {
+    resolveDone = r;
+  });
+  const reached = (partition: number, lastOffset: string | null): void => {
+    const target = pending.get(partition);
+    if (target !== undefined && lastOffset !== null && BigInt(lastOffset) >= target) pending.delete(partition);
+    if (pending.size === 0) resolveDone();
+  };
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    reached(payload.partition, payload.lastOffset);
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) {
+          if (!pending.has(batch.partition)) break;
+          await onRecord(batch.partition, m);
+          count += 1;
+        }
+      },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((r) => {
+      timer = setTimeout(() => { r('timeout'); }, timeoutMs);
+    });
+    const outcome = await Promise.race([done.then(() => 'done' as const), timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') throw new CmsError('CMS_STATE_REBUILDING', `reading ${topic} to its end did not finish in ${timeoutMs} ms (partitions left: ${[...pending.keys()].join(', ')})`);
+    return count;
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+  }
+}

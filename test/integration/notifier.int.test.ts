@@ -1,0 +1,260 @@
+import { describe, expect, it } from 'vitest';
+import type { Admin } from 'kafkajs';
+import { explainText } from '@cms-router/cli';
+import { HEADERS, TOPICS, type Assignment, type Notification, type OrphanFlag, type SrFact, type TopicName, type WorkforceEvent } from '@cms-router/events';
+import { createKafka, createLogger, createRedis, redisKeys } from '@cms-router/platform';
+import type { CaseGroupState } from '@cms-router/routing';
+import { createNotifierApp, type Clock } from '@cms-router/notifier/app';
+import { loadConfig } from '@cms-router/notifier/config';
+import { createSmtpMailer } from '@cms-router/notifier/mailer';
+import { application, endpoints, readMail, testPlatform, uniqueName, waitFor, type SinkMail, type TestPlatform } from '../harness/index.ts';
+import { caughtUp, produceTraffic, readAll, startServiceProcess, waitForRouterStarted, waitUntilRouted, type RouterProcess } from '../harness/router.ts';
+
+const ALL: TopicName[] = [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.srFacts, TOPICS.workforce, TOPICS.orphanFlags, TOPICS.routerInbox, TOPICS.assignments, TOPICS.rejections, TOPICS.deadLetter, TOPICS.notifications, TOPICS.notifierWork];
+
+/** Inbox addresses of one test, so mail from other tests in the shared sink never counts. */
+function inboxes(tag: string) {
+  const t = tag.toLowerCase().replace(/[^a-z0-9]/g, '');
+  return { INBOX_SCR: `scr-${t}@cms.test`, INBOX_ECH_GATEWAY: `ech-${t}@cms.test`, INBOX_SCR_TEAM_LEADER: `scrtl-${t}@cms.test`, INBOX_ORPHANS: `it-${t}@cms.test` };
+}
+
+async function mailTo(address: string): Promise<SinkMail[]> {
+  return (await readMail()).filter((m) => m.to.some((t) => t.address === address));
+}
+
+function notifierEnv(p: TestPlatform, prefix: string, group: string): Record<string, string> {
+  return {
+    KAFKA_TOPIC_NAMESPACE: p.namespace,
+    REDIS_KEY_PREFIX: prefix,
+    NOTIFIER_GROUP_ID: group,
+    SMTP_URL: endpoints().SMTP_URL,
+    SMTP_FROM: 'cms-router@cms.test',
+    SMTP_RETRY_INITIAL_MS: '200',
+    SMTP_RETRY_MAX_MS: '1000',
+    ...inboxes(p.namespace),
+  };
+}
+
+/** The notifier has handled everything on its inputs (upstream topics plain, its own work topic transactional). */
+async function waitUntilNotified(admin: Admin, p: TestPlatform, group: string, transactionalInputs: readonly TopicName[] = [TOPICS.assignments, TOPICS.srFacts]): Promise<void> {
+  const plain = [TOPICS.assignments, TOPICS.srFacts, TOPICS.workforce].filter((t) => !transactionalInputs.includes(t)).map((t) => p.topic(t));
+  const tx = [...transactionalInputs, TOPICS.notifierWork].map((t) => p.topic(t));
+  const done = async (): Promise<boolean> => (await caughtUp(admin, group, plain)) && (await caughtUp(admin, group, tx, true));
+  // Twice: handling one topic queues work on another.
+  await waitFor(async () => (await done()) && (await new Promise((r) => setTimeout(r, 1_500)).then(done)), 'the notifier to handle everything', 120_000, 300);
+}
+
+const readNotifications = async (p: TestPlatform): Promise<Notification[]> => (await readAll(p.kafka, p.serde, p.namespace, TOPICS.notifications, 1_500)).map((x) => x.value as unknown as Notification);
+const readFlags = async (p: TestPlatform): Promise<OrphanFlag[]> => (await readAll(p.kafka, p.serde, p.namespace, TOPICS.orphanFlags, 1_500)).map((x) => x.value as unknown as OrphanFlag);
+
+function assignment(id: string, caseGroupId: string, segment: string, previousSegment: string): Assignment {
+  return { assignmentId: id, caseGroupId, occurredAt: '2026-03-01T09:00:00.000Z', subject: 'CASE_GROUP', srId: null, previousSegment, segment, region: null, team: null, ownerUserId: null, access: 'OWNER', requirements: [], handling: [], rulesVersion: 'test', reasons: [{ ruleId: 'sensitive-or-personal-interest', text: 'x', procedure: '003' }] };
+}
+
+async function publishAssignment(p: TestPlatform, a: Assignment): Promise<void> {
+  const producer = p.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  await producer.send({ topic: p.topic(TOPICS.assignments), messages: [{ key: a.caseGroupId, value: await p.serde.encode('cms.assignments.v1', a), headers: { [HEADERS.eventId]: `evt-${a.assignmentId}` } }] });
+  await producer.disconnect();
+}
+
+const wf = (userId: string, occurredAt: string, payload: WorkforceEvent['payload']): { topic: 'cms.workforce.v1'; key: string; value: WorkforceEvent } => ({ topic: 'cms.workforce.v1', key: userId, value: { userId, occurredAt, payload } });
+const piFlag = (caseGroupId: string, partyId: string, reason: string, over: Partial<Extract<SrFact['payload'], { type: 'PersonalInterestFlagChanged' }>> = {}): SrFact => ({
+  caseGroupId,
+  caseId: `${caseGroupId}-C`,
+  srId: `SR-${caseGroupId}`,
+  occurredAt: '2026-02-01T09:00:00.000Z',
+  payload: { type: 'PersonalInterestFlagChanged', partyId, flagged: true, reason, reviewDueAt: null, warmHandoverRequired: false, suppressCorrespondence: false, blockPortalForPartyIds: [], ...over },
+});
+
+/** Nothing personal in any part of a message: no postcode, no party id, no personal-interest reason. */
+function expectNoPersonalData(mail: SinkMail): void {
+  const all = `${mail.subject}\n${mail.text ?? ''}\n${mail.html ?? ''}\n${JSON.stringify(mail.headers)}`;
+  expect(all).not.toMatch(/M1 1AE|-PP\b|-RP\b|-QC\b|suicide|CIFBA|THREAT|COMMISSION|transgender/i);
+}
+
+describe('notifier on the real stack', () => {
+  it('emails once per (event, inbox): SIGKILL after SMTP accepted but before the ledger write resends once with the same Message-ID (the window); after the ledger write nothing is resent; a replay of the whole assignments topic sends nothing', { timeout: 300_000 }, async () => {
+    const p = await testPlatform('notify');
+    await p.createTopics(ALL);
+    const admin = p.kafka.admin();
+    await admin.connect();
+    const prefix = uniqueName('nt').replace(/[^a-zA-Z0-9_-]/g, '');
+    const group = uniqueName('notifier');
+    const env = notifierEnv(p, prefix, group);
+    const boxes = inboxes(p.namespace);
+    let notifier: RouterProcess = startServiceProcess('notifier', { ...env, NOTIFIER_FAULT_INJECTION: 'kill-after-smtp-accept' });
+    try {
+      await waitForRouterStarted(notifier, 'notifier');
+      // Window A: the server has the message, the ledger does not.
+      await publishAssignment(p, assignment('A1', 'CG-A', 'SPECIAL_CLIENT_RECORDS', 'MAINTENANCE'));
+      expect(await notifier.exited).toBeNull(); // killed by SIGKILL at the fault point
+      expect(await mailTo(boxes.INBOX_SCR)).toHaveLength(1);
+      notifier = startServiceProcess('notifier', env);
+      await waitFor(async () => (await readNotifications(p)).some((n) => n.idempotencyKey === 'assignment:A1:SCR'), 'the SCR notification event', 60_000, 500);
+      const scr = await mailTo(boxes.INBOX_SCR);
+      expect(scr).toHaveLength(2); // the one duplicate the window allows...
+      expect(new Set(scr.map((m) => m.messageId)).size).toBe(1); // ...carries the same Message-ID, so it is recognisably the same message
+      expect(scr[0]?.subject).toBe('[CMS] Case group CG-A transferred to Special Client Records');
+
+      // Window B: killed after the ledger write, before the Kafka commit: the event is published once, the mail not resent.
+      await notifier.kill('SIGTERM');
+      notifier = startServiceProcess('notifier', { ...env, NOTIFIER_FAULT_INJECTION: 'kill-after-ledger-write' });
+      await waitForRouterStarted(notifier, 'notifier');
+      await publishAssignment(p, assignment('A2', 'CG-B', 'NON_STANDARD', 'MAINTENANCE'));
+      expect(await notifier.exited).toBeNull();
+      notifier = startServiceProcess('notifier', env);
+      await waitFor(async () => (await readNotifications(p)).some((n) => n.idempotencyKey === 'assignment:A2:ECH_GATEWAY'), 'the ECH notification event', 60_000, 500);
+      await waitUntilNotified(admin, p, group, [TOPICS.srFacts]);
+      expect(await mailTo(boxes.INBOX_ECH_GATEWAY)).toHaveLength(1);
+      const first = await readNotifications(p);
+      expect(first.map((n) => [n.idempotencyKey, n.outcome, n.inbox]).sort()).toEqual([
+        ['assignment:A1:SCR', 'SENT', 'SCR'],
+        ['assignment:A2:ECH_GATEWAY', 'SENT', 'ECH_GATEWAY'],
+      ]);
+
+      // Replay the whole assignments topic (a new consumer group over the same ledger): nothing is sent or published again.
+      await notifier.kill('SIGTERM');
+      const replayGroup = uniqueName('notifier-replay');
+      notifier = startServiceProcess('notifier', { ...env, NOTIFIER_GROUP_ID: replayGroup });
+      await waitForRouterStarted(notifier, 'notifier');
+      await waitUntilNotified(admin, p, replayGroup, [TOPICS.srFacts]);
+      expect(await mailTo(boxes.INBOX_SCR)).toHaveLength(2);
+      expect(await mailTo(boxes.INBOX_ECH_GATEWAY)).toHaveLength(1);
+      expect(await readNotifications(p)).toHaveLength(2);
+      expect(await notifier.kill('SIGTERM')).toBe(0);
+    } finally {
+      await notifier.kill('SIGTERM');
+      await admin.disconnect();
+      await p.cleanup();
+    }
+  });
+
+  it('tells SCR, the ECH gateway and the SCR team leader with minimal data; orphans: 3 case groups flagged, one email, recovered by the router and visible in explain; the sweep catches a missed one', { timeout: 300_000 }, async () => {
+    const p = await testPlatform('orphans');
+    await p.createTopics(ALL);
+    const admin = p.kafka.admin();
+    await admin.connect();
+    const prefix = uniqueName('no').replace(/[^a-zA-Z0-9_-]/g, '');
+    const routerGroup = uniqueName('router');
+    const group = uniqueName('notifier');
+    const boxes = inboxes(p.namespace);
+    const redis = createRedis(endpoints().REDIS_URL, { connectionName: 'test-orphans' });
+    const router = startServiceProcess('router', { KAFKA_TOPIC_NAMESPACE: p.namespace, REDIS_KEY_PREFIX: prefix, ROUTER_GROUP_ID: routerGroup });
+    const notifier = startServiceProcess('notifier', { ...notifierEnv(p, prefix, group), ORPHAN_SWEEP_INTERVAL_MS: '1000' });
+    try {
+      await waitForRouterStarted(router);
+      await waitForRouterStarted(notifier, 'notifier');
+      const cgs = ['CG-1', 'CG-2', 'CG-3', 'CG-4', 'CG-PI', 'CG-NS'];
+      await produceTraffic(p.kafka, p.serde, p.namespace, [wf('TL-1', '2026-01-01T09:00:00.000Z', { type: 'TeamLeadershipAssigned', teamId: 'T-1', segment: 'MAINTENANCE' }), ...cgs.map((cg) => ({ topic: 'cms.case-facts.v1' as const, key: cg, value: application(cg) }))]);
+      await waitUntilRouted(admin, p.namespace, routerGroup);
+      await produceTraffic(p.kafka, p.serde, p.namespace, [
+        ...['CG-1', 'CG-2', 'CG-3'].map((cg) => wf('U-1', '2026-02-01T09:00:00.000Z', { type: 'CaseGroupAllocated', caseGroupId: cg, teamId: 'T-1', segment: 'MAINTENANCE' })),
+        wf('U-2', '2026-02-01T09:00:00.000Z', { type: 'CaseGroupAllocated', caseGroupId: 'CG-4', teamId: 'T-1', segment: 'MAINTENANCE' }),
+        { topic: 'cms.sr-facts.v1', key: 'CG-NS', value: { caseGroupId: 'CG-NS', caseId: 'CG-NS-C', srId: 'SR-NS', occurredAt: '2026-02-01T09:00:00.000Z', payload: { type: 'CaseGroupMarkedSpecial', referringUserId: 'U-9', exceptionalType: 'TYPE_TWO' } } },
+        { topic: 'cms.sr-facts.v1', key: 'CG-PI', value: piFlag('CG-PI', 'CG-PI-RP', 'CIFBA', { warmHandoverRequired: true }) },
+      ]);
+      await waitUntilRouted(admin, p.namespace, routerGroup);
+      await produceTraffic(p.kafka, p.serde, p.namespace, [wf('U-1', '2026-03-01T09:00:00.000Z', { type: 'SystemAccessRemoved', reasonCode: 'LEAVER' })]);
+
+      // Three flags, one email, three recoveries by the router, three RECOVERED flags.
+      await waitFor(async () => (await readFlags(p)).filter((f) => f.state === 'RECOVERED').length >= 3, 'three orphans recovered', 90_000, 500);
+      const flags = await readFlags(p);
+      expect(flags.filter((f) => f.state === 'FLAGGED').map((f) => [f.caseGroupId, f.userId, f.cause, f.since]).sort()).toEqual(['CG-1', 'CG-2', 'CG-3'].map((cg) => [cg, 'U-1', 'SYSTEM_ACCESS_REMOVED', '2026-03-01T09:00:00.000Z']));
+      const orphanMail = await mailTo(boxes.INBOX_ORPHANS);
+      expect(orphanMail).toHaveLength(1);
+      expect(orphanMail[0]?.text).toContain('CG-1, CG-2, CG-3');
+      await waitUntilRouted(admin, p.namespace, routerGroup);
+      const assignments = (await readAll<Assignment>(p.kafka, p.serde, p.namespace, TOPICS.assignments, 1_500)).map((a) => a.value);
+      const recoveries = assignments.filter((a) => a.reasons[0]?.ruleId === 'orphan-recovered');
+      expect(recoveries.map((a) => [a.caseGroupId, a.subject, a.segment, a.ownerUserId]).sort()).toEqual(['CG-1', 'CG-2', 'CG-3'].map((cg) => [cg, 'CASE_GROUP', 'MAINTENANCE', null]));
+      expect(recoveries[0]?.reasons[0]?.text).toContain('caseworker U-1, who had their CMS 2012 access removed');
+      const state = JSON.parse((await redis.get(redisKeys(prefix).caseGroup('CG-1'))) ?? 'null') as CaseGroupState;
+      const explained = explainText(state);
+      expect(explained).toContain('orphaned: caseworker U-1 lost access');
+      expect(explained).toContain('[orphan-recovered]');
+      expect(explained).toContain('orphan flag for caseworker U-1 cleared by the notifier');
+
+      // SCR, ECH gateway and the SCR team leader, once each, with no personal data.
+      await waitFor(async () => (await mailTo(boxes.INBOX_SCR_TEAM_LEADER)).length > 0 && (await mailTo(boxes.INBOX_SCR)).length > 0 && (await mailTo(boxes.INBOX_ECH_GATEWAY)).length > 0, 'SCR, ECH and SCR TL emails', 60_000, 500);
+      const [scr, ech, tl] = [await mailTo(boxes.INBOX_SCR), await mailTo(boxes.INBOX_ECH_GATEWAY), await mailTo(boxes.INBOX_SCR_TEAM_LEADER)];
+      expect([scr.length, ech.length, tl.length]).toEqual([1, 1, 1]);
+      expect(scr[0]?.subject).toBe('[CMS] Case group CG-PI transferred to Special Client Records');
+      expect(ech[0]?.subject).toBe('[CMS] Exceptional case: case group CG-NS for the ECH gateway');
+      expect(ech[0]?.text).toContain('ECH Gateway Template');
+      expect(tl[0]?.subject).toBe('[CMS] Warm handover needed: case group CG-PI');
+      expect(tl[0]?.text).toContain('SR SR-CG-PI');
+      for (const m of [...scr, ...ech, ...tl, ...orphanMail]) expectNoPersonalData(m);
+
+      // A departure the facts missed (recorded without its flags, as a race between instances could leave it): the sweep finds it.
+      await redis.hset(redisKeys(prefix).goneUsers(), 'U-2', JSON.stringify({ cause: 'SYSTEM_ACCESS_REMOVED', since: '2026-03-02T09:00:00.000Z', toTeamId: null, at: '2026-03-02T09:00:00.000Z' }));
+      await waitFor(async () => (await readFlags(p)).some((f) => f.caseGroupId === 'CG-4' && f.state === 'RECOVERED'), 'the sweep to flag CG-4 and the router to recover it', 60_000, 500);
+      expect((await mailTo(boxes.INBOX_ORPHANS)).map((m) => m.subject).sort()).toEqual(['[CMS] 3 orphaned case groups (CG-1, ...)', '[CMS] Orphaned case group CG-4']);
+      const notifications = await readNotifications(p);
+      expect(notifications.filter((n) => n.outcome === 'SENT')).toHaveLength(5);
+      expect(new Set(notifications.map((n) => n.idempotencyKey)).size).toBe(notifications.length);
+    } finally {
+      await notifier.kill('SIGTERM');
+      await router.kill('SIGTERM');
+      await redis.quit();
+      await admin.disconnect();
+      await p.cleanup();
+    }
+  });
+
+  it('a threat-of-suicide review reminder fires at its due date under a test clock, once, and its date survives a restart and Redis loss', { timeout: 300_000 }, async () => {
+    const p = await testPlatform('review');
+    await p.createTopics(ALL);
+    const admin = p.kafka.admin();
+    await admin.connect();
+    const prefix = uniqueName('rv').replace(/[^a-zA-Z0-9_-]/g, '');
+    const group = uniqueName('notifier');
+    const config = loadConfig({ ...process.env, KAFKA_BROKERS: endpoints().KAFKA_BROKERS, SCHEMA_REGISTRY_URL: endpoints().SCHEMA_REGISTRY_URL, REDIS_URL: endpoints().REDIS_URL, ...notifierEnv(p, prefix, group), REVIEW_CHECK_INTERVAL_MS: '3600000', KAFKA_SESSION_TIMEOUT_MS: '6000' });
+    const boxes = inboxes(p.namespace);
+    const logger = createLogger({ service: 'notifier-test', level: 'warn' });
+    let now = new Date('2026-04-30T12:00:00.000Z');
+    const clock: Clock = { now: () => now };
+    const start = async () => {
+      const redis = createRedis(endpoints().REDIS_URL, { connectionName: 'test-review' });
+      const app = createNotifierApp({ config, kafka: createKafka(config.platform.kafka, logger), serde: p.serde, redis, logger, mailer: createSmtpMailer({ url: config.smtp.url, from: config.smtp.from, timeoutMs: 5_000 }), clock, onFatal: () => undefined });
+      await app.start();
+      return { app, redis, stop: async () => { await app.stop(); await redis.quit(); } };
+    };
+    let running = await start();
+    try {
+      await produceTraffic(p.kafka, p.serde, p.namespace, [{ topic: 'cms.sr-facts.v1', key: 'CG-R', value: piFlag('CG-R', 'CG-R-RP', 'THREAT_OF_SUICIDE', { reviewDueAt: '2026-05-01T09:00:00.000Z' }) }]);
+      await waitFor(async () => (await running.app.store.reviewDate('CG-R|CG-R-RP')) === '2026-05-01T09:00:00.000Z', 'the review date to be kept', 60_000, 200);
+      expect(await running.app.checkReviews()).toBe(0); // the day before: nothing
+      now = new Date('2026-05-01T09:00:00.000Z');
+      expect(await running.app.checkReviews()).toBe(1);
+      await waitFor(async () => (await mailTo(boxes.INBOX_SCR)).length === 1, 'the review reminder', 60_000, 300);
+      expect(await running.app.checkReviews()).toBe(0); // once per review date
+      expect(await running.app.store.reviewDate('CG-R|CG-R-RP')).toBe('2026-08-01T09:00:00.000Z'); // then every three months
+      const [reminder] = await mailTo(boxes.INBOX_SCR);
+      expect(reminder?.subject).toBe('[CMS] Personal interest review due: case group CG-R');
+      if (reminder) expectNoPersonalData(reminder);
+      await waitUntilNotified(admin, p, group, [TOPICS.assignments]);
+
+      // Restart, then Redis loses everything the notifier kept: the date comes back from Kafka, the ledger too, so no second email.
+      await running.stop();
+      const wipe = createRedis(endpoints().REDIS_URL, { connectionName: 'test-review-wipe' });
+      const keys = await wipe.keys(`${prefix}:*`);
+      expect(keys.length).toBeGreaterThan(0);
+      await wipe.del(...keys);
+      await wipe.quit();
+      running = await start();
+      await waitFor(async () => (await running.app.checkReviews(), (await running.app.store.reviewDate('CG-R|CG-R-RP')) !== null), 'the review date to be rebuilt from cms.sr-facts.v1', 90_000, 1_000);
+      await waitUntilNotified(admin, p, group, [TOPICS.assignments]);
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect(await mailTo(boxes.INBOX_SCR)).toHaveLength(1);
+      expect((await readNotifications(p)).map((n) => [n.idempotencyKey, n.outcome])).toEqual([['review:CG-R|CG-R-RP:2026-05-01T09:00:00.000Z:SCR', 'SENT']]);
+      now = new Date('2026-08-01T09:00:00.000Z');
+      expect(await running.app.checkReviews()).toBe(1);
+      await waitFor(async () => (await mailTo(boxes.INBOX_SCR)).length === 2, 'the next quarterly reminder', 60_000, 300);
+    } finally {
+      await running.stop();
+      await admin.disconnect();
+      await p.cleanup();
+    }
+  });
+});
