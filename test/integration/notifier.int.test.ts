@@ -130,6 +130,40 @@ describe('notifier on the real stack', () => {
     }
   });
 
+  it('SMTP unreachable: retries with backoff off the input partitions, then one FAILED event after the budget; orphan flags keep flowing meanwhile', { timeout: 180_000 }, async () => {
+    const p = await testPlatform('smtpdown');
+    await p.createTopics(ALL);
+    const admin = p.kafka.admin();
+    await admin.connect();
+    const prefix = uniqueName('sd').replace(/[^a-zA-Z0-9_-]/g, '');
+    const group = uniqueName('notifier');
+    // Port 1 on loopback: nothing listens, every connection is refused.
+    const notifier = startServiceProcess('notifier', { ...notifierEnv(p, prefix, group), SMTP_URL: 'smtp://127.0.0.1:1', SMTP_MAX_ATTEMPTS: '3', SMTP_RETRY_INITIAL_MS: '300', SMTP_RETRY_MAX_MS: '600', SMTP_TIMEOUT_MS: '1000' });
+    try {
+      await waitForRouterStarted(notifier, 'notifier');
+      await publishAssignment(p, assignment('A1', 'CG-A', 'SPECIAL_CLIENT_RECORDS', 'MAINTENANCE'));
+      await produceTraffic(p.kafka, p.serde, p.namespace, [
+        wf('U-9', '2026-02-01T09:00:00.000Z', { type: 'CaseGroupAllocated', caseGroupId: 'CG-X', teamId: 'T-1', segment: 'MAINTENANCE' }),
+        wf('U-9', '2026-03-01T09:00:00.000Z', { type: 'SystemAccessRemoved', reasonCode: 'LEAVER' }),
+      ]);
+      await waitFor(async () => (await readFlags(p)).some((f) => f.caseGroupId === 'CG-X' && f.state === 'FLAGGED'), 'the orphan flag while SMTP is down', 30_000, 300);
+      await waitFor(async () => (await readNotifications(p)).length === 2, 'two FAILED events', 90_000, 500);
+      const failed = await readNotifications(p);
+      expect(failed.map((n) => [n.idempotencyKey, n.outcome, n.attempts, n.errorCode]).sort()).toEqual([
+        ['assignment:A1:SCR', 'FAILED', 3, 'CMS_SMTP_UNAVAILABLE'],
+        [`workforce:${failed.find((n) => n.inbox === 'ORPHANS')?.idempotencyKey.split(':')[1] ?? ''}:ORPHANS`, 'FAILED', 3, 'CMS_SMTP_UNAVAILABLE'],
+      ]);
+      // Each attempt after the first was queued on the work topic with its backoff, not waited for on an input partition.
+      const attempts = (await readAll(p.kafka, p.serde, p.namespace, TOPICS.notifierWork, 1_500)).map((w) => w.value as unknown as { workId: string; payload: { attempts: number; lastErrorCode: string | null } });
+      expect(attempts.filter((w) => w.workId === 'assignment:A1:SCR').map((w) => [w.payload.attempts, w.payload.lastErrorCode])).toEqual([[0, null], [1, 'CMS_SMTP_UNAVAILABLE'], [2, 'CMS_SMTP_UNAVAILABLE']]);
+      expect(await caughtUp(admin, group, [p.topic(TOPICS.assignments), p.topic(TOPICS.workforce)])).toBe(true);
+    } finally {
+      await notifier.kill('SIGTERM');
+      await admin.disconnect();
+      await p.cleanup();
+    }
+  });
+
   it('tells SCR, the ECH gateway and the SCR team leader with minimal data; orphans: 3 case groups flagged, one email, recovered by the router and visible in explain; the sweep catches a missed one', { timeout: 300_000 }, async () => {
     const p = await testPlatform('orphans');
     await p.createTopics(ALL);
