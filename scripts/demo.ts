@@ -3,8 +3,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isCmsError, messageOf } from '@cms-router/errors';
-import { TOPICS, subjectOf, type SchemaTopic } from '@cms-router/events';
-import { createLogger, createSchemaRegistry, createSerde, createKafka, ensureTopics } from '@cms-router/platform';
+import { TOPICS, subjectOf, type OrphanFlag, type SchemaTopic } from '@cms-router/events';
+import { createLogger, createSchemaRegistry, createSerde, createKafka, ensureTopics, readTopicToEnd } from '@cms-router/platform';
 import { playTraffic } from '@cms-router/cli';
 import { isAlive, paths, readPid, readStackSettings, REPO_ROOT, spawnDetached, up } from '@cms-router/stack';
 
@@ -71,6 +71,7 @@ async function main(): Promise<void> {
       signal: controller.signal,
     });
     say(`traffic done: ${result.produced} events; try: npm run cli -- explain S${seed}-CG-0`);
+    if (running.includes('notifier')) await notifierSummary(endpoints.SMTP_API_URL, kafka, serde, env);
   }
   say('');
   say('Where to look:');
@@ -80,6 +81,31 @@ async function main(): Promise<void> {
   say(`  Redis                            ${endpoints.REDIS_URL}`);
   say(`  stack logs                       ${p.log('kafka').replace(/kafka\.log$/, '')}`);
   say('Stop everything with: npm run stack -- down');
+}
+
+/** What the notifier did with the traffic: emails in the SMTP sink per inbox, orphan flags on Kafka. */
+async function notifierSummary(smtpApi: string, kafka: ReturnType<typeof createKafka>, serde: ReturnType<typeof createSerde>, env: Record<string, string | undefined>): Promise<void> {
+  const inboxes: Record<string, string> = { [env['INBOX_SCR'] ?? '']: 'SCR', [env['INBOX_ECH_GATEWAY'] ?? '']: 'ECH gateway', [env['INBOX_SCR_TEAM_LEADER'] ?? '']: 'SCR team leader', [env['INBOX_ORPHANS'] ?? '']: 'local IT (orphans)' };
+  let last = -1;
+  let mails: { to: { address: string }[]; subject: string }[] = [];
+  // Emails trail the assignments by a transaction or two: wait until the count stops moving.
+  for (let i = 0; i < 30; i += 1) {
+    mails = (await (await fetch(`${smtpApi}/email`)).json()) as typeof mails;
+    if (mails.length === last) break;
+    last = mails.length;
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+  const byInbox = new Map<string, number>();
+  // The sink may also hold mail from test runs: anything not for the demo's inboxes counts as "other".
+  for (const m of mails) for (const t of m.to) byInbox.set(inboxes[t.address] ?? 'other', (byInbox.get(inboxes[t.address] ?? 'other') ?? 0) + 1);
+  say(`emails in the SMTP sink: ${[...byInbox].map(([k, n]) => `${k} ${n}`).join(' · ') || 'none yet'} (open ${smtpApi} to read them)`);
+  const flags = new Map<string, number>();
+  const topic = TOPICS.orphanFlags;
+  await readTopicToEnd(kafka, topic, async (_p, m) => {
+    const f = (await serde.decode(topic, m.value)).value as OrphanFlag;
+    flags.set(f.state, (flags.get(f.state) ?? 0) + 1);
+  }).catch(() => 0);
+  say(`orphaned case groups: ${flags.get('FLAGGED') ?? 0} flagged, ${flags.get('RECOVERED') ?? 0} recovered by the router (caseworkers who moved team with work still allocated)`);
 }
 
 main().catch((err: unknown) => {

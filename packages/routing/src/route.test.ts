@@ -176,10 +176,12 @@ describe('caseworkers, their absence and orphaned case groups (004 Work Allocati
   };
 
   it('004: "When a caseworker has been allocated a case group they will be responsible for completing all work on all cases within the case group"', () => {
-    const { send } = setUp();
+    const { send, router } = setUp();
     const out = send({ topic: 'cms.workforce.v1', value: allocate('CW-1', 'CG-1') });
     expect(owned(out)).toEqual(['CASE_GROUP->MAINTENANCE/CW-1', 'SERVICE_REQUEST:SR-COC->MAINTENANCE/CW-1']);
     expect(out[0]?.value).toMatchObject({ reasons: [{ ruleId: 'paying-parent-postcode' }, { ruleId: 'caseworker-allocation' }] });
+    // explain's history says what changed: who works it, not why it is in maintenance.
+    expect(router.state('CG-1')?.history.at(-2)).toMatchObject({ kind: 'ASSIGNED', subject: 'CASE_GROUP', ruleId: 'caseworker-allocation' });
   });
 
   it('an allocation made in another segment waits until the case group is there, and ends when it leaves that segment', () => {

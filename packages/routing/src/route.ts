@@ -200,6 +200,9 @@ function assignment(ctx: RouteContext, index: number, caseGroupId: string, occur
   };
 }
 
+/** Reasons that say who works a case group inside its segment, first the one that ends an allocation. */
+const OWNER_RULES = new Set(['orphan-recovered', 'owner-unavailable', 'caseworker-allocation']);
+
 function historyOf(state: CaseGroupState | null, entries: HistoryEntry[]): readonly HistoryEntry[] {
   const all = [...(state?.history ?? []), ...entries];
   return all.length > HISTORY_LIMIT ? all.slice(all.length - HISTORY_LIMIT) : all;
@@ -227,7 +230,10 @@ export function route(state: CaseGroupState | null, input: RouterInput, ctx: Rou
   const emit = (p: Placement, previous: Placement | null | undefined): void => {
     const value = assignment(ctx, outputs.length, facts.caseGroupId, input.occurredAt, p, previous);
     outputs.push({ kind: 'assignment', value });
-    history.push({ at: input.occurredAt, eventId: ctx.eventId, kind: 'ASSIGNED', subject: p.subject, srId: p.srId, segment: value.segment, previousSegment: value.previousSegment, ruleId: value.reasons[0]?.ruleId ?? null, text: value.reasons[0]?.text ?? '' });
+    // Within the same segment, what changed is who works it: the history quotes that reason.
+    const ownerChanged = previous?.decision.segment === value.segment && previous.decision.ownerUserId !== value.ownerUserId;
+    const why = (ownerChanged ? value.reasons.find((r) => OWNER_RULES.has(r.ruleId)) : undefined) ?? value.reasons[0];
+    history.push({ at: input.occurredAt, eventId: ctx.eventId, kind: 'ASSIGNED', subject: p.subject, srId: p.srId, segment: value.segment, previousSegment: value.previousSegment, ruleId: why?.ruleId ?? null, text: why?.text ?? '' });
   };
   const fail = (result: Extract<DecisionResult, { ok: false }>, srId: string | null): void => {
     outputs.push({ kind: 'rejection', code: result.error.code, reason: `cannot route ${srId ? `SR ${srId} of ` : ''}case group ${facts.caseGroupId}: ${result.error.reason}`, srId });
