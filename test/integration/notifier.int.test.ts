@@ -130,6 +130,30 @@ describe('notifier on the real stack', () => {
     }
   });
 
+  it('odd characters in a field cannot add a header, a recipient or a second message', { timeout: 120_000 }, async () => {
+    const p = await testPlatform('forge');
+    await p.createTopics(ALL);
+    const prefix = uniqueName('fg').replace(/[^a-zA-Z0-9_-]/g, '');
+    const boxes = inboxes(p.namespace);
+    const notifier = startServiceProcess('notifier', notifierEnv(p, prefix, uniqueName('notifier')));
+    try {
+      await waitForRouterStarted(notifier, 'notifier');
+      const forged = 'CG-1\r\nBcc: attacker@evil.test\r\n\r\n<script>x</script>\u2028.';
+      await publishAssignment(p, assignment('F1', forged, 'SPECIAL_CLIENT_RECORDS', 'MAINTENANCE'));
+      await waitFor(async () => (await readNotifications(p)).length === 1, 'the notification event', 60_000, 300);
+      const [mail, ...more] = await mailTo(boxes.INBOX_SCR);
+      expect(more).toEqual([]);
+      expect((await readMail()).filter((m) => m.to.some((t) => t.address.includes('evil')))).toEqual([]);
+      expect(mail?.to.map((t) => t.address)).toEqual([boxes.INBOX_SCR]);
+      expect(Object.keys(mail?.headers ?? {}).map((h) => h.toLowerCase())).not.toContain('bcc');
+      expect(mail?.subject).toBe('[CMS] Case group CG-1 Bcc: attacker@evil.test <script>x</script> . transferred to Special Client Records');
+      expect(mail?.html).not.toContain('<script>');
+    } finally {
+      await notifier.kill('SIGTERM');
+      await p.cleanup();
+    }
+  });
+
   it('SMTP unreachable: retries with backoff off the input partitions, then one FAILED event after the budget; orphan flags keep flowing meanwhile', { timeout: 180_000 }, async () => {
     const p = await testPlatform('smtpdown');
     await p.createTopics(ALL);

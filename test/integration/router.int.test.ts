@@ -156,6 +156,10 @@ describe('router on the real stack', () => {
     const r = await newRun('redisloss');
     const phases = generateTraffic({ seed: 7, caseGroups: 200, changesPerCaseGroup: 8, prefix: 'R' });
     const expected = expectedFromMemory(phases);
+    // The traffic exercises caseworkers: some case groups are allocated, some go to a team leader while their caseworker is away (002).
+    const caseGroupPlacements = [...expected.byCaseGroup.values()].flat().filter((x) => x.startsWith('CASE_GROUP|'));
+    expect(caseGroupPlacements.some((x) => x.includes('|TEAM_LEADER:'))).toBe(true);
+    expect(caseGroupPlacements.some((x) => /\|R-U-\d+\|/.test(x))).toBe(true);
     const router = startRouterProcess(r.env);
     const redis = createRedis(endpoints().REDIS_URL, { connectionName: 'test-redis-loss' });
     try {
