@@ -3,8 +3,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isCmsError, messageOf } from '@cms-router/errors';
-import { TOPICS, subjectOf, type OrphanFlag, type SchemaTopic } from '@cms-router/events';
-import { createLogger, createSchemaRegistry, createSerde, createKafka, ensureTopics, readTopicToEnd } from '@cms-router/platform';
+import { TOPICS, subjectOf, type OrphanFlag } from '@cms-router/events';
+import { createLogger, createSchemaRegistry, createSerde, createKafka, ensureContract, readTopicToEnd } from '@cms-router/platform';
 import { playTraffic } from '@cms-router/cli';
 import { isAlive, paths, readPid, readStackSettings, REPO_ROOT, spawnDetached, up } from '@cms-router/stack';
 
@@ -21,12 +21,11 @@ async function main(): Promise<void> {
   const kafka = createKafka({ brokers: [endpoints.KAFKA_BROKERS], clientId: 'cms-demo', ssl: false, sasl: undefined, topicNamespace: undefined, sessionTimeoutMs: 30_000, partitionsConsumedConcurrently: 1 }, logger);
   const admin = kafka.admin();
   await admin.connect();
-  const created = await ensureTopics(admin, Object.values(TOPICS), undefined, 1);
-  await admin.disconnect();
-  say(created.length > 0 ? `created topics: ${created.join(', ')}` : 'topics already exist');
   const registry = createSchemaRegistry({ url: endpoints.SCHEMA_REGISTRY_URL });
   const serde = createSerde(registry, undefined);
-  for (const topic of Object.values(TOPICS).filter((t): t is SchemaTopic => t !== TOPICS.deadLetter)) await serde.ensureRegistered(topic);
+  const created = await ensureContract(admin, serde, Object.values(TOPICS), undefined, 1);
+  await admin.disconnect();
+  say(created.length > 0 ? `created topics: ${created.join(', ')}` : 'topics already exist');
   say(`registered ${Object.keys(TOPICS).length - 1} schemas (subjects ${subjectOf(TOPICS.caseFacts)}, ...) with BACKWARD_TRANSITIVE`);
 
   const env = {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { codecFor, qualify, TOPICS, type Assignment, type Rejection, type TopicName } from '@cms-router/events';
-import type { Serde } from '@cms-router/platform';
+import { readTopicToEnd, type Serde } from '@cms-router/platform';
 import { defaultRules } from '@cms-router/rules';
 import { createMemoryRouter, type MemoryOutput } from '@cms-router/routing';
 import type { TrafficEvent } from '@cms-router/traffic';
@@ -91,34 +91,12 @@ export async function caughtUp(admin: Admin, groupId: string, topics: readonly s
 
 /** Reads each partition from `from` (read_committed): true when no data record is there, only markers. */
 async function onlyMarkersLeft(topic: string, partitions: ReadonlyMap<number, { from: bigint; high: bigint }>): Promise<boolean> {
-  const consumer = testKafka('cms-test-peek').consumer({ groupId: `peek-${Date.now()}-${Math.random().toString(36).slice(2)}`, readUncommitted: false, maxWaitTimeInMs: 100 });
-  const pending = new Set(partitions.keys());
-  let data = false;
-  await consumer.connect();
-  try {
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      const p = partitions.get(payload.partition);
-      if (p && payload.lastOffset !== null && BigInt(payload.lastOffset) >= p.high - 1n) pending.delete(payload.partition);
-    });
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: ({ batch }) => {
-        const p = partitions.get(batch.partition);
-        if (p && batch.messages.some((m) => BigInt(m.offset) >= p.from)) data = true;
-        return Promise.resolve();
-      },
-    });
-    for (const [partition, { from }] of partitions) consumer.seek({ topic, partition, offset: from.toString() });
-    const deadline = Date.now() + 10_000;
-    while (!data && pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    return !data && pending.size === 0;
-  } finally {
-    await consumer.disconnect().catch(() => undefined);
-  }
+  let data = 0;
+  const from = new Map([...partitions].map(([p, { from: f }]) => [p, f.toString()] as const));
+  await readTopicToEnd(testKafka('cms-test-peek'), topic, () => { data += 1; }, { from, timeoutMs: 10_000 });
+  return data === 0;
 }
 
-/** Waits until sr-events has consumed its inputs (then the router, with waitUntilRouted). */
 export async function waitUntilSrEventsDone(admin: Admin, namespace: string, groupId: string, timeoutMs = 120_000): Promise<void> {
   const inputs = [TOPICS.srLifecycle, TOPICS.caseFacts].map((t) => qualify(t, namespace));
   await waitFor(async () => caughtUp(admin, groupId, inputs), 'sr-events to process everything', timeoutMs, 300);

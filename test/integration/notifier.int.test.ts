@@ -35,6 +35,16 @@ function notifierEnv(p: TestPlatform, prefix: string, group: string): Record<str
   };
 }
 
+/** One test's world: its topics, an admin client, a Redis key prefix and a notifier group; end() cleans up. */
+async function newRun(label: string): Promise<{ p: TestPlatform; admin: Admin; prefix: string; group: string; end: () => Promise<void> }> {
+  const p = await testPlatform(label);
+  await p.createTopics(ALL);
+  const admin = p.kafka.admin();
+  await admin.connect();
+  const prefix = uniqueName(label.slice(0, 2)).replace(/[^a-zA-Z0-9_-]/g, '');
+  return { p, admin, prefix, group: uniqueName('notifier'), end: async () => { await admin.disconnect(); await p.cleanup(); } };
+}
+
 /** The notifier has handled everything on its inputs (upstream topics plain, its own work topic transactional). */
 async function waitUntilNotified(admin: Admin, p: TestPlatform, group: string, transactionalInputs: readonly TopicName[] = [TOPICS.assignments, TOPICS.srFacts]): Promise<void> {
   const plain = [TOPICS.assignments, TOPICS.srFacts, TOPICS.workforce].filter((t) => !transactionalInputs.includes(t)).map((t) => p.topic(t));
@@ -75,12 +85,7 @@ function expectNoPersonalData(mail: SinkMail): void {
 
 describe('notifier on the real stack', () => {
   it('emails once per (event, inbox): SIGKILL after SMTP accepted but before the ledger write resends once with the same Message-ID (the window); after the ledger write nothing is resent; a replay of the whole assignments topic sends nothing', { timeout: 300_000 }, async () => {
-    const p = await testPlatform('notify');
-    await p.createTopics(ALL);
-    const admin = p.kafka.admin();
-    await admin.connect();
-    const prefix = uniqueName('nt').replace(/[^a-zA-Z0-9_-]/g, '');
-    const group = uniqueName('notifier');
+    const { p, admin, prefix, group, end } = await newRun('notify');
     const env = notifierEnv(p, prefix, group);
     const boxes = inboxes(p.namespace);
     let notifier: RouterProcess = startServiceProcess('notifier', { ...env, NOTIFIER_FAULT_INJECTION: 'kill-after-smtp-accept' });
@@ -125,17 +130,14 @@ describe('notifier on the real stack', () => {
       expect(await notifier.kill('SIGTERM')).toBe(0);
     } finally {
       await notifier.kill('SIGTERM');
-      await admin.disconnect();
-      await p.cleanup();
+      await end();
     }
   });
 
   it('odd characters in a field cannot add a header, a recipient or a second message', { timeout: 120_000 }, async () => {
-    const p = await testPlatform('forge');
-    await p.createTopics(ALL);
-    const prefix = uniqueName('fg').replace(/[^a-zA-Z0-9_-]/g, '');
+    const { p, prefix, group, end } = await newRun('forge');
     const boxes = inboxes(p.namespace);
-    const notifier = startServiceProcess('notifier', notifierEnv(p, prefix, uniqueName('notifier')));
+    const notifier = startServiceProcess('notifier', notifierEnv(p, prefix, group));
     try {
       await waitForRouterStarted(notifier, 'notifier');
       const forged = 'CG-1\r\nBcc: attacker@evil.test\r\n\r\n<script>x</script>\u2028.';
@@ -150,17 +152,12 @@ describe('notifier on the real stack', () => {
       expect(mail?.html).not.toContain('<script>');
     } finally {
       await notifier.kill('SIGTERM');
-      await p.cleanup();
+      await end();
     }
   });
 
   it('SMTP unreachable: retries with backoff off the input partitions, then one FAILED event after the budget; orphan flags keep flowing meanwhile', { timeout: 180_000 }, async () => {
-    const p = await testPlatform('smtpdown');
-    await p.createTopics(ALL);
-    const admin = p.kafka.admin();
-    await admin.connect();
-    const prefix = uniqueName('sd').replace(/[^a-zA-Z0-9_-]/g, '');
-    const group = uniqueName('notifier');
+    const { p, admin, prefix, group, end } = await newRun('smtpdown');
     // Port 1 on loopback: nothing listens, every connection is refused.
     const notifier = startServiceProcess('notifier', { ...notifierEnv(p, prefix, group), SMTP_URL: 'smtp://127.0.0.1:1', SMTP_MAX_ATTEMPTS: '3', SMTP_RETRY_INITIAL_MS: '300', SMTP_RETRY_MAX_MS: '600', SMTP_TIMEOUT_MS: '1000' });
     try {
@@ -183,19 +180,13 @@ describe('notifier on the real stack', () => {
       expect(await caughtUp(admin, group, [p.topic(TOPICS.assignments), p.topic(TOPICS.workforce)])).toBe(true);
     } finally {
       await notifier.kill('SIGTERM');
-      await admin.disconnect();
-      await p.cleanup();
+      await end();
     }
   });
 
   it('tells SCR, the ECH gateway and the SCR team leader with minimal data; orphans: 3 case groups flagged, one email, recovered by the router and visible in explain; the sweep catches a missed one', { timeout: 300_000 }, async () => {
-    const p = await testPlatform('orphans');
-    await p.createTopics(ALL);
-    const admin = p.kafka.admin();
-    await admin.connect();
-    const prefix = uniqueName('no').replace(/[^a-zA-Z0-9_-]/g, '');
+    const { p, admin, prefix, group, end } = await newRun('orphans');
     const routerGroup = uniqueName('router');
-    const group = uniqueName('notifier');
     const boxes = inboxes(p.namespace);
     const redis = createRedis(endpoints().REDIS_URL, { connectionName: 'test-orphans' });
     const router = startServiceProcess('router', { KAFKA_TOPIC_NAMESPACE: p.namespace, REDIS_KEY_PREFIX: prefix, ROUTER_GROUP_ID: routerGroup });
@@ -255,18 +246,12 @@ describe('notifier on the real stack', () => {
       await notifier.kill('SIGTERM');
       await router.kill('SIGTERM');
       await redis.quit();
-      await admin.disconnect();
-      await p.cleanup();
+      await end();
     }
   });
 
   it('a threat-of-suicide review reminder fires at its due date under a test clock, once, and its date survives a restart and Redis loss', { timeout: 300_000 }, async () => {
-    const p = await testPlatform('review');
-    await p.createTopics(ALL);
-    const admin = p.kafka.admin();
-    await admin.connect();
-    const prefix = uniqueName('rv').replace(/[^a-zA-Z0-9_-]/g, '');
-    const group = uniqueName('notifier');
+    const { p, admin, prefix, group, end } = await newRun('review');
     const config = loadConfig({ ...process.env, KAFKA_BROKERS: endpoints().KAFKA_BROKERS, SCHEMA_REGISTRY_URL: endpoints().SCHEMA_REGISTRY_URL, REDIS_URL: endpoints().REDIS_URL, ...notifierEnv(p, prefix, group), REVIEW_CHECK_INTERVAL_MS: '3600000', KAFKA_SESSION_TIMEOUT_MS: '6000' });
     const boxes = inboxes(p.namespace);
     const logger = createLogger({ service: 'notifier-test', level: 'warn' });
@@ -311,8 +296,7 @@ describe('notifier on the real stack', () => {
       await waitFor(async () => (await mailTo(boxes.INBOX_SCR)).length === 2, 'the next quarterly reminder', 60_000, 300);
     } finally {
       await running.stop();
-      await admin.disconnect();
-      await p.cleanup();
+      await end();
     }
   });
 });

@@ -6,7 +6,7 @@ import {
   backoffDelay,
   createKafkaRunner,
   createPartitionOffsets,
-  ensureTopics,
+  ensureContract,
   LOG_FIELDS,
   readTopicToEnd,
   redisKeys,
@@ -394,8 +394,7 @@ export function createNotifierApp(deps: NotifierDeps): NotifierApp {
     sweepOrphans,
     async start() {
       await admin.connect();
-      await ensureTopics(admin, [...NOTIFIER_INPUTS, ...NOTIFIER_OUTPUTS], ns);
-      for (const t of [...NOTIFIER_INPUTS, ...NOTIFIER_OUTPUTS]) if (t !== TOPICS.deadLetter) await serde.ensureRegistered(t);
+      await ensureContract(admin, serde, [...NOTIFIER_INPUTS, ...NOTIFIER_OUTPUTS], ns);
       await runner.start();
       every(config.reviewCheckIntervalMs, 'review check', checkReviews);
       every(config.orphanSweepIntervalMs, 'orphan sweep', sweepOrphans);

@@ -39,6 +39,12 @@ export function createNotifierStore(redis: Redis, keys: RedisKeys) {
     const [applied, previous] = (await redisCall('write latest', () => redis.eval(LAST_WRITER_WINS, 1, hash, field, JSON.stringify(value), value.at))) as [number, string];
     return { applied: applied === 1, previous: previous ? (JSON.parse(previous) as WithAt<T>) : null };
   };
+  /** The case group's allocation, or null when nobody holds it (never allocated, or released). */
+  const allocation = async (caseGroupId: string): Promise<Allocation | null> => {
+    const raw = await redisCall('read allocation', () => redis.hget(keys.owners(), caseGroupId));
+    const a = raw === null ? null : (JSON.parse(raw) as Allocation);
+    return a?.userId ? a : null;
+  };
   return {
     flags,
 
@@ -78,17 +84,13 @@ export function createNotifierStore(redis: Redis, keys: RedisKeys) {
       }
       return result;
     },
-    async allocation(caseGroupId: string): Promise<Allocation | null> {
-      const raw = await redisCall('read allocation', () => redis.hget(keys.owners(), caseGroupId));
-      const a = raw === null ? null : (JSON.parse(raw) as Allocation);
-      return a?.userId ? a : null;
-    },
+    allocation,
     /**
      * The router recovered the case group from `userId`: it is nobody's now. Written as a tombstone with the
      * allocation's own time, so an allocation made after it still wins, whatever order they are read in.
      */
     async release(caseGroupId: string, userId: string): Promise<void> {
-      const current = await this.allocation(caseGroupId);
+      const current = await allocation(caseGroupId);
       if (current?.userId !== userId) return;
       await hashSetLatest(keys.owners(), caseGroupId, { userId: '', teamId: '', segment: current.segment, at: current.at });
       await redisCall('unindex allocation', () => redis.srem(keys.ownerCaseGroups(userId), caseGroupId));

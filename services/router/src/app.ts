@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { CmsError } from '@cms-router/errors';
 import { qualify, TOPICS, type TopicName } from '@cms-router/events';
-import { createKafkaRunner, createPartitionOffsets, ensureTopics, runnerDefaults, redisKeys, type KafkaRunner, type Logger, type Redis, type Serde } from '@cms-router/platform';
+import { createKafkaRunner, createPartitionOffsets, ensureContract, runnerDefaults, redisKeys, type KafkaRunner, type Logger, type Redis, type Serde } from '@cms-router/platform';
 import type { Rules } from '@cms-router/rules';
 import type { RouterConfig } from './config.ts';
 import { createIngestStage } from './ingest-stage.ts';
@@ -62,8 +62,7 @@ export function createRouterApp(deps: RouterDeps): RouterApp {
     store,
     async start() {
       await admin.connect();
-      await ensureTopics(admin, [...ROUTER_INPUT_TOPICS, ...ROUTER_OUTPUT_TOPICS], ns);
-      for (const t of [...ROUTER_INPUT_TOPICS, ...ROUTER_OUTPUT_TOPICS]) if (t !== TOPICS.deadLetter) await serde.ensureRegistered(t);
+      await ensureContract(admin, serde, [...ROUTER_INPUT_TOPICS, ...ROUTER_OUTPUT_TOPICS], ns);
       await routeRunner.start();
       await ingestRunner.start();
       logger.info({ rulesVersion: rules.version, effectiveFrom: rules.effectiveFrom }, 'router started');

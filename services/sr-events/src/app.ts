@@ -5,7 +5,7 @@ import {
   createKafkaRunner,
   createPartitionOffsets,
   createStagedStore,
-  ensureTopics,
+  ensureContract,
   redisCall,
   runnerDefaults,
   redisKeys,
@@ -140,8 +140,7 @@ export function createSrEventsApp(deps: SrEventsDeps): { start(): Promise<void>;
     runner,
     async start() {
       await admin.connect();
-      await ensureTopics(admin, [...SR_EVENTS_INPUTS, ...SR_EVENTS_OUTPUTS], ns);
-      for (const t of [...SR_EVENTS_INPUTS, ...SR_EVENTS_OUTPUTS]) if (t !== TOPICS.deadLetter) await serde.ensureRegistered(t);
+      await ensureContract(admin, serde, [...SR_EVENTS_INPUTS, ...SR_EVENTS_OUTPUTS], ns);
       await runner.start();
       deps.logger.info('sr-events started');
     },

@@ -1,5 +1,6 @@
 import { Kafka, logLevel as KafkaLogLevel, type Admin, type ITopicConfig, type LogEntry, type SASLOptions } from 'kafkajs';
-import { qualify, TOPIC_SPECS, type TopicName } from '@cms-router/events';
+import { qualify, TOPIC_SPECS, TOPICS, type TopicName } from '@cms-router/events';
+import type { Serde } from '../registry.ts';
 import type { Logger } from '../logger.ts';
 import type { PlatformConfig } from '../config.ts';
 
@@ -49,4 +50,12 @@ export async function ensureTopics(admin: Admin, topics: readonly TopicName[], n
     }
   }
   return wanted.map((t) => t.topic);
+}
+
+/** What a service needs before it consumes: its topics exist and every topic's schema is registered. */
+export async function ensureContract(admin: Admin, serde: Serde, topics: readonly TopicName[], namespace: string | undefined, replicationFactor = -1): Promise<string[]> {
+  const created = await ensureTopics(admin, topics, namespace, replicationFactor);
+  // The dead-letter topic keeps the original bytes: it has no schema.
+  for (const t of new Set(topics)) if (t !== TOPICS.deadLetter) await serde.ensureRegistered(t);
+  return created;
 }

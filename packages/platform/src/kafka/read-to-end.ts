@@ -4,17 +4,24 @@ import { CmsError } from '@cms-router/errors';
 
 /**
  * Reads a topic, read_committed, from its low watermarks up to the high watermarks it had when the read
- * began, calling `onRecord` in partition order. Transactional topics end in control records that are
+ * began (or from the offsets given), calling `onRecord` in partition order. Transactional topics end in control records that are
  * never delivered, so progress is tracked from kafkajs's batch events (which report the last offset of
  * marker-only batches too). Used to rebuild state that lives in an output topic (the notifier's ledger).
  * Fails with a retryable CMS_STATE_REBUILDING when the end is not reached in time (e.g. a transaction
  * left open by a dead producer holds the last stable offset back until it times out).
  */
-export async function readTopicToEnd(kafka: Kafka, topic: string, onRecord: (partition: number, message: KafkaMessage) => Promise<void> | void, timeoutMs = 60_000): Promise<number> {
+export async function readTopicToEnd(
+  kafka: Kafka,
+  topic: string,
+  onRecord: (partition: number, message: KafkaMessage) => Promise<void> | void,
+  opts: { readonly timeoutMs?: number; /** Start here instead of the low watermark (only these partitions are read). */ readonly from?: ReadonlyMap<number, string> } = {},
+): Promise<number> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
   const admin = kafka.admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
-  const pending = new Map(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high) - 1n] as const));
+  const start = (partition: number, low: string): bigint => BigInt(opts.from ? (opts.from.get(partition) ?? '-1') : low);
+  const pending = new Map(ends.filter((e) => start(e.partition, e.low) >= 0n && BigInt(e.high) > start(e.partition, e.low)).map((e) => [e.partition, BigInt(e.high) - 1n] as const));
   if (pending.size === 0) return 0;
   const consumer = kafka.consumer({ groupId: `read-to-end-${randomBytes(6).toString('hex')}`, readUncommitted: false, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
   let count = 0;
@@ -36,13 +43,16 @@ export async function readTopicToEnd(kafka: Kafka, topic: string, onRecord: (par
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
+        const from = opts.from?.get(batch.partition);
         for (const m of batch.messages) {
           if (!pending.has(batch.partition)) break;
+          if (from !== undefined && BigInt(m.offset) < BigInt(from)) continue;
           await onRecord(batch.partition, m);
           count += 1;
         }
       },
     });
+    for (const [partition, offset] of opts.from ?? []) if (pending.has(partition)) consumer.seek({ topic, partition, offset });
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((r) => {
       timer = setTimeout(() => { r('timeout'); }, timeoutMs);

@@ -323,12 +323,13 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
   /** Pause a partition after a retryable failure and come back to `offset` after a backoff. */
   const pauseAndRetry = (topic: string, partition: number, offset: string, e: CmsError): void => {
     const tp = key(topic, partition);
-    // A record that asks to wait a known time (CMS_NOT_DUE: work scheduled for later) is not a failure.
+    // A retryable error may say how long to wait (`retryAfterMs`: work scheduled for later, a server's
+    // retry-after): that is waited for as stated, and is not a failure counted towards the backoff.
     const waitMs = e.context['retryAfterMs'];
     let delayMs: number;
-    if (e.code === 'CMS_NOT_DUE' && typeof waitMs === 'number') {
+    if (typeof waitMs === 'number') {
       delayMs = Math.max(1, waitMs);
-      log.debug({ [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.offset]: offset, [LOG_FIELDS.delayMs]: delayMs }, 'not due yet: partition paused until it is');
+      log.debug({ [LOG_FIELDS.code]: e.code, [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.offset]: offset, [LOG_FIELDS.delayMs]: delayMs }, 'partition paused for the time the record asked for');
     } else {
       const attempt = attempts.get(tp) ?? 0;
       attempts.set(tp, attempt + 1);
