@@ -20,13 +20,12 @@ async function main(): Promise<void> {
   const logger = createLogger({ service: 'demo', level: 'warn' });
   const kafka = createKafka({ brokers: [endpoints.KAFKA_BROKERS], clientId: 'cms-demo', ssl: false, sasl: undefined, topicNamespace: undefined, sessionTimeoutMs: 30_000, partitionsConsumedConcurrently: 1 }, logger);
   const admin = kafka.admin();
-  await admin.connect();
   const registry = createSchemaRegistry({ url: endpoints.SCHEMA_REGISTRY_URL });
   const serde = createSerde(registry, undefined);
-  const created = await ensureContract(admin, serde, Object.values(TOPICS), undefined, 1);
+  const created = await ensureContract(admin, serde, Object.values(TOPICS), undefined, 1, { log: say });
   await admin.disconnect();
   say(created.length > 0 ? `created topics: ${created.join(', ')}` : 'topics already exist');
-  say(`registered ${Object.keys(TOPICS).length - 1} schemas (subjects ${subjectOf(TOPICS.caseFacts)}, ...) with BACKWARD_TRANSITIVE`);
+  say(`registered the contract's schemas (subjects ${subjectOf(TOPICS.caseFacts)}, ...): FULL_TRANSITIVE for upstream and published topics, BACKWARD_TRANSITIVE for internal ones`);
 
   const env = {
     ...process.env,
@@ -44,10 +43,11 @@ async function main(): Promise<void> {
     if (!existsSync(entry)) continue;
     const pidFile = join(settings.dir, 'pids', `service-${service}.pid`);
     const pid = readPid(pidFile);
-    if (pid === undefined || !isAlive(pid)) spawnDetached(process.execPath, [entry], { logFile: join(settings.dir, 'logs', `service-${service}.log`), pidFile, env });
+    // Under a supervisor that restarts the service whenever it exits (its state comes back from the changelogs).
+    if (pid === undefined || !isAlive(pid)) spawnDetached(process.execPath, [join(REPO_ROOT, 'scripts', 'supervise.ts'), service], { logFile: join(settings.dir, 'logs', `service-${service}.log`), pidFile, env });
     running.push(service);
   }
-  say(running.length > 0 ? `services running: ${running.join(', ')} (logs in ${join(settings.dir, 'logs')})` : 'no service has an entry point yet: the stack, topics and schemas are ready for them');
+  say(running.length > 0 ? `services running, each under a supervisor that restarts it if it exits: ${running.join(', ')} (logs in ${join(settings.dir, 'logs')})` : 'no service has an entry point yet: the stack, topics and schemas are ready for them');
   if (running.includes('router') && process.env['DEMO_TRAFFIC'] !== '0') {
     const caseGroups = Number(process.env['DEMO_CASE_GROUPS'] ?? 300);
     const seed = Number(process.env['DEMO_SEED'] ?? Date.now() % 100_000);

@@ -1,6 +1,6 @@
-// `npm run stack -- up|down|status|logs [service]`: the local stack without Docker.
+// `npm run stack -- up|down|status|logs [service]|restart <service>`: the local stack without Docker.
 import { isCmsError, messageOf } from '@cms-router/errors';
-import { down, logTail, readStackSettings, SERVICE_NAMES, status, up, type ServiceName } from '@cms-router/stack';
+import { down, logTail, readStackSettings, restart, SERVICE_NAMES, status, up, type ServiceName } from '@cms-router/stack';
 
 const say = (line: string): void => {
   console.log(`[stack] ${line}`);
@@ -36,8 +36,14 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case 'restart': {
+      // One service, on the same data: a broker or registry restart, as the tests do it.
+      if (!arg || !SERVICE_NAMES.includes(arg as ServiceName)) throw new Error(`restart needs one of ${SERVICE_NAMES.join(', ')}`);
+      await restart(settings, arg as ServiceName, say);
+      return 0;
+    }
     default:
-      console.error('usage: npm run stack -- up|down|status|logs [kafka|registry|redis|smtp]');
+      console.error('usage: npm run stack -- up|down|status|logs [service]|restart <service>   (services: kafka, registry, redis, smtp)');
       return 2;
   }
 }

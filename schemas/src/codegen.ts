@@ -91,8 +91,11 @@ export function generateContract(schemas: readonly TopicSchema[]): string {
   const collectBranches = (node: AvroSchema): void => {
     if (typeof node === 'string') return;
     if (Array.isArray(node)) {
+      // Only a union with more than one non-null branch is wrapped (avsc `wrapUnions: 'auto'`) and so needs a
+      // discriminator; `["null", Record]` is just an optional record.
       const records = node.filter((b) => typeof b === 'object' && !Array.isArray(b) && b.type === 'record') as { name: string }[];
-      if (records.length > 0) for (const r of records) branchRecords.add(r.name);
+      const nonNull = node.filter((b) => b !== 'null');
+      if (nonNull.length > 1) for (const r of records) branchRecords.add(r.name);
       node.forEach(collectBranches);
       return;
     }

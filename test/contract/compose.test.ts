@@ -10,8 +10,11 @@ import { parseEnv } from '@cms-router/platform';
 
 interface ComposeService {
   image?: string;
-  build?: unknown;
+  restart?: string;
   command?: string[];
+  volumes?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  build?: unknown;
   environment?: Record<string, string | number | boolean>;
 }
 
@@ -43,5 +46,19 @@ describe('docker-compose.yml', () => {
 
   it('points the services at the registry through the Confluent-compatible API', () => {
     expect(compose.services['router']?.environment?.['SCHEMA_REGISTRY_URL']).toMatch(/\/apis\/ccompat\/v7$/);
+  });
+
+  it('keeps the registry durable (kafkasql, after Kafka is healthy), Kafka and Redis on volumes, Redis never evicting', () => {
+    const registry = compose.services['registry'];
+    expect(registry?.environment?.['APICURIO_STORAGE_KIND']).toBe('kafkasql');
+    expect(registry?.environment?.['APICURIO_KAFKASQL_BOOTSTRAP_SERVERS']).toBe('kafka:9092');
+    expect(registry?.depends_on?.['kafka']?.condition).toBe('service_healthy');
+    expect(compose.services['kafka']?.volumes?.length).toBeGreaterThan(0);
+    expect(compose.services['redis']?.command).toEqual(expect.arrayContaining(['--maxmemory-policy', 'noeviction']));
+  });
+
+  it('restarts every container that stops (a service exits on a fatal error and comes back with its state)', () => {
+    const without = Object.entries(compose.services).filter(([, s]) => s.restart !== 'unless-stopped').map(([name]) => name);
+    expect(without).toEqual([]);
   });
 });

@@ -33,10 +33,12 @@ export async function startContainers(): Promise<{ endpoints: TestEndpoints; sto
     .withEnvironment({
       KAFKA_NODE_ID: '1',
       KAFKA_PROCESS_ROLES: 'broker,controller',
-      KAFKA_LISTENERS: 'PLAINTEXT://:19092,CONTROLLER://:9093',
-      KAFKA_ADVERTISED_LISTENERS: 'PLAINTEXT://localhost:19092',
+      // PLAINTEXT for the tests on the host; INTERNAL for the registry's kafkasql storage on the network.
+      KAFKA_LISTENERS: 'PLAINTEXT://:19092,INTERNAL://:29092,CONTROLLER://:9093',
+      KAFKA_ADVERTISED_LISTENERS: 'PLAINTEXT://localhost:19092,INTERNAL://kafka:29092',
+      KAFKA_INTER_BROKER_LISTENER_NAME: 'PLAINTEXT',
       KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
-      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT',
       KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9093',
       KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
       KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
@@ -45,8 +47,14 @@ export async function startContainers(): Promise<{ endpoints: TestEndpoints; sto
     })
     .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
     .start();
-  const registry = await new GenericContainer(IMAGES.registry).withNetwork(network).withExposedPorts(8080).withWaitStrategy(Wait.forHttp('/apis/ccompat/v7/subjects', 8080)).start();
-  const redis = await new GenericContainer(IMAGES.redis).withNetwork(network).withExposedPorts(6379).start();
+  // Durable schemas, as in docker-compose.yml and the local stack: kafkasql keeps them in a Kafka topic.
+  const registry = await new GenericContainer(IMAGES.registry)
+    .withNetwork(network)
+    .withEnvironment({ APICURIO_STORAGE_KIND: 'kafkasql', APICURIO_KAFKASQL_BOOTSTRAP_SERVERS: 'kafka:29092', APICURIO_KAFKASQL_TOPIC: 'cms-registry-journal' })
+    .withExposedPorts(8080)
+    .withWaitStrategy(Wait.forHttp('/apis/ccompat/v7/subjects', 8080))
+    .start();
+  const redis = await new GenericContainer(IMAGES.redis).withNetwork(network).withCommand(['redis-server', '--maxmemory-policy', 'noeviction']).withExposedPorts(6379).start();
   const smtp = await new GenericContainer(IMAGES.smtp).withNetwork(network).withExposedPorts(1025, 1080).withWaitStrategy(Wait.forHttp('/email', 1080)).start();
   const host = kafka.getHost();
   return {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Consumer, type KafkaMessage } from 'kafkajs';
 import { inject } from 'vitest';
 import { qualify, type CaseFact, type TopicName } from '@cms-router/events';
-import { createSchemaRegistry, createSerde, ensureTopics, type Serde, type SchemaRegistry } from '@cms-router/platform';
+import { createSchemaRegistry, createSerde, ensureTopics, untilReady, type Serde, type SchemaRegistry } from '@cms-router/platform';
 import type { TestEndpoints } from './endpoints.ts';
 
 export type { TestEndpoints } from './endpoints.ts';
@@ -33,7 +33,26 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T
 }
 
 export function testKafka(clientId = 'cms-test'): Kafka {
-  return new Kafka({ clientId, brokers: endpoints().KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 200 } });
+  // Patient on a loaded machine: kafkajs gives a connection 1 s by default.
+  const kafka = new Kafka({ clientId, brokers: endpoints().KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING, connectionTimeout: 10_000, requestTimeout: 60_000, retry: { retries: 12, initialRetryTime: 200 } });
+  const admin = kafka.admin.bind(kafka);
+  return Object.assign(kafka, { admin: (...args: Parameters<Kafka['admin']>) => patientAdmin(admin(...args)) });
+}
+
+/**
+ * An admin client whose calls wait out a busy or just-restarted broker ("not the leader", "does not
+ * host this topic-partition" right after topics were created or deleted), as the services' own calls
+ * do. Deleting is not retried: a second delete of a deleted topic would wait for nothing.
+ */
+function patientAdmin(admin: Admin): Admin {
+  return new Proxy(admin, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function' || prop === 'deleteTopics' || prop === 'disconnect' || prop === 'on' || prop === 'logger') return value;
+      const fn = value as (...a: unknown[]) => unknown;
+      return (...a: unknown[]) => untilReady(`the broker (test admin ${String(prop)})`, () => Promise.resolve(fn.apply(target, a)), { timeoutMs: 120_000 });
+    },
+  });
 }
 
 export interface TestPlatform {
@@ -51,7 +70,8 @@ export interface TestPlatform {
 export async function testPlatform(label: string): Promise<TestPlatform> {
   const namespace = uniqueName(label);
   const kafka = testKafka(namespace);
-  const registry = createSchemaRegistry({ url: endpoints().SCHEMA_REGISTRY_URL });
+  // Patient on a loaded machine: a registry write (kafkasql) waits for the broker.
+  const registry = createSchemaRegistry({ url: endpoints().SCHEMA_REGISTRY_URL, timeoutMs: 60_000 });
   const serde = createSerde(registry, namespace);
   const admin = kafka.admin();
   await admin.connect();
@@ -66,7 +86,15 @@ export async function testPlatform(label: string): Promise<TestPlatform> {
       created.push(...(await ensureTopics(admin, names, namespace, 1)));
     },
     async cleanup() {
-      if (created.length > 0) await admin.deleteTopics({ topics: created }).catch(() => undefined);
+      if (process.env['CMS_TEST_KEEP_TOPICS'] === '1') {
+        // For a post-mortem of a failed run: the topics stay, named here.
+        console.log(`[harness] kept the topics of namespace ${namespace}`);
+        await admin.disconnect();
+        return;
+      }
+      // Every topic of this namespace, whoever created it (the services create theirs too).
+      const mine = (await admin.listTopics().catch(() => created)).filter((t) => t.startsWith(`${namespace}.`));
+      if (mine.length > 0) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
       await admin.disconnect();
     },
   };

@@ -4,13 +4,14 @@ import { explainText } from '@cms-router/cli';
 import { HEADERS, TOPICS, type Assignment, type Notification, type OrphanFlag, type SrFact, type TopicName, type WorkforceEvent } from '@cms-router/events';
 import { createKafka, createLogger, createRedis, redisKeys } from '@cms-router/platform';
 import type { CaseGroupState } from '@cms-router/routing';
-import { createNotifierApp, type Clock } from '@cms-router/notifier/app';
+import { ROUTER_TOPICS } from '@cms-router/router/app';
+import { createNotifierApp, NOTIFIER_KEYS, NOTIFIER_STAGE, NOTIFIER_TOPICS, type Clock } from '@cms-router/notifier/app';
 import { loadConfig } from '@cms-router/notifier/config';
 import { createSmtpMailer } from '@cms-router/notifier/mailer';
 import { application, endpoints, readMail, testPlatform, uniqueName, waitFor, type SinkMail, type TestPlatform } from '../harness/index.ts';
-import { caughtUp, produceTraffic, readAll, startServiceProcess, waitForRouterStarted, waitUntilRouted, type RouterProcess } from '../harness/router.ts';
+import { caughtUp, produceTraffic, readAll, startServiceProcess, waitForStarted, waitUntilSettled, type ServiceProcess } from '../harness/system.ts';
 
-const ALL: TopicName[] = [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.srFacts, TOPICS.workforce, TOPICS.orphanFlags, TOPICS.routerInbox, TOPICS.assignments, TOPICS.rejections, TOPICS.deadLetter, TOPICS.notifications, TOPICS.notifierWork];
+const ALL: TopicName[] = [...new Set([...ROUTER_TOPICS, ...NOTIFIER_TOPICS])];
 
 /** Inbox addresses of one test, so mail from other tests in the shared sink never counts. */
 function inboxes(tag: string) {
@@ -31,6 +32,7 @@ function notifierEnv(p: TestPlatform, prefix: string, group: string): Record<str
     SMTP_FROM: 'cms-router@cms.test',
     SMTP_RETRY_INITIAL_MS: '200',
     SMTP_RETRY_MAX_MS: '1000',
+    REVIEW_CHECK_INTERVAL_MS: '3600000',
     ...inboxes(p.namespace),
   };
 }
@@ -42,23 +44,23 @@ async function newRun(label: string): Promise<{ p: TestPlatform; admin: Admin; p
   const admin = p.kafka.admin();
   await admin.connect();
   const prefix = uniqueName(label.slice(0, 2)).replace(/[^a-zA-Z0-9_-]/g, '');
-  return { p, admin, prefix, group: uniqueName('notifier'), end: async () => { await admin.disconnect(); await p.cleanup(); } };
+  return {
+    p,
+    admin,
+    prefix,
+    group: uniqueName('notifier'),
+    end: async () => {
+      await admin.disconnect();
+      await p.cleanup();
+    },
+  };
 }
 
-/** The notifier has handled everything on its inputs (upstream topics plain, its own work topic transactional). */
-async function waitUntilNotified(admin: Admin, p: TestPlatform, group: string, transactionalInputs: readonly TopicName[] = [TOPICS.assignments, TOPICS.srFacts]): Promise<void> {
-  const plain = [TOPICS.assignments, TOPICS.srFacts, TOPICS.workforce].filter((t) => !transactionalInputs.includes(t)).map((t) => p.topic(t));
-  const tx = [...transactionalInputs, TOPICS.notifierWork].map((t) => p.topic(t));
-  const done = async (): Promise<boolean> => (await caughtUp(admin, group, plain)) && (await caughtUp(admin, group, tx, true));
-  // Twice: handling one topic queues work on another.
-  await waitFor(async () => (await done()) && (await new Promise((r) => setTimeout(r, 1_500)).then(done)), 'the notifier to handle everything', 120_000, 300);
-}
-
-const readNotifications = async (p: TestPlatform): Promise<Notification[]> => (await readAll(p.kafka, p.serde, p.namespace, TOPICS.notifications, 1_500)).map((x) => x.value as unknown as Notification);
-const readFlags = async (p: TestPlatform): Promise<OrphanFlag[]> => (await readAll(p.kafka, p.serde, p.namespace, TOPICS.orphanFlags, 1_500)).map((x) => x.value as unknown as OrphanFlag);
+const readNotifications = async (p: TestPlatform): Promise<Notification[]> => (await readAll<Notification>(p.kafka, p.serde, p.namespace, TOPICS.notifications, 1_500)).map((x) => x.value);
+const readFlags = async (p: TestPlatform): Promise<OrphanFlag[]> => (await readAll<OrphanFlag>(p.kafka, p.serde, p.namespace, TOPICS.orphanFlags, 1_500)).map((x) => x.value);
 
 function assignment(id: string, caseGroupId: string, segment: string, previousSegment: string): Assignment {
-  return { assignmentId: id, caseGroupId, occurredAt: '2026-03-01T09:00:00.000Z', subject: 'CASE_GROUP', srId: null, previousSegment, segment, region: null, team: null, ownerUserId: null, access: 'OWNER', requirements: [], handling: [], rulesVersion: 'test', reasons: [{ ruleId: 'sensitive-or-personal-interest', text: 'x', procedure: '003' }] };
+  return { assignmentId: id, caseGroupId, occurredAt: '2026-03-01T09:00:00.000Z', subject: 'CASE_GROUP', srId: null, previousSegment, segment, region: null, team: null, ownerUserId: null, access: 'OWNER', requirements: [], handling: [], rulesVersion: 'test', reasons: [{ ruleId: 'sensitive-or-personal-interest', text: 'x', procedure: '003' }], pendingMove: null, orphan: null };
 }
 
 async function publishAssignment(p: TestPlatform, a: Assignment): Promise<void> {
@@ -84,14 +86,14 @@ function expectNoPersonalData(mail: SinkMail): void {
 }
 
 describe('notifier on the real stack', () => {
-  it('emails once per (event, inbox): SIGKILL after SMTP accepted but before the ledger write resends once with the same Message-ID (the window); after the ledger write nothing is resent; a replay of the whole assignments topic sends nothing', { timeout: 300_000 }, async () => {
+  it('emails once per (event, inbox): SIGKILL after SMTP accepted but before the send guard resends once with the same Message-ID (the window); after the guard nothing is resent; a replay of the whole assignments topic sends nothing', { timeout: 300_000 }, async () => {
     const { p, admin, prefix, group, end } = await newRun('notify');
     const env = notifierEnv(p, prefix, group);
     const boxes = inboxes(p.namespace);
-    let notifier: RouterProcess = startServiceProcess('notifier', { ...env, NOTIFIER_FAULT_INJECTION: 'kill-after-smtp-accept' });
+    let notifier: ServiceProcess = startServiceProcess('notifier', { ...env, NOTIFIER_FAULT_INJECTION: 'kill-after-smtp-accept' });
     try {
-      await waitForRouterStarted(notifier, 'notifier');
-      // Window A: the server has the message, the ledger does not.
+      await waitForStarted(notifier);
+      // Window A: the server has the message, nothing here knows yet.
       await publishAssignment(p, assignment('A1', 'CG-A', 'SPECIAL_CLIENT_RECORDS', 'MAINTENANCE'));
       expect(await notifier.exited).toBeNull(); // killed by SIGKILL at the fault point
       expect(await mailTo(boxes.INBOX_SCR)).toHaveLength(1);
@@ -102,28 +104,27 @@ describe('notifier on the real stack', () => {
       expect(new Set(scr.map((m) => m.messageId)).size).toBe(1); // ...carries the same Message-ID, so it is recognisably the same message
       expect(scr[0]?.subject).toBe('[CMS] Case group CG-A transferred to Special Client Records');
 
-      // Window B: killed after the ledger write, before the Kafka commit: the event is published once, the mail not resent.
+      // Window B: killed after the send guard, before the Kafka commit: the event is published once, the mail not resent.
       await notifier.kill('SIGTERM');
       notifier = startServiceProcess('notifier', { ...env, NOTIFIER_FAULT_INJECTION: 'kill-after-ledger-write' });
-      await waitForRouterStarted(notifier, 'notifier');
+      await waitForStarted(notifier);
       await publishAssignment(p, assignment('A2', 'CG-B', 'NON_STANDARD', 'MAINTENANCE'));
       expect(await notifier.exited).toBeNull();
       notifier = startServiceProcess('notifier', env);
       await waitFor(async () => (await readNotifications(p)).some((n) => n.idempotencyKey === 'assignment:A2:ECH_GATEWAY'), 'the ECH notification event', 60_000, 500);
-      await waitUntilNotified(admin, p, group, [TOPICS.srFacts]);
+      await waitUntilSettled(admin, p.namespace, { notifier: group });
       expect(await mailTo(boxes.INBOX_ECH_GATEWAY)).toHaveLength(1);
-      const first = await readNotifications(p);
-      expect(first.map((n) => [n.idempotencyKey, n.outcome, n.inbox]).sort()).toEqual([
+      expect((await readNotifications(p)).map((n) => [n.idempotencyKey, n.outcome, n.inbox]).sort()).toEqual([
         ['assignment:A1:SCR', 'SENT', 'SCR'],
         ['assignment:A2:ECH_GATEWAY', 'SENT', 'ECH_GATEWAY'],
       ]);
 
-      // Replay the whole assignments topic (a new consumer group over the same ledger): nothing is sent or published again.
+      // Replay the whole assignments topic (a new consumer group over the same state): nothing is sent or published again.
       await notifier.kill('SIGTERM');
       const replayGroup = uniqueName('notifier-replay');
       notifier = startServiceProcess('notifier', { ...env, NOTIFIER_GROUP_ID: replayGroup });
-      await waitForRouterStarted(notifier, 'notifier');
-      await waitUntilNotified(admin, p, replayGroup, [TOPICS.srFacts]);
+      await waitForStarted(notifier);
+      await waitUntilSettled(admin, p.namespace, { notifier: replayGroup });
       expect(await mailTo(boxes.INBOX_SCR)).toHaveLength(2);
       expect(await mailTo(boxes.INBOX_ECH_GATEWAY)).toHaveLength(1);
       expect(await readNotifications(p)).toHaveLength(2);
@@ -139,7 +140,7 @@ describe('notifier on the real stack', () => {
     const boxes = inboxes(p.namespace);
     const notifier = startServiceProcess('notifier', notifierEnv(p, prefix, group));
     try {
-      await waitForRouterStarted(notifier, 'notifier');
+      await waitForStarted(notifier);
       const forged = 'CG-1\r\nBcc: attacker@evil.test\r\n\r\n<script>x</script>\u2028.';
       await publishAssignment(p, assignment('F1', forged, 'SPECIAL_CLIENT_RECORDS', 'MAINTENANCE'));
       await waitFor(async () => (await readNotifications(p)).length === 1, 'the notification event', 60_000, 300);
@@ -156,73 +157,87 @@ describe('notifier on the real stack', () => {
     }
   });
 
-  it('SMTP unreachable: retries with backoff off the input partitions, then one FAILED event after the budget; orphan flags keep flowing meanwhile', { timeout: 180_000 }, async () => {
+  it('SMTP unreachable: retries with backoff off the input partitions, then one FAILED event after the budget; the inputs keep flowing meanwhile', { timeout: 180_000 }, async () => {
     const { p, admin, prefix, group, end } = await newRun('smtpdown');
     // Port 1 on loopback: nothing listens, every connection is refused.
     const notifier = startServiceProcess('notifier', { ...notifierEnv(p, prefix, group), SMTP_URL: 'smtp://127.0.0.1:1', SMTP_MAX_ATTEMPTS: '3', SMTP_RETRY_INITIAL_MS: '300', SMTP_RETRY_MAX_MS: '600', SMTP_TIMEOUT_MS: '1000' });
     try {
-      await waitForRouterStarted(notifier, 'notifier');
+      await waitForStarted(notifier);
       await publishAssignment(p, assignment('A1', 'CG-A', 'SPECIAL_CLIENT_RECORDS', 'MAINTENANCE'));
-      await produceTraffic(p.kafka, p.serde, p.namespace, [
-        wf('U-9', '2026-02-01T09:00:00.000Z', { type: 'CaseGroupAllocated', caseGroupId: 'CG-X', teamId: 'T-1', segment: 'MAINTENANCE' }),
-        wf('U-9', '2026-03-01T09:00:00.000Z', { type: 'SystemAccessRemoved', reasonCode: 'LEAVER' }),
-      ]);
-      await waitFor(async () => (await readFlags(p)).some((f) => f.caseGroupId === 'CG-X' && f.state === 'FLAGGED'), 'the orphan flag while SMTP is down', 30_000, 300);
+      await publishAssignment(p, assignment('A2', 'CG-B', 'NON_STANDARD', 'MAINTENANCE'));
+      // Both assignments are planned (their work queued) while the first email still backs off.
+      await waitFor(async () => caughtUp(admin, `${group}.plan`, [p.topic(TOPICS.assignments)]), 'the plan stage to take both assignments', 30_000, 300);
       await waitFor(async () => (await readNotifications(p)).length === 2, 'two FAILED events', 90_000, 500);
       const failed = await readNotifications(p);
       expect(failed.map((n) => [n.idempotencyKey, n.outcome, n.attempts, n.errorCode]).sort()).toEqual([
         ['assignment:A1:SCR', 'FAILED', 3, 'CMS_SMTP_UNAVAILABLE'],
-        [`workforce:${failed.find((n) => n.inbox === 'ORPHANS')?.idempotencyKey.split(':')[1] ?? ''}:ORPHANS`, 'FAILED', 3, 'CMS_SMTP_UNAVAILABLE'],
+        ['assignment:A2:ECH_GATEWAY', 'FAILED', 3, 'CMS_SMTP_UNAVAILABLE'],
       ]);
       // Each attempt after the first was queued on the work topic with its backoff, not waited for on an input partition.
-      const attempts = (await readAll(p.kafka, p.serde, p.namespace, TOPICS.notifierWork, 1_500)).map((w) => w.value as unknown as { workId: string; payload: { attempts: number; lastErrorCode: string | null } });
-      expect(attempts.filter((w) => w.workId === 'assignment:A1:SCR').map((w) => [w.payload.attempts, w.payload.lastErrorCode])).toEqual([[0, null], [1, 'CMS_SMTP_UNAVAILABLE'], [2, 'CMS_SMTP_UNAVAILABLE']]);
-      expect(await caughtUp(admin, group, [p.topic(TOPICS.assignments), p.topic(TOPICS.workforce)])).toBe(true);
+      const attempts = (await readAll<{ workId: string; payload: { attempts: number; lastErrorCode: string | null } }>(p.kafka, p.serde, p.namespace, TOPICS.notifierWork, 1_500)).map((w) => w.value);
+      expect(attempts.filter((w) => w.workId === 'assignment:A1:SCR').map((w) => [w.payload.attempts, w.payload.lastErrorCode])).toEqual([
+        [0, null],
+        [1, 'CMS_SMTP_UNAVAILABLE'],
+        [2, 'CMS_SMTP_UNAVAILABLE'],
+      ]);
     } finally {
       await notifier.kill('SIGTERM');
       await end();
     }
   });
 
-  it('tells SCR, the ECH gateway and the SCR team leader with minimal data; orphans: 3 case groups flagged, one email, recovered by the router and visible in explain; the sweep catches a missed one', { timeout: 300_000 }, async () => {
+  it('tells SCR, the ECH gateway and the SCR team leader with minimal data; orphans found by the router: one email per departure listing exactly the case groups it returned, flags, explain', { timeout: 300_000 }, async () => {
     const { p, admin, prefix, group, end } = await newRun('orphans');
     const routerGroup = uniqueName('router');
     const boxes = inboxes(p.namespace);
     const redis = createRedis(endpoints().REDIS_URL, { connectionName: 'test-orphans' });
-    const router = startServiceProcess('router', { KAFKA_TOPIC_NAMESPACE: p.namespace, REDIS_KEY_PREFIX: prefix, ROUTER_GROUP_ID: routerGroup });
-    const notifier = startServiceProcess('notifier', { ...notifierEnv(p, prefix, group), ORPHAN_SWEEP_INTERVAL_MS: '1000' });
+    const router = startServiceProcess('router', { KAFKA_TOPIC_NAMESPACE: p.namespace, REDIS_KEY_PREFIX: prefix, ROUTER_GROUP_ID: routerGroup, ROUTER_TICK_INTERVAL_MS: '0' });
+    const notifier = startServiceProcess('notifier', notifierEnv(p, prefix, group));
+    const groups = { router: routerGroup, notifier: group };
     try {
-      await waitForRouterStarted(router);
-      await waitForRouterStarted(notifier, 'notifier');
-      const cgs = ['CG-1', 'CG-2', 'CG-3', 'CG-4', 'CG-PI', 'CG-NS'];
+      await waitForStarted(router);
+      await waitForStarted(notifier);
+      const cgs = ['CG-1', 'CG-2', 'CG-3', 'CG-4', 'CG-5', 'CG-PI', 'CG-NS'];
       await produceTraffic(p.kafka, p.serde, p.namespace, [wf('TL-1', '2026-01-01T09:00:00.000Z', { type: 'TeamLeadershipAssigned', teamId: 'T-1', segment: 'MAINTENANCE' }), ...cgs.map((cg) => ({ topic: 'cms.case-facts.v1' as const, key: cg, value: application(cg) }))]);
-      await waitUntilRouted(admin, p.namespace, routerGroup);
       await produceTraffic(p.kafka, p.serde, p.namespace, [
         ...['CG-1', 'CG-2', 'CG-3'].map((cg) => wf('U-1', '2026-02-01T09:00:00.000Z', { type: 'CaseGroupAllocated', caseGroupId: cg, teamId: 'T-1', segment: 'MAINTENANCE' })),
         wf('U-2', '2026-02-01T09:00:00.000Z', { type: 'CaseGroupAllocated', caseGroupId: 'CG-4', teamId: 'T-1', segment: 'MAINTENANCE' }),
         { topic: 'cms.sr-facts.v1', key: 'CG-NS', value: { caseGroupId: 'CG-NS', caseId: 'CG-NS-C', srId: 'SR-NS', occurredAt: '2026-02-01T09:00:00.000Z', payload: { type: 'CaseGroupMarkedSpecial', referringUserId: 'U-9', exceptionalType: 'TYPE_TWO' } } },
         { topic: 'cms.sr-facts.v1', key: 'CG-PI', value: piFlag('CG-PI', 'CG-PI-RP', 'CIFBA', { warmHandoverRequired: true }) },
       ]);
-      await waitUntilRouted(admin, p.namespace, routerGroup);
-      await produceTraffic(p.kafka, p.serde, p.namespace, [wf('U-1', '2026-03-01T09:00:00.000Z', { type: 'SystemAccessRemoved', reasonCode: 'LEAVER' })]);
+      await waitUntilSettled(admin, p.namespace, groups);
+      // U-1 loses access: the router returns their three case groups; then U-1 is allocated CG-5, having already left.
+      await produceTraffic(p.kafka, p.serde, p.namespace, [
+        wf('U-1', '2026-03-01T09:00:00.000Z', { type: 'SystemAccessRemoved', reasonCode: 'LEAVER' }),
+        wf('U-1', '2026-03-05T09:00:00.000Z', { type: 'CaseGroupAllocated', caseGroupId: 'CG-5', teamId: 'T-1', segment: 'MAINTENANCE' }),
+      ]);
+      await waitUntilSettled(admin, p.namespace, groups);
+      await waitFor(async () => (await mailTo(boxes.INBOX_ORPHANS)).length === 2, 'two orphan emails', 60_000, 500);
 
-      // Three flags, one email, three recoveries by the router, three RECOVERED flags.
-      await waitFor(async () => (await readFlags(p)).filter((f) => f.state === 'RECOVERED').length >= 3, 'three orphans recovered', 90_000, 500);
-      const flags = await readFlags(p);
-      expect(flags.filter((f) => f.state === 'FLAGGED').map((f) => [f.caseGroupId, f.userId, f.cause, f.since]).sort()).toEqual(['CG-1', 'CG-2', 'CG-3'].map((cg) => [cg, 'U-1', 'SYSTEM_ACCESS_REMOVED', '2026-03-01T09:00:00.000Z']));
-      const orphanMail = await mailTo(boxes.INBOX_ORPHANS);
-      expect(orphanMail).toHaveLength(1);
-      expect(orphanMail[0]?.text).toContain('CG-1, CG-2, CG-3');
-      await waitUntilRouted(admin, p.namespace, routerGroup);
+      // What the router did and what the notifier told local IT agree, case group for case group.
       const assignments = (await readAll<Assignment>(p.kafka, p.serde, p.namespace, TOPICS.assignments, 1_500)).map((a) => a.value);
-      const recoveries = assignments.filter((a) => a.reasons[0]?.ruleId === 'orphan-recovered');
-      expect(recoveries.map((a) => [a.caseGroupId, a.subject, a.segment, a.ownerUserId]).sort()).toEqual(['CG-1', 'CG-2', 'CG-3'].map((cg) => [cg, 'CASE_GROUP', 'MAINTENANCE', null]));
-      expect(recoveries[0]?.reasons[0]?.text).toContain('caseworker U-1, who had their CMS 2012 access removed');
-      const state = JSON.parse((await redis.get(redisKeys(prefix).caseGroup('CG-1'))) ?? 'null') as CaseGroupState;
+      const recovered = assignments.filter((a) => a.orphan !== null);
+      expect(recovered.map((a) => [a.caseGroupId, a.subject, a.segment, a.ownerUserId, a.orphan?.cause]).sort()).toEqual([
+        ['CG-1', 'CASE_GROUP', 'MAINTENANCE', null, 'SYSTEM_ACCESS_REMOVED'],
+        ['CG-2', 'CASE_GROUP', 'MAINTENANCE', null, 'SYSTEM_ACCESS_REMOVED'],
+        ['CG-3', 'CASE_GROUP', 'MAINTENANCE', null, 'SYSTEM_ACCESS_REMOVED'],
+        ['CG-5', 'CASE_GROUP', 'MAINTENANCE', null, 'OWNER_WITHOUT_ACCESS'],
+      ]);
+      expect(recovered.find((a) => a.caseGroupId === 'CG-1')?.reasons[0]?.text).toContain('caseworker U-1, who had their CMS 2012 access removed');
+      const orphanMail = (await mailTo(boxes.INBOX_ORPHANS)).sort((a, b) => a.subject.localeCompare(b.subject));
+      expect(orphanMail.map((m) => m.subject)).toEqual(['[CMS] 3 orphaned case groups (CG-1, ...)', '[CMS] Orphaned case group CG-5']);
+      expect(orphanMail[0]?.text).toContain('CG-1, CG-2, CG-3');
+      const emailed = new Set(orphanMail.flatMap((m) => [...(m.text ?? '').matchAll(/CG-\d/g)].map((x) => x[0])));
+      expect([...emailed].sort()).toEqual(recovered.map((a) => a.caseGroupId).sort());
+      const flags = await readFlags(p);
+      expect(flags.filter((f) => f.state === 'FLAGGED').map((f) => f.caseGroupId).sort()).toEqual(['CG-1', 'CG-2', 'CG-3', 'CG-5']);
+      expect(flags.filter((f) => f.state === 'RECOVERED').map((f) => f.caseGroupId).sort()).toEqual(['CG-1', 'CG-2', 'CG-3', 'CG-5']);
+      // CG-4's caseworker is still there: untouched.
+      expect(assignments.filter((a) => a.caseGroupId === 'CG-4').at(-1)?.ownerUserId).toBe('U-2');
+      const state = JSON.parse((await redis.get(redisKeys(prefix).stateDoc('router-route', 'cg:CG-1'))) ?? 'null') as CaseGroupState;
       const explained = explainText(state);
-      expect(explained).toContain('orphaned: caseworker U-1 lost access');
+      expect(explained).toContain("orphaned (SYSTEM_ACCESS_REMOVED, since 2026-03-01T09:00:00.000Z) and returned to the segment's unallocated work");
       expect(explained).toContain('[orphan-recovered]');
-      expect(explained).toContain('orphan flag for caseworker U-1 cleared by the notifier');
 
       // SCR, ECH gateway and the SCR team leader, once each, with no personal data.
       await waitFor(async () => (await mailTo(boxes.INBOX_SCR_TEAM_LEADER)).length > 0 && (await mailTo(boxes.INBOX_SCR)).length > 0 && (await mailTo(boxes.INBOX_ECH_GATEWAY)).length > 0, 'SCR, ECH and SCR TL emails', 60_000, 500);
@@ -234,11 +249,6 @@ describe('notifier on the real stack', () => {
       expect(tl[0]?.subject).toBe('[CMS] Warm handover needed: case group CG-PI');
       expect(tl[0]?.text).toContain('SR SR-CG-PI');
       for (const m of [...scr, ...ech, ...tl, ...orphanMail]) expectNoPersonalData(m);
-
-      // A departure the facts missed (recorded without its flags, as a race between instances could leave it): the sweep finds it.
-      await redis.hset(redisKeys(prefix).goneUsers(), 'U-2', JSON.stringify({ cause: 'SYSTEM_ACCESS_REMOVED', since: '2026-03-02T09:00:00.000Z', toTeamId: null, at: '2026-03-02T09:00:00.000Z' }));
-      await waitFor(async () => (await readFlags(p)).some((f) => f.caseGroupId === 'CG-4' && f.state === 'RECOVERED'), 'the sweep to flag CG-4 and the router to recover it', 60_000, 500);
-      expect((await mailTo(boxes.INBOX_ORPHANS)).map((m) => m.subject).sort()).toEqual(['[CMS] 3 orphaned case groups (CG-1, ...)', '[CMS] Orphaned case group CG-4']);
       const notifications = await readNotifications(p);
       expect(notifications.filter((n) => n.outcome === 'SENT')).toHaveLength(5);
       expect(new Set(notifications.map((n) => n.idempotencyKey)).size).toBe(notifications.length);
@@ -250,35 +260,48 @@ describe('notifier on the real stack', () => {
     }
   });
 
-  it('a threat-of-suicide review reminder fires at its due date under a test clock, once, and its date survives a restart and Redis loss', { timeout: 300_000 }, async () => {
+  it('a threat-of-suicide review reminder fires at its due date under a test clock, once, and its date survives a restart and Redis loss (restored from the changelog)', { timeout: 300_000 }, async () => {
     const { p, admin, prefix, group, end } = await newRun('review');
-    const config = loadConfig({ ...process.env, KAFKA_BROKERS: endpoints().KAFKA_BROKERS, SCHEMA_REGISTRY_URL: endpoints().SCHEMA_REGISTRY_URL, REDIS_URL: endpoints().REDIS_URL, ...notifierEnv(p, prefix, group), REVIEW_CHECK_INTERVAL_MS: '3600000', KAFKA_SESSION_TIMEOUT_MS: '6000' });
+    const config = loadConfig({ ...process.env, KAFKA_BROKERS: endpoints().KAFKA_BROKERS, SCHEMA_REGISTRY_URL: endpoints().SCHEMA_REGISTRY_URL, REDIS_URL: endpoints().REDIS_URL, ...notifierEnv(p, prefix, group), KAFKA_SESSION_TIMEOUT_MS: '6000' });
     const boxes = inboxes(p.namespace);
     const logger = createLogger({ service: 'notifier-test', level: 'warn' });
     let now = new Date('2026-04-30T12:00:00.000Z');
     const clock: Clock = { now: () => now };
+    const reviewKey = redisKeys(prefix).stateDoc(NOTIFIER_STAGE, NOTIFIER_KEYS.review('CG-R|CG-R-RP'));
     const start = async () => {
       const redis = createRedis(endpoints().REDIS_URL, { connectionName: 'test-review' });
       const app = createNotifierApp({ config, kafka: createKafka(config.platform.kafka, logger), serde: p.serde, redis, logger, mailer: createSmtpMailer({ url: config.smtp.url, from: config.smtp.from, timeoutMs: 5_000 }), clock, onFatal: () => undefined });
       await app.start();
-      return { app, redis, stop: async () => { await app.stop(); await redis.quit(); } };
+      return {
+        app,
+        redis,
+        dueAt: async () => (JSON.parse((await redis.get(reviewKey)) ?? 'null') as { dueAt: string } | null)?.dueAt ?? null,
+        stop: async () => {
+          await app.stop();
+          await redis.quit();
+        },
+      };
     };
+    const settled = () => waitUntilSettled(admin, p.namespace, { notifier: group });
     let running = await start();
     try {
       await produceTraffic(p.kafka, p.serde, p.namespace, [{ topic: 'cms.sr-facts.v1', key: 'CG-R', value: piFlag('CG-R', 'CG-R-RP', 'THREAT_OF_SUICIDE', { reviewDueAt: '2026-05-01T09:00:00.000Z' }) }]);
-      await waitFor(async () => (await running.app.store.reviewDate('CG-R|CG-R-RP')) === '2026-05-01T09:00:00.000Z', 'the review date to be kept', 60_000, 200);
-      expect(await running.app.checkReviews()).toBe(0); // the day before: nothing
+      await waitFor(async () => (await running.dueAt()) === '2026-05-01T09:00:00.000Z', 'the review date to be kept', 60_000, 200);
+      await running.app.tick(); // the day before: nothing
+      await settled();
+      expect(await mailTo(boxes.INBOX_SCR)).toHaveLength(0);
       now = new Date('2026-05-01T09:00:00.000Z');
-      expect(await running.app.checkReviews()).toBe(1);
+      await running.app.tick();
       await waitFor(async () => (await mailTo(boxes.INBOX_SCR)).length === 1, 'the review reminder', 60_000, 300);
-      expect(await running.app.checkReviews()).toBe(0); // once per review date
-      expect(await running.app.store.reviewDate('CG-R|CG-R-RP')).toBe('2026-08-01T09:00:00.000Z'); // then every three months
+      await running.app.tick(); // once per review date
+      await settled();
+      expect(await mailTo(boxes.INBOX_SCR)).toHaveLength(1);
+      expect(await running.dueAt()).toBe('2026-08-01T09:00:00.000Z'); // then every three months
       const [reminder] = await mailTo(boxes.INBOX_SCR);
       expect(reminder?.subject).toBe('[CMS] Personal interest review due: case group CG-R');
       if (reminder) expectNoPersonalData(reminder);
-      await waitUntilNotified(admin, p, group, [TOPICS.assignments]);
 
-      // Restart, then Redis loses everything the notifier kept: the date comes back from Kafka, the ledger too, so no second email.
+      // Restart, then Redis loses everything the notifier kept: the state comes back from the changelog, so no second email.
       await running.stop();
       const wipe = createRedis(endpoints().REDIS_URL, { connectionName: 'test-review-wipe' });
       const keys = await wipe.keys(`${prefix}:*`);
@@ -286,13 +309,13 @@ describe('notifier on the real stack', () => {
       await wipe.del(...keys);
       await wipe.quit();
       running = await start();
-      await waitFor(async () => (await running.app.checkReviews(), (await running.app.store.reviewDate('CG-R|CG-R-RP')) !== null), 'the review date to be rebuilt from cms.sr-facts.v1', 90_000, 1_000);
-      await waitUntilNotified(admin, p, group, [TOPICS.assignments]);
-      await new Promise((r) => setTimeout(r, 2_000));
+      await running.app.tick();
+      await settled();
+      expect(await running.dueAt()).toBe('2026-08-01T09:00:00.000Z');
       expect(await mailTo(boxes.INBOX_SCR)).toHaveLength(1);
       expect((await readNotifications(p)).map((n) => [n.idempotencyKey, n.outcome])).toEqual([['review:CG-R|CG-R-RP:2026-05-01T09:00:00.000Z:SCR', 'SENT']]);
       now = new Date('2026-08-01T09:00:00.000Z');
-      expect(await running.app.checkReviews()).toBe(1);
+      await running.app.tick();
       await waitFor(async () => (await mailTo(boxes.INBOX_SCR)).length === 2, 'the next quarterly reminder', 60_000, 300);
     } finally {
       await running.stop();

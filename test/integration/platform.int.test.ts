@@ -1,3 +1,4 @@
+import { ConfigResourceTypes } from 'kafkajs';
 import { createTransport } from 'nodemailer';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CmsError } from '@cms-router/errors';
@@ -41,10 +42,10 @@ describe('real stack: Kafka + Apicurio Registry', () => {
     expect(message?.value?.[0]).toBe(0); // Confluent wire format magic byte
     const decoded = await p.serde.decode(p.topic('cms.case-facts.v1'), message?.value ?? null);
     expect(decoded).toEqual({ topic: 'cms.case-facts.v1', value });
-    // Registered under the topic-name strategy, with BACKWARD_TRANSITIVE.
+    // Registered under the topic-name strategy; an upstream topic is FULL_TRANSITIVE.
     const subject = subjectOf(p.topic('cms.case-facts.v1'));
     expect(await p.registry.subjects()).toContain(subject);
-    expect(await p.registry.getCompatibility(subject)).toBe('BACKWARD_TRANSITIVE');
+    expect(await p.registry.getCompatibility(subject)).toBe('FULL_TRANSITIVE');
   });
 
   it('refuses an incompatible schema change and accepts a compatible one', async () => {
@@ -54,7 +55,10 @@ describe('real stack: Kafka + Apicurio Registry', () => {
     // A new required field without a default: new readers cannot read old data.
     const incompatible = { ...current, fields: [...current.fields, { name: 'region', type: 'string', doc: 'x' }] };
     await expect(p.registry.register(subject, incompatible)).rejects.toMatchObject({ code: 'CMS_SCHEMA_INCOMPATIBLE', retryable: false });
-    // The same field with a default is a compatible evolution.
+    // A producer's version that removes caseId: old readers (ours) could not read what it writes. Refused.
+    const withoutCaseId = { ...current, fields: current.fields.filter((f) => (f as { name: string }).name !== 'caseId') };
+    await expect(p.registry.register(subject, withoutCaseId)).rejects.toMatchObject({ code: 'CMS_SCHEMA_INCOMPATIBLE' });
+    // The same new field with a default is a compatible evolution both ways.
     const compatible = { ...current, fields: [...current.fields, { name: 'region', type: ['null', 'string'], default: null, doc: 'x' }] };
     await expect(p.registry.register(subject, compatible)).resolves.toBeGreaterThan(0);
   });
@@ -114,13 +118,13 @@ describe('real stack: the Kafka runner', () => {
     return Promise.resolve([{ topic: 'cms.rejections.v1', key: record.value.caseGroupId, value }]);
   };
 
-  function runner(handler: (r: InboundRecord) => Promise<readonly OutboundRecord[]>) {
+  function runner(handler: (r: InboundRecord) => Promise<readonly OutboundRecord[]>, logLines?: string[]) {
     const fatal: CmsError[] = [];
     const r = createKafkaRunner({
       service: 'test',
       kafka: p.kafka,
       serde: p.serde,
-      logger: createLogger({ service: 'test', level: 'silent' }),
+      logger: logLines ? createLogger({ service: 'test', level: 'warn', destination: { write: (line: string) => void logLines.push(line) } }) : createLogger({ service: 'test', level: 'silent' }),
       groupId: uniqueName('group'),
       topics: ['cms.case-facts.v1'],
       namespace: p.namespace,
@@ -201,6 +205,94 @@ describe('real stack: the Kafka runner', () => {
     await waitFor(() => dead.messages.some((m) => m.key?.toString() === 'sentinel'), 'the sentinel');
     expect(dead.messages.map((m) => m.key?.toString())).toEqual(['sentinel']);
     await dead.stop();
+    await out.stop();
+  });
+
+  it('backs off with growing delays, counting the attempts, until the failure clears', async () => {
+    let failuresLeft = 5;
+    const lines: string[] = [];
+    const { r } = runner(async (record) => {
+      if (failuresLeft > 0) {
+        failuresLeft -= 1;
+        throw new CmsError('CMS_REDIS_UNAVAILABLE', 'redis away (simulated at the handler seam)');
+      }
+      return echo(record);
+    }, lines);
+    const producer = p.kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: p.topic('cms.case-facts.v1'), messages: [{ key: 'CG-BACKOFF', value: await p.serde.encode('cms.case-facts.v1', fact('CG-BACKOFF', 11)) }] });
+    await producer.disconnect();
+    await r.start();
+    await waitFor(() => r.stats.processed >= 1, 'the record processed after the failures');
+    await r.stop();
+    const retries = lines.map((l) => JSON.parse(l) as { msg: string; attempt?: number; delayMs?: number }).filter((l) => l.msg.startsWith('retryable failure'));
+    expect(retries.map((l) => l.attempt)).toEqual([1, 2, 3, 4, 5]);
+    const delays = retries.map((l) => l.delayMs ?? 0);
+    // retry: 50 ms initial, 200 ms cap, full jitter in the upper half: 50, 50-100, 100-200, 100-200, 100-200.
+    expect(delays[0]).toBe(50);
+    expect(delays[1]).toBeGreaterThanOrEqual(50);
+    for (const d of delays.slice(2)) expect(d).toBeGreaterThanOrEqual(100);
+    for (const d of delays) expect(d).toBeLessThanOrEqual(200);
+  });
+
+  it('an input whose output is over its topic’s limit is dead-lettered as a reference (coordinates, first 64 KiB); the partition flows on', async () => {
+    const big = fact('CG-BIG', 12);
+    const payload = { ...big, payload: { type: 'PromiseToPayScheduleIssued' as const, scheduleId: `S-${'9'.repeat(200_000)}` } };
+    const { r } = runner(async (record) => {
+      if (record.topic === 'cms.case-facts.v1' && record.value.caseId === 'C-12') {
+        return [{ topic: 'cms.rejections.v1', key: 'CG-BIG', value: { rejectionId: 'r-big', service: 'test', occurredAt: record.value.occurredAt, source: { topic: record.topic, partition: record.partition, offset: record.offset, eventId: null }, code: 'TEST_BIG', reason: 'x'.repeat(3_000_000), caseGroupId: 'CG-BIG', srId: null } }];
+      }
+      return echo(record);
+    });
+    const producer = p.kafka.producer();
+    await producer.connect();
+    const bigBytes = await p.serde.encode('cms.case-facts.v1', payload);
+    await producer.send({ topic: p.topic('cms.case-facts.v1'), messages: [{ key: 'CG-BIG', value: bigBytes }, { key: 'CG-BIG', value: await p.serde.encode('cms.case-facts.v1', fact('CG-BIG', 13)) }] });
+    await producer.disconnect();
+    await r.start();
+    const dlq = await collect(p.kafka, p.topic('cms.dead-letter.v1'));
+    const out = await collect(p.kafka, p.topic('cms.rejections.v1'));
+    const [dead] = await waitFor(() => dlq.messages.length >= 1 && dlq.messages, 'the dead-letter reference');
+    await waitFor(() => out.messages.length >= 1, 'the next record of the partition processed');
+    await r.stop();
+    expect(header(dead?.headers, DEAD_LETTER_HEADERS.reference)).toBe('true');
+    expect(header(dead?.headers, DEAD_LETTER_HEADERS.originalBytes)).toBe(String(bigBytes.length));
+    expect(header(dead?.headers, DEAD_LETTER_HEADERS.errorCode)).toBe('CMS_RECORD_TOO_LARGE');
+    expect(header(dead?.headers, DEAD_LETTER_HEADERS.sourceOffset)).toMatch(/^\d+$/);
+    expect(dead?.value?.length).toBe(64 * 1024);
+    expect(dead?.value?.equals(bigBytes.subarray(0, 64 * 1024))).toBe(true);
+    expect(r.stats.oversized).toBe(1);
+    await dlq.stop();
+    await out.stop();
+  });
+
+  it('an output the broker refuses for good (over a topic limit set lower by hand) is found, one input at a time, and dead-lettered as a reference; the rest commit', async () => {
+    const admin = p.kafka.admin();
+    await admin.connect();
+    await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: p.topic('cms.rejections.v1'), configEntries: [{ name: 'max.message.bytes', value: '20000' }] }] });
+    await admin.disconnect();
+    const { r } = runner(async (record) => {
+      if (record.topic === 'cms.case-facts.v1' && record.value.caseId === 'C-21') {
+        return [{ topic: 'cms.rejections.v1', key: 'CG-REF', value: { rejectionId: 'r-ref', service: 'test', occurredAt: record.value.occurredAt, source: { topic: record.topic, partition: record.partition, offset: record.offset, eventId: null }, code: 'TEST_REFUSED', reason: 'y'.repeat(50_000), caseGroupId: 'CG-REF', srId: null } }];
+      }
+      return echo(record);
+    });
+    const producer = p.kafka.producer();
+    await producer.connect();
+    // One send: the three land in one batch, so the runner first commits them in one transaction.
+    await producer.send({ topic: p.topic('cms.case-facts.v1'), messages: await Promise.all([20, 21, 22].map(async (n) => ({ key: 'CG-REF', value: await p.serde.encode('cms.case-facts.v1', fact('CG-REF', n)) }))) });
+    await producer.disconnect();
+    await r.start();
+    const dlq = await collect(p.kafka, p.topic('cms.dead-letter.v1'));
+    const out = await collect(p.kafka, p.topic('cms.rejections.v1'));
+    await waitFor(() => out.messages.length >= 2, 'the records either side of the refused one processed', 60_000);
+    const refused = await waitFor(() => dlq.messages.find((m) => header(m.headers, DEAD_LETTER_HEADERS.reference) === 'true'), 'the refused record dead-lettered as a reference', 60_000);
+    await r.stop();
+    expect(header(refused.headers, DEAD_LETTER_HEADERS.errorCode)).toBe('CMS_RECORD_TOO_LARGE');
+    expect(header(refused.headers, DEAD_LETTER_HEADERS.errorMessage)).toMatch(/refused/);
+    const reasons = await Promise.all(out.messages.map(async (m) => ((await p.serde.decode(p.topic('cms.rejections.v1'), m.value)).value as Rejection).reason));
+    expect(reasons.sort()).toEqual(['saw C-20', 'saw C-22']);
+    await dlq.stop();
     await out.stop();
   });
 

@@ -45,13 +45,14 @@ async function main(argv: string[]): Promise<number> {
       if (!id) throw new Error('explain needs a case group id');
       const redis = createRedis(env('REDIS_URL', 'redis://127.0.0.1:16379'), { connectionName: 'cms-cli' });
       try {
-        const raw = await redis.get(redisKeys(env('REDIS_KEY_PREFIX', 'cms')).caseGroup(id));
+        // The route stage's state of the case group (services/router/src/state-keys.ts: stage router-route, key cg:<id>).
+        const raw = await redis.get(redisKeys(env('REDIS_KEY_PREFIX', 'cms')).stateDoc('router-route', `cg:${id}`));
         if (raw === null) {
           console.error(`case group ${id} is not known to the router (no application routed yet, or another REDIS_KEY_PREFIX)`);
           return 3;
         }
         const state = JSON.parse(raw) as CaseGroupState;
-        console.log(values.json ? JSON.stringify({ placement: state.placement, srPlacements: state.srPlacements, owner: state.owner, history: state.history }, null, 2) : explainText(state));
+        console.log(values.json ? JSON.stringify({ placement: state.placement, pendingMove: state.pendingMove, srPlacements: state.srPlacements, allocation: state.allocation, recoveredFrom: state.recoveredFrom, waiting: state.waiting.map((w) => ({ eventId: w.eventId, arrivedAt: w.arrivedAt, waitsFor: w.waitsFor })), history: state.history }, null, 2) : explainText(state));
         return 0;
       } finally {
         await redis.quit();
@@ -90,9 +91,13 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // A client library can keep a socket open after its work is done (a slow broker): the command is
+    // over, so the process ends rather than hang after its last line.
+    setTimeout(() => process.exit(), 500).unref();
   },
   (err: unknown) => {
     console.error(`cms-router: ${isCmsError(err) ? `${err.code}: ` : ''}${messageOf(err)}`);
     process.exitCode = 1;
+    setTimeout(() => process.exit(), 500).unref();
   },
 );

@@ -1,88 +1,104 @@
+import { parseAllDocuments } from 'yaml';
 import { CmsError } from '@cms-router/errors';
-import { parseJsonEvent, type Assignment, type Rejection, type SrFact, type SrLifecycleEvent } from '@cms-router/events';
+import { parseEventObject, parseJsonEvent, type Assignment, type JsonEvent, type OrphanReport, type Rejection, type SrFact } from '@cms-router/events';
 import type { Rules } from '@cms-router/rules';
-import { createMemoryRouter, type MemoryOutput } from '@cms-router/routing';
-import { applySrEvent, emptyState, type CaseGroupSrState, type Party } from '@cms-router/sr-lifecycle';
+import { createMemorySystem, type SystemInput, type SystemOutput } from './system.ts';
 
-const SIMULATED = new Set(['cms.case-facts.v1', 'cms.party-facts.v1', 'cms.sr-facts.v1', 'cms.workforce.v1', 'cms.sr-lifecycle.v1']);
+/** Topics a scenario may contain: everything upstream systems publish, and the SR facts sr-events derives. */
+export const SIMULATED_TOPICS = ['cms.case-facts.v1', 'cms.party-facts.v1', 'cms.sr-lifecycle.v1', 'cms.sr-facts.v1', 'cms.workforce.v1'] as const;
+const SIMULATED = new Set<string>(SIMULATED_TOPICS);
 
 /** What simulate prints: the router's outputs, and sr-events' derived facts and rejections. */
-export type SimulatedOutput = MemoryOutput | { readonly topic: 'cms.sr-facts.v1'; readonly value: SrFact };
+export type SimulatedOutput = SystemOutput;
 
 export interface SimulationLine {
+  /** The scenario line (JSON lines) or the line the item starts on (YAML). */
   readonly line: number;
   readonly input: { readonly topic: string; readonly key: string; readonly eventId: string };
   readonly outputs: readonly SimulatedOutput[];
 }
 
-/**
- * Runs a scenario (JSON lines, docs/simulate.md) through the router's own core, in file order, with no
- * Kafka or Redis. Every bad line is reported with its number; nothing runs until the whole file parses.
- */
-export function simulate(text: string, rules: Rules, fileName = 'scenario'): SimulationLine[] {
-  const problems: string[] = [];
-  const events = text
-    .split('\n')
-    .map((raw, i) => ({ raw: raw.trim(), line: i + 1 }))
-    .filter(({ raw }) => raw !== '' && !raw.startsWith('#') && !raw.startsWith('//'))
-    .map(({ raw, line }) => {
-      try {
-        const e = parseJsonEvent(raw, `${fileName}:${line}`);
-        if (!SIMULATED.has(e.topic)) {
-          problems.push(`${fileName}:${line}: topic ${e.topic} is not an input of sr-events or the router (use ${[...SIMULATED].join(', ')})`);
-        }
-        return { line, event: e };
-      } catch (err) {
-        problems.push(err instanceof Error ? err.message : String(err));
-        return undefined;
-      }
-    });
-  if (problems.length > 0) throw new CmsError('CMS_EVENT_INVALID', problems.join('\n'), { context: { problems: problems.length } });
-  const router = createMemoryRouter(rules);
-  // sr-events' core, in memory: SR state and parties per case group.
-  const srStates = new Map<string, CaseGroupSrState>();
-  const parties = new Map<string, Party[]>();
-  return events.flatMap((x) => {
-    if (!x) return [];
-    const { line, event } = x;
-    const source = { topic: event.topic, partition: 0, offset: String(line) };
-    const outputs: SimulatedOutput[] = [];
-    if (event.topic === 'cms.sr-lifecycle.v1') {
-      const sr = event.value as SrLifecycleEvent;
-      const outcome = applySrEvent(srStates.get(sr.caseGroupId) ?? emptyState(sr.caseGroupId), sr, { eventId: event.eventId, parties: parties.get(sr.caseGroupId) ?? [] });
-      srStates.set(sr.caseGroupId, outcome.state);
-      if (outcome.kind === 'rejected') {
-        outputs.push({ topic: 'cms.rejections.v1', value: { rejectionId: `${event.eventId}:sr`, service: 'sr-events', occurredAt: sr.occurredAt, source: { ...source, eventId: event.eventId }, code: outcome.code, reason: outcome.reason, caseGroupId: sr.caseGroupId, srId: sr.srId } });
-      }
-      if (outcome.kind === 'applied') {
-        outcome.facts.forEach((f, i) => {
-          outputs.push({ topic: 'cms.sr-facts.v1', value: f });
-          outputs.push(...router.process({ topic: 'cms.sr-facts.v1', value: f }, `${event.eventId}/${i}`, source));
-        });
-      }
-    } else {
-      if (event.topic === 'cms.case-facts.v1') {
-        const v = event.value as { caseGroupId: string; payload: { type: string; payingParent?: { partyId: string }; receivingParent?: { partyId: string }; qualifyingChildren?: { partyId: string }[] } };
-        if (v.payload.type === 'ApplicationReceived' && v.payload.payingParent && v.payload.receivingParent) {
-          const known = parties.get(v.caseGroupId) ?? [];
-          const added: Party[] = [
-            { partyId: v.payload.payingParent.partyId, role: 'PAYING_PARENT' },
-            { partyId: v.payload.receivingParent.partyId, role: 'RECEIVING_PARENT' },
-            ...(v.payload.qualifyingChildren ?? []).map((c) => ({ partyId: c.partyId, role: 'QUALIFYING_CHILD' as const })),
-          ];
-          parties.set(v.caseGroupId, [...known, ...added.filter((a) => !known.some((k) => k.partyId === a.partyId))].sort((a, b) => a.partyId.localeCompare(b.partyId)));
-        }
-      }
-      outputs.push(...router.process({ topic: event.topic, value: event.value } as never, event.eventId, source));
-    }
-    return [{ line, input: { topic: event.topic, key: event.key, eventId: event.eventId }, outputs }];
-  });
+interface Parsed {
+  readonly line: number;
+  readonly event: JsonEvent;
 }
 
-/** One JSON line per output, in the contract's JSON form: {"topic","key","value"}. */
+/** The events of a scenario: JSON lines, or a YAML list of events (`- topic: ... value: ...`). Every problem is reported. */
+export function parseScenario(text: string, fileName = 'scenario'): Parsed[] {
+  const problems: string[] = [];
+  const events: Parsed[] = [];
+  const check = (event: JsonEvent, where: string, line: number): void => {
+    if (!SIMULATED.has(event.topic)) problems.push(`${where}: topic ${event.topic} is not an input of sr-events or the router (use ${SIMULATED_TOPICS.join(', ')})`);
+    else events.push({ line, event });
+  };
+  if (/\.ya?ml$/i.test(fileName) || /^\s*-\s+topic:/m.test(text)) {
+    const starts: number[] = [0];
+    for (let i = 0; i < text.length; i += 1) if (text[i] === '\n') starts.push(i + 1);
+    const lineOf = (offset: number): number => {
+      let lo = 0;
+      let hi = starts.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if ((starts[mid] ?? 0) <= offset) lo = mid;
+        else hi = mid - 1;
+      }
+      return lo + 1;
+    };
+    for (const doc of parseAllDocuments(text)) {
+      if ('errors' in doc && doc.errors.length > 0) {
+        for (const e of doc.errors) problems.push(`${fileName}:${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0] ?? ''}`);
+        continue;
+      }
+      const contents = doc.contents as { items?: { range?: [number, number, number] }[] } | null;
+      const items = (doc.toJS() ?? []) as unknown;
+      if (!Array.isArray(items)) {
+        problems.push(`${fileName}: a YAML scenario is a list of events ("- topic: ...")`);
+        continue;
+      }
+      items.forEach((item: unknown, i: number) => {
+        const line = lineOf(contents?.items?.[i]?.range?.[0] ?? 0);
+        const where = `${fileName}:${line}`;
+        try {
+          check(parseEventObject(item, where), where, line);
+        } catch (err) {
+          problems.push(err instanceof Error ? err.message : String(err));
+        }
+      });
+    }
+  } else {
+    text.split('\n').forEach((raw, i) => {
+      const trimmed = raw.trim();
+      if (trimmed === '' || trimmed.startsWith('#') || trimmed.startsWith('//')) return;
+      const where = `${fileName}:${i + 1}`;
+      try {
+        check(parseJsonEvent(trimmed, where), where, i + 1);
+      } catch (err) {
+        problems.push(err instanceof Error ? err.message : String(err));
+      }
+    });
+  }
+  if (problems.length > 0) throw new CmsError('CMS_EVENT_INVALID', problems.join('\n'), { context: { problems: problems.length } });
+  return events;
+}
+
+/**
+ * Runs a scenario through sr-events' and the router's own cores in-process, in file order, with no Kafka
+ * or Redis. Nothing runs until the whole file parses.
+ */
+export function simulate(text: string, rules: Rules, fileName = 'scenario'): SimulationLine[] {
+  const events = parseScenario(text, fileName);
+  const system = createMemorySystem(rules);
+  return events.map(({ line, event }) => ({
+    line,
+    input: { topic: event.topic, key: event.key, eventId: event.eventId },
+    outputs: system.process({ topic: event.topic, value: event.value } as SystemInput, event.eventId, { topic: event.topic, partition: 0, offset: String(line) }),
+  }));
+}
+
+/** One JSON line per output, in the contract's JSON form, with the scenario line that caused it: {"line","topic","key","value"}. */
 export function toJsonLines(result: readonly SimulationLine[]): string {
   return result
-    .flatMap((r) => r.outputs.map((o) => JSON.stringify({ topic: o.topic, key: o.value.caseGroupId ?? r.input.key, value: o.value })))
+    .flatMap((r) => r.outputs.map((o) => JSON.stringify({ line: r.line, topic: o.topic, key: 'caseGroupId' in o.value && o.value.caseGroupId ? o.value.caseGroupId : r.input.key, value: o.value })))
     .join('\n');
 }
 
@@ -90,23 +106,33 @@ function cell(text: string, width: number): string {
   return text.length > width ? `${text.slice(0, width - 1)}…` : text.padEnd(width);
 }
 
-/** A table for people: line, case group, what, from -> to, where, why. */
+const place = (segment: string | null, region: string | null): string => (segment ? `${segment}${region ? `/${region}` : ''}` : '(new)');
+
+/** A table for people: line, case group, work item, from -> to (with region), who and how, why. */
 export function toTable(result: readonly SimulationLine[]): string {
-  const rows: string[] = [`${cell('line', 5)} ${cell('case group', 12)} ${cell('work item', 22)} ${cell('from -> to', 42)} ${cell('region / team', 34)} why`];
+  const rows: string[] = [`${cell('line', 5)} ${cell('case group', 12)} ${cell('work item', 20)} ${cell('from -> to', 56)} ${cell('team / user / access / requirements / handling', 96)} why`];
+  const last = new Map<string, string>();
   for (const r of result) {
     for (const o of r.outputs) {
       if (o.topic === 'cms.assignments.v1') {
         const a: Assignment = o.value;
         const item = a.subject === 'CASE_GROUP' ? 'case group' : `${a.subject === 'APPROVAL_TASK' ? 'approval' : 'SR'} ${a.srId ?? ''}`;
-        const where = [a.region, a.team, a.ownerUserId ? `user ${a.ownerUserId}` : null, a.access === 'READ_ONLY' ? 'read-only' : null].filter(Boolean).join(' / ');
-        rows.push(`${cell(String(r.line), 5)} ${cell(a.caseGroupId, 12)} ${cell(item, 22)} ${cell(`${a.previousSegment ?? '(new)'} -> ${a.segment}`, 42)} ${cell(where, 34)} ${a.reasons[0]?.text ?? ''}`);
+        const subject = `${a.caseGroupId}|${a.subject}|${a.srId ?? ''}`;
+        const from = last.get(subject) ?? place(a.previousSegment, null);
+        const to = place(a.segment, a.region);
+        last.set(subject, to);
+        const how = [a.team, a.ownerUserId ? `user ${a.ownerUserId}` : null, a.access === 'READ_ONLY' ? 'read-only' : null, ...a.requirements.map((x) => x.toLowerCase().replace(/_/g, ' ')), ...a.handling, a.pendingMove ? `move to ${place(a.pendingMove.segment, a.pendingMove.region)} pending SR ${a.pendingMove.heldBySrIds.join(', ')}` : null].filter(Boolean).join(' / ');
+        rows.push(`${cell(String(r.line), 5)} ${cell(a.caseGroupId, 12)} ${cell(item, 20)} ${cell(`${from} -> ${to}`, 56)} ${cell(how, 96)} ${a.reasons[0]?.text ?? ''}`);
       } else if (o.topic === 'cms.sr-facts.v1') {
         const f: SrFact = o.value;
         const detail = f.payload.type === 'PersonalInterestFlagChanged' ? `${f.payload.partyId} ${f.payload.flagged ? 'flagged' : 'unflagged'}` : f.payload.type === 'ServiceRequestChanged' ? f.payload.change : '';
-        rows.push(`${cell(String(r.line), 5)} ${cell(f.caseGroupId, 12)} ${cell(`fact ${f.srId}`, 22)} ${cell(f.payload.type, 42)} ${cell(detail, 34)} derived by sr-events`);
+        rows.push(`${cell(String(r.line), 5)} ${cell(f.caseGroupId, 12)} ${cell(`fact ${f.srId}`, 20)} ${cell(f.payload.type, 56)} ${cell(detail, 96)} derived by sr-events`);
+      } else if (o.topic === 'cms.router-orphans.v1') {
+        const x: OrphanReport = o.value;
+        rows.push(`${cell(String(r.line), 5)} ${cell('-', 12)} ${cell('orphans', 20)} ${cell(`${x.cause} (user ${x.userId})`, 56)} ${cell(x.caseGroups.map((c) => c.caseGroupId).join(', '), 96)} returned to their segment's unallocated work`);
       } else {
         const x: Rejection = o.value;
-        rows.push(`${cell(String(r.line), 5)} ${cell(x.caseGroupId ?? '-', 12)} ${cell('REJECTED', 22)} ${cell(x.code, 42)} ${cell('', 34)} ${x.reason}`);
+        rows.push(`${cell(String(r.line), 5)} ${cell(x.caseGroupId ?? '-', 12)} ${cell('REJECTED', 20)} ${cell(x.code, 56)} ${cell('', 96)} ${x.reason}`);
       }
     }
   }

@@ -39,14 +39,15 @@ export async function playTraffic(o: TrafficRun): Promise<TrafficResult> {
   const serde = createSerde(createSchemaRegistry({ url: o.registryUrl }), o.namespace);
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.srFacts, TOPICS.workforce, TOPICS.assignments], o.namespace);
+  await ensureTopics(admin, [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.srLifecycle, TOPICS.workforce, TOPICS.assignments], o.namespace);
   await admin.disconnect();
   const sentAt = new Map<string, number>();
   const latenciesMs: number[] = [];
   const segmentOf = new Map<string, string>();
   let assignments = 0;
   let lastAssignmentAt = 0;
-  const consumer = kafka.consumer({ groupId: `cms-traffic-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  const groupId = `cms-traffic-${randomUUID()}`;
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topics: [qualify(TOPICS.assignments, o.namespace)], fromBeginning: false });
   await consumer.run({
@@ -105,5 +106,10 @@ export async function playTraffic(o: TrafficRun): Promise<TrafficResult> {
   clearInterval(timer);
   summary();
   await consumer.disconnect();
+  // The watcher's group is this run's alone: nothing of it is left behind on the cluster.
+  const cleanup = kafka.admin();
+  await cleanup.connect();
+  await cleanup.deleteGroups([groupId]).catch(() => undefined);
+  await cleanup.disconnect();
   return { produced, assignments, latenciesMs, seconds: producedFor, endToEndSeconds: (lastAssignmentAt - began) / 1000 };
 }

@@ -27,8 +27,8 @@ export const ERROR_CODES = {
   },
   CMS_SCHEMA_INCOMPATIBLE: {
     retryable: false,
-    meaning: 'The registry rejected a schema because it breaks BACKWARD_TRANSITIVE compatibility with an earlier version.',
-    fix: 'Make the change compatible (add fields with defaults, do not remove or retype fields) or publish a new topic version.',
+    meaning: 'The registry rejected a schema because it breaks the compatibility level of its topic (FULL_TRANSITIVE for upstream and published topics, BACKWARD_TRANSITIVE for internal ones) with an earlier version.',
+    fix: 'Make the change compatible (add fields with defaults, append event types at the end of a union; never remove or retype a field) or publish a new topic version (docs/contract.md).',
   },
   CMS_REGISTRY_UNAVAILABLE: {
     retryable: true,
@@ -75,6 +75,11 @@ export const ERROR_CODES = {
     meaning: 'An ordered shutdown did not finish in time; the process exits anyway.',
     fix: 'Nothing is lost: uncommitted input is consumed again on restart. Investigate a stuck handler if it repeats.',
   },
+  CMS_RECORD_TOO_LARGE: {
+    retryable: false,
+    meaning: 'A record the broker accepted could not be carried on: an output it causes is over its topic\'s max.message.bytes, or the broker refused it for good. The record is dead-lettered as a reference (its coordinates and its first 64 KiB) and the partition flows on.',
+    fix: 'Find the original by the dead-letter headers (source topic, partition, offset); shrink it upstream or raise the internal topics\' max.message.bytes (packages/events/src/topics.ts), then replay it.',
+  },
   CMS_INTERNAL: {
     retryable: false,
     meaning: 'An unexpected error (a bug) while handling one record.',
@@ -89,6 +94,11 @@ export const ERROR_CODES = {
     retryable: false,
     meaning: 'A fact names a case group the router has never seen an application for.',
     fix: 'Publish the ApplicationReceived for the case group first, then replay the rejected fact.',
+  },
+  CMS_WAIT_EXPIRED: {
+    retryable: false,
+    meaning: 'A fact waited for what it refers to (its case group\'s application, one of its cases, or an SR\'s creation) longer than the configured expiry (ROUTER_WAIT_EXPIRY_MS, SR_EVENTS_WAIT_EXPIRY_MS; 7 days by default), so it is rejected. A fact that arrives early is never rejected for being early.',
+    fix: 'Publish what it refers to (the ApplicationReceived, or the SrCreated), then replay the rejected fact from the rejection\'s coordinates (npm run cli -- replay).',
   },
   CMS_UNKNOWN_PARTY: {
     retryable: false,

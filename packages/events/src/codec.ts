@@ -159,7 +159,8 @@ export function createValueCodec<T>(schema: unknown): ValueCodec<T> {
       type.isValid(avroValue, {
         errorHook: (path: string[], bad: unknown, badType: avro.Type) => {
           const shown = typeof bad === 'string' && bad.length > 40 ? `${bad.slice(0, 40)}...` : JSON.stringify(bad);
-          problems.push(`${path.join('.') || '(root)'}: ${shown} is not a valid ${badType.typeName.replace('logical:', '')}`);
+          const expected = badType.typeName === 'enum' ? `one of ${(badType as avro.types.EnumType).symbols.join(', ')}` : `a valid ${badType.typeName.replace('logical:', '').replace('timestamp-millis', 'timestamp (ISO-8601, e.g. 2026-01-05T09:00:00Z)')}`;
+          problems.push(`${path.join('.') || '(root)'}: ${shown} is not ${expected}`);
         },
       });
     }

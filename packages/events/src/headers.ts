@@ -25,6 +25,10 @@ export const DEAD_LETTER_HEADERS = {
   errorMessage: 'cms-dlq-error-message',
   service: 'cms-dlq-service',
   failedAt: 'cms-dlq-failed-at',
+  /** "true" when the value is only the first 64 KiB of the original (too large to carry on whole). */
+  reference: 'cms-dlq-reference',
+  /** Size of the original value in bytes, for a reference. */
+  originalBytes: 'cms-dlq-original-bytes',
 } as const;
 
 export type HeaderValue = Buffer | string | (Buffer | string)[] | undefined;

@@ -2,7 +2,7 @@ export * from './generated/contract.ts';
 export { createValueCodec, parseSchema, type ValueCodec } from './codec.ts';
 export { codecFor, isSchemaTopic } from './codecs.ts';
 export { frame, unframe, MAGIC_BYTE } from './wire.ts';
-export { TOPICS, TOPIC_SPECS, UPSTREAM_TOPICS, keyOf, qualify, unqualify, subjectOf, type TopicKey, type TopicName, type TopicSpec } from './topics.ts';
+export { compatibilityOf, TOPICS, TOPIC_SPECS, UPSTREAM_TOPICS, UNSCHEMED_TOPICS, UPSTREAM_MAX_BYTES, INTERNAL_MAX_BYTES, keyOf, qualify, unqualify, subjectOf, type TopicKey, type TopicName, type TopicSpec } from './topics.ts';
 export {
   HEADERS,
   DEAD_LETTER_HEADERS,
@@ -14,4 +14,5 @@ export {
   type RecordHeaders,
   type StandardHeaders,
 } from './headers.ts';
-export { parseJsonEvent, type JsonEvent } from './json-form.ts';
+export { parseJsonEvent, parseEventObject, type JsonEvent } from './json-form.ts';
+export { ID_PATTERN, invalidIds } from './ids.ts';

@@ -26,19 +26,32 @@ export function parseJsonEvent(line: string, where: string, opts: { upstreamOnly
   } catch (err) {
     throw new CmsError('CMS_EVENT_INVALID', `${where}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CmsError('CMS_EVENT_INVALID', `${where}: expected a JSON object with "topic" and "value"`);
+  return parseEventObject(parsed, where, opts);
+}
+
+/** Checks one event object in the JSON form (a scenario line, a YAML item), reporting every problem at once. */
+export function parseEventObject(parsed: unknown, where: string, opts: { upstreamOnly?: boolean } = {}): JsonEvent {
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CmsError('CMS_EVENT_INVALID', `${where}: expected an object with "topic" and "value"`);
   const obj = parsed as Record<string, unknown>;
-  for (const k of Object.keys(obj)) if (!LINE_FIELDS.has(k)) throw new CmsError('CMS_EVENT_INVALID', `${where}: unknown field "${k}" (allowed: ${[...LINE_FIELDS].join(', ')})`);
+  const problems: string[] = [];
+  for (const k of Object.keys(obj)) if (!LINE_FIELDS.has(k)) problems.push(`unknown field "${k}" (allowed: ${[...LINE_FIELDS].join(', ')})`);
   const topic = obj['topic'];
-  if (typeof topic !== 'string' || !isSchemaTopic(topic)) throw new CmsError('CMS_EVENT_INVALID', `${where}: "topic" must be one of the contract's topics (got ${JSON.stringify(topic)})`);
-  if (opts.upstreamOnly && !(UPSTREAM_TOPICS as readonly string[]).includes(topic)) {
-    throw new CmsError('CMS_EVENT_INVALID', `${where}: "${topic}" is produced by cms-router itself; scenarios contain upstream topics only (${UPSTREAM_TOPICS.join(', ')})`);
+  const known = typeof topic === 'string' && isSchemaTopic(topic);
+  if (!known) problems.push(`"topic" must be one of the contract's topics (got ${JSON.stringify(topic)})`);
+  else if (opts.upstreamOnly && !(UPSTREAM_TOPICS as readonly string[]).includes(topic)) problems.push(`"${topic}" is produced by cms-router itself; scenarios contain upstream topics only (${UPSTREAM_TOPICS.join(', ')})`);
+  if (obj['key'] !== undefined && (typeof obj['key'] !== 'string' || obj['key'] === '')) problems.push('"key" must be a non-empty string');
+  if (obj['eventId'] !== undefined && typeof obj['eventId'] !== 'string') problems.push('"eventId" must be a string');
+  let value: TopicValue[SchemaTopic] | undefined;
+  if (known) {
+    try {
+      value = codecFor(topic).fromJson(obj['value'], 'value');
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+    }
   }
-  const value = codecFor(topic).fromJson(obj['value'], `${where} value`);
-  const key = obj['key'] ?? keyOf(topic, value);
-  if (typeof key !== 'string' || key === '') throw new CmsError('CMS_EVENT_INVALID', `${where}: "key" must be a non-empty string`);
-  const eventId = obj['eventId'] ?? deterministicId('scenario', where);
-  if (typeof eventId !== 'string') throw new CmsError('CMS_EVENT_INVALID', `${where}: "eventId" must be a string`);
+  if (problems.length > 0 || !known || value === undefined) throw new CmsError('CMS_EVENT_INVALID', `${where}: ${problems.join('; ')}`, { context: { problems: problems.length } });
+  const key = (obj['key'] as string | undefined) ?? keyOf(topic, value);
+  const eventId = (obj['eventId'] as string | undefined) ?? deterministicId('scenario', where);
   const correlationId = typeof obj['correlationId'] === 'string' ? obj['correlationId'] : undefined;
   return { topic, key, eventId, correlationId, value };
 }

@@ -26,11 +26,25 @@ export const TOPICS = {
   notifierWork: 'cms.notifier-work.v1',
   /** router ingest -> router route: every routing fact keyed by caseGroupId, kept forever. Internal. */
   routerInbox: 'cms.router-inbox.v1',
+  /** router ingest -> router people: every fact about a person keyed by partyId, kept forever. Internal. */
+  routerPeople: 'cms.router-people.v1',
+  /** router -> notifier: case groups returned from a caseworker who left, one part per router partition. Key: userId. */
+  routerOrphans: 'cms.router-orphans.v1',
+  /** sr-events ingest -> sr-events: SR lifecycle events and applications keyed by caseGroupId, kept forever. Internal. */
+  srEventsInbox: 'cms.sr-events-inbox.v1',
+  /** State changelogs (compacted, one partition per task of the stage; JSON values, no schema). Internal. */
+  routerPeopleState: 'cms.router-people-state.v1',
+  routerRouteState: 'cms.router-route-state.v1',
+  srEventsState: 'cms.sr-events-state.v1',
+  notifierState: 'cms.notifier-state.v1',
   /** Any service: well-formed events that cannot be applied, with the reason. Key: the rejected record's key. */
   rejections: 'cms.rejections.v1',
   /** Any service: undecodable or poison records, original bytes plus reason headers. */
   deadLetter: 'cms.dead-letter.v1',
-} as const satisfies Record<string, SchemaTopic | 'cms.dead-letter.v1'>;
+} as const satisfies Record<string, SchemaTopic | 'cms.dead-letter.v1' | `cms.${string}-state.v1`>;
+
+/** Topics without a schema: the dead-letter topic (original bytes) and the state changelogs (JSON). */
+export const UNSCHEMED_TOPICS: ReadonlySet<TopicName> = new Set<TopicName>([TOPICS.deadLetter, TOPICS.routerPeopleState, TOPICS.routerRouteState, TOPICS.srEventsState, TOPICS.notifierState]);
 
 export type TopicKey = keyof typeof TOPICS;
 export type TopicName = (typeof TOPICS)[TopicKey];
@@ -44,25 +58,61 @@ export interface TopicSpec {
   readonly cleanupPolicy: 'delete' | 'compact';
   /** -1 keeps records forever (the router's inbox is its event-sourced state). Default: broker setting. */
   readonly retentionMs?: number;
+  /**
+   * Largest record the topic accepts (`max.message.bytes`). Internal topics that wrap an upstream record
+   * in an envelope, the dead-letter topic and the changelogs take more than the broker's default 1 MiB
+   * that upstream topics are limited to, so every record the broker accepted upstream can be carried on.
+   */
+  readonly maxMessageBytes?: number;
+  /**
+   * Who writes the topic and who reads it decides how its schema may evolve (docs/contract.md):
+   * - `upstream`: written by other teams' systems, read by ours; `published`: written by us, read by
+   *   others (dashboards) and by our own services over their whole history. Both FULL_TRANSITIVE: every
+   *   version readable by every other. The one exception is a contract release that appends event
+   *   types (union branches), which our services register themselves, consumers first.
+   * - `internal`: written and read only by cms-router, over all its history: BACKWARD_TRANSITIVE.
+   */
+  readonly role?: 'upstream' | 'published' | 'internal';
 }
+
+/** The registry compatibility level of a topic's subject, from its role. */
+export function compatibilityOf(topic: TopicName): 'FULL_TRANSITIVE' | 'BACKWARD_TRANSITIVE' {
+  return TOPIC_SPECS[topic].role === 'internal' ? 'BACKWARD_TRANSITIVE' : 'FULL_TRANSITIVE';
+}
+
+/** The largest upstream record (the broker default, 1 MiB plus record overhead). */
+export const UPSTREAM_MAX_BYTES = 1_048_588;
+/** Internal topics: an upstream record plus its envelope fits with room to spare. */
+export const INTERNAL_MAX_BYTES = 2 * 1_048_576;
+
+/** Changelog settings: compacted promptly, tombstones kept a day so a restore in progress sees them. */
+const changelog = (partitions: number): TopicSpec => ({ partitions, cleanupPolicy: 'compact', maxMessageBytes: INTERNAL_MAX_BYTES });
 
 /** Partition counts: enough parallelism for one broker on two cores; every topic keyed so order per key holds. */
 export const TOPIC_SPECS: { readonly [K in TopicName]: TopicSpec } = {
-  'cms.case-facts.v1': { partitions: 6, cleanupPolicy: 'delete' },
-  'cms.party-facts.v1': { partitions: 6, cleanupPolicy: 'delete' },
-  'cms.sr-lifecycle.v1': { partitions: 6, cleanupPolicy: 'delete' },
+  'cms.case-facts.v1': { partitions: 6, role: 'upstream', cleanupPolicy: 'delete' },
+  'cms.party-facts.v1': { partitions: 6, role: 'upstream', cleanupPolicy: 'delete' },
+  'cms.sr-lifecycle.v1': { partitions: 6, role: 'upstream', cleanupPolicy: 'delete' },
   // Kept forever: the notifier rebuilds its ownership index from it after losing Redis.
-  'cms.workforce.v1': { partitions: 3, cleanupPolicy: 'delete', retentionMs: -1 },
+  'cms.workforce.v1': { partitions: 3, role: 'upstream', cleanupPolicy: 'delete', retentionMs: -1 },
   // Kept forever: the record of what sr-events derived; the notifier rebuilds review dates from it.
-  'cms.sr-facts.v1': { partitions: 6, cleanupPolicy: 'delete', retentionMs: -1 },
-  'cms.assignments.v1': { partitions: 6, cleanupPolicy: 'delete' },
+  'cms.sr-facts.v1': { partitions: 6, role: 'published', cleanupPolicy: 'delete', retentionMs: -1 },
+  'cms.assignments.v1': { partitions: 6, role: 'published', cleanupPolicy: 'delete' },
   // Kept forever: the notifier rebuilds its send-once ledger from it after losing Redis.
-  'cms.notifications.v1': { partitions: 3, cleanupPolicy: 'delete', retentionMs: -1 },
-  'cms.orphan-flags.v1': { partitions: 3, cleanupPolicy: 'delete' },
-  'cms.notifier-work.v1': { partitions: 3, cleanupPolicy: 'delete' },
-  'cms.router-inbox.v1': { partitions: 6, cleanupPolicy: 'delete', retentionMs: -1 },
-  'cms.rejections.v1': { partitions: 3, cleanupPolicy: 'delete' },
-  'cms.dead-letter.v1': { partitions: 3, cleanupPolicy: 'delete' },
+  'cms.notifications.v1': { partitions: 3, role: 'published', cleanupPolicy: 'delete', retentionMs: -1 },
+  'cms.orphan-flags.v1': { partitions: 3, role: 'published', cleanupPolicy: 'delete' },
+  'cms.notifier-work.v1': { partitions: 3, role: 'internal', cleanupPolicy: 'delete' },
+  'cms.router-inbox.v1': { partitions: 6, role: 'internal', cleanupPolicy: 'delete', retentionMs: -1, maxMessageBytes: INTERNAL_MAX_BYTES },
+  'cms.router-people.v1': { partitions: 6, role: 'internal', cleanupPolicy: 'delete', retentionMs: -1, maxMessageBytes: INTERNAL_MAX_BYTES },
+  'cms.router-orphans.v1': { partitions: 3, role: 'published', cleanupPolicy: 'delete', retentionMs: -1 },
+  'cms.sr-events-inbox.v1': { partitions: 6, role: 'internal', cleanupPolicy: 'delete', retentionMs: -1, maxMessageBytes: INTERNAL_MAX_BYTES },
+  'cms.rejections.v1': { partitions: 3, role: 'published', cleanupPolicy: 'delete' },
+  'cms.dead-letter.v1': { partitions: 3, cleanupPolicy: 'delete', maxMessageBytes: INTERNAL_MAX_BYTES },
+  // One changelog partition per task: the partitions of the stage's input topic.
+  'cms.router-people-state.v1': changelog(6),
+  'cms.router-route-state.v1': changelog(6),
+  'cms.sr-events-state.v1': changelog(6),
+  'cms.notifier-state.v1': changelog(3),
 };
 
 /** The record key of a value: what keeps its related events in order on one partition. */
@@ -70,7 +120,10 @@ export function keyOf<T extends SchemaTopic>(topic: T, value: TopicValue[T]): st
   const v = value as unknown as Record<string, unknown>;
   switch (topic) {
     case 'cms.party-facts.v1':
+    case 'cms.router-people.v1':
       return v['partyId'] as string;
+    case 'cms.router-orphans.v1':
+      return v['userId'] as string;
     case 'cms.workforce.v1':
       return v['userId'] as string;
     case 'cms.notifier-work.v1':

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { CmsError } from '@cms-router/errors';
 
@@ -40,6 +41,8 @@ export const commonEnvSchema = z.object({
   KAFKA_BROKERS: env.brokers(),
   KAFKA_CLIENT_ID: env.optionalString(),
   KAFKA_SSL: env.bool(false),
+  /** PEM file of the CA that signed the brokers' certificates (a private CA); implies KAFKA_SSL. */
+  KAFKA_SSL_CA_FILE: env.optionalString(),
   KAFKA_SASL_MECHANISM: z.enum(['none', 'plain', 'scram-sha-256', 'scram-sha-512']).default('none'),
   KAFKA_SASL_USERNAME: env.optionalString(),
   KAFKA_SASL_PASSWORD: env.optionalString(),
@@ -88,7 +91,8 @@ export interface PlatformConfig {
   readonly kafka: {
     readonly brokers: readonly string[];
     readonly clientId: string;
-    readonly ssl: boolean;
+    /** false, true (the system's CAs) or the CA certificates to trust. */
+    readonly ssl: boolean | { readonly ca: readonly string[] };
     readonly sasl: { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly password: string } | undefined;
     readonly topicNamespace: string | undefined;
     readonly sessionTimeoutMs: number;
@@ -108,13 +112,23 @@ export function toPlatformConfig(e: CommonEnv, service: string): PlatformConfig 
     if (!e.KAFKA_SASL_USERNAME || !e.KAFKA_SASL_PASSWORD) problems.push('KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required when KAFKA_SASL_MECHANISM is set');
     else sasl = { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME, password: e.KAFKA_SASL_PASSWORD };
   }
+  let ssl: PlatformConfig['kafka']['ssl'] = e.KAFKA_SSL;
+  if (e.KAFKA_SSL_CA_FILE) {
+    try {
+      const pem = readFileSync(e.KAFKA_SSL_CA_FILE, 'utf8');
+      if (!pem.includes('-----BEGIN CERTIFICATE-----')) problems.push(`KAFKA_SSL_CA_FILE: ${e.KAFKA_SSL_CA_FILE} holds no PEM certificate`);
+      ssl = { ca: [pem] };
+    } catch (err) {
+      problems.push(`KAFKA_SSL_CA_FILE: cannot read ${e.KAFKA_SSL_CA_FILE} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
   if (e.RETRY_MAX_MS < e.RETRY_INITIAL_MS) problems.push('RETRY_MAX_MS must be at least RETRY_INITIAL_MS');
   if (problems.length > 0) throw new CmsError('CMS_CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`);
   return deepFreeze({
     kafka: {
       brokers: e.KAFKA_BROKERS,
       clientId: e.KAFKA_CLIENT_ID ?? `cms-${service}`,
-      ssl: e.KAFKA_SSL,
+      ssl,
       sasl,
       topicNamespace: e.KAFKA_TOPIC_NAMESPACE || undefined,
       sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,

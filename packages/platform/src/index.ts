@@ -1,13 +1,12 @@
 export { commonEnvSchema, deepFreeze, env, parseEnv, toPlatformConfig, type CommonEnv, type PlatformConfig } from './config.ts';
-export { createLogger, type Logger } from './logger.ts';
+export { createLogger, VERSION, type Logger } from './logger.ts';
 export { LOG_FIELDS, REDACT_PATHS } from './log-fields.ts';
 export { createRedis, redisCall, redisKeys, type Redis, type RedisKeys } from './redis.ts';
 export { createSchemaRegistry, createSerde, type Compatibility, type SchemaRegistry, type Serde } from './registry.ts';
-export { createKafka, ensureContract, ensureTopics } from './kafka/client.ts';
+export { createKafka, ensureContract, ensureTopics, topicConfig, untilReady } from './kafka/client.ts';
 export { readTopicToEnd } from './kafka/read-to-end.ts';
-export { createKafkaRunner, type Handler, type InboundRecord, type KafkaRunner, type OutboundRecord, type RunnerOptions, type RunnerStats, type StateHooks } from './kafka/runner.ts';
+export { createKafkaRunner, type Handler, type HandlerContext, type InboundRecord, type KafkaRunner, type OutboundRecord, type RunnerOptions, type RunnerStateOptions, type RunnerStats } from './kafka/runner.ts';
+export { createTaskState, type TaskState, type TaskStore, type TaskStateStats } from './state/task-state.ts';
 export { backoffDelay, sleepUnlessAborted } from './kafka/backoff.ts';
 export { onShutdownSignal, withTimeout } from './shutdown.ts';
-export { createStagedStore, type StagedStore } from './staged-store.ts';
-export { createPartitionOffsets, replayFrom, type PartitionOffsets } from './kafka/offsets.ts';
 export { runService, runnerDefaults, type RunnableService, type ServiceParts } from './service.ts';

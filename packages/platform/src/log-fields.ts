@@ -15,6 +15,11 @@ export const LOG_FIELDS = {
   count: 'count',
   durationMs: 'durationMs',
   transactionalId: 'transactionalId',
+  pid: 'pid',
+  hostname: 'hostname',
+  version: 'version',
+  /** Why a service shuts down (a signal, a crash): not `reason`, which is redacted as personal data. */
+  trigger: 'trigger',
 } as const;
 
 /**

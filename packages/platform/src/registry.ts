@@ -1,6 +1,6 @@
 import type avro from 'avsc';
-import { CmsError } from '@cms-router/errors';
-import { codecFor, frame, parseSchema, qualify, subjectOf, TOPIC_SCHEMAS, unframe, unqualify, type SchemaTopic, type TopicValue } from '@cms-router/events';
+import { CmsError, isCmsError } from '@cms-router/errors';
+import { codecFor, compatibilityOf, frame, isSchemaTopic, parseSchema, qualify, subjectOf, TOPIC_SCHEMAS, unframe, unqualify, type SchemaTopic, type TopicValue } from '@cms-router/events';
 
 export type Compatibility = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FORWARD_TRANSITIVE' | 'FULL' | 'FULL_TRANSITIVE' | 'NONE';
 
@@ -26,7 +26,7 @@ export function createSchemaRegistry(opts: { url: string; username?: string | un
   const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> => {
     let res: Response;
     try {
-      res = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? null : JSON.stringify(body), signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000) });
+      res = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? null : JSON.stringify(body), signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000) });
     } catch (err) {
       throw new CmsError('CMS_REGISTRY_UNAVAILABLE', `schema registry ${method} ${path} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
@@ -81,7 +81,8 @@ export function createSchemaRegistry(opts: { url: string; username?: string | un
 /**
  * Encodes values of our topics in the Confluent wire format and decodes anything a producer wrote,
  * resolving the writer's schema against ours (schema evolution). Subjects use the topic-name
- * strategy and BACKWARD_TRANSITIVE compatibility.
+ * strategy and the compatibility level of the topic's role (FULL_TRANSITIVE for upstream and published
+ * topics, BACKWARD_TRANSITIVE for internal ones: docs/contract.md).
  */
 export interface Serde {
   /** Registers our schema for a topic (idempotent) and returns its id. */
@@ -91,7 +92,7 @@ export interface Serde {
   decode(fullTopic: string, value: Buffer | null): Promise<{ topic: SchemaTopic; value: TopicValue[SchemaTopic] }>;
 }
 
-export function createSerde(registry: SchemaRegistry, namespace: string | undefined): Serde {
+export function createSerde(registry: SchemaRegistry, namespace: string | undefined, onRelease?: (subject: string) => void): Serde {
   const ids = new Map<SchemaTopic, Promise<number>>();
   const writers = new Map<number, Promise<avro.Type>>();
 
@@ -99,14 +100,25 @@ export function createSerde(registry: SchemaRegistry, namespace: string | undefi
     let id = ids.get(topic);
     if (!id) {
       const subject = subjectOf(qualify(topic, namespace));
+      const level = compatibilityOf(topic);
       id = (async () => {
-        // Set the rule before registering, so an existing subject's next version is checked; a brand
-        // new subject has nothing to check against, and gets its rule right after its first version.
-        const before = await registry.getCompatibility(subject).catch(() => undefined);
-        if (before !== 'BACKWARD_TRANSITIVE') await registry.setCompatibility(subject, 'BACKWARD_TRANSITIVE').catch(() => undefined);
-        const registered = await registry.register(subject, TOPIC_SCHEMAS[topic]);
-        if ((await registry.getCompatibility(subject)) !== 'BACKWARD_TRANSITIVE') await registry.setCompatibility(subject, 'BACKWARD_TRANSITIVE');
-        return registered;
+        // Set the rule before registering, so any version (ours or a producer's) is checked against it.
+        if ((await registry.getCompatibility(subject).catch(() => undefined)) !== level) await registry.setCompatibility(subject, level).catch(() => undefined);
+        try {
+          return await registry.register(subject, TOPIC_SCHEMAS[topic]);
+        } catch (err) {
+          if (!isCmsError(err, 'CMS_SCHEMA_INCOMPATIBLE') || level !== 'FULL_TRANSITIVE') throw err;
+          // A contract release that appends event types (the CI check allows nothing else): readers first, so
+          // our services register it under BACKWARD_TRANSITIVE and put the rule back for everyone else.
+          await registry.setCompatibility(subject, 'BACKWARD_TRANSITIVE');
+          try {
+            const released = await registry.register(subject, TOPIC_SCHEMAS[topic]);
+            onRelease?.(subject);
+            return released;
+          } finally {
+            await registry.setCompatibility(subject, level);
+          }
+        }
       })();
       ids.set(topic, id);
       id.catch(() => ids.delete(topic)); // retry next time after a failure
@@ -132,7 +144,7 @@ export function createSerde(registry: SchemaRegistry, namespace: string | undefi
     },
     async decode(fullTopic, value) {
       const topic = unqualify(fullTopic, namespace);
-      if (!topic || topic === 'cms.dead-letter.v1') throw new CmsError('CMS_DECODE_FAILED', `no schema is known for topic ${fullTopic}`);
+      if (!topic || !isSchemaTopic(topic)) throw new CmsError('CMS_DECODE_FAILED', `no schema is known for topic ${fullTopic}`);
       const { schemaId, body } = unframe(value);
       const writer = await writerType(schemaId);
       return { topic, value: codecFor(topic).fromAvroBuffer(body, writer) };

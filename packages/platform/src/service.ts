@@ -2,6 +2,7 @@ import type { Kafka } from 'kafkajs';
 import type { CmsError } from '@cms-router/errors';
 import { createKafka } from './kafka/client.ts';
 import type { PlatformConfig } from './config.ts';
+import { LOG_FIELDS } from './log-fields.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createRedis, type Redis } from './redis.ts';
 import { createSchemaRegistry, createSerde, type Serde } from './registry.ts';
@@ -41,7 +42,7 @@ export async function runService(opts: { name: string; platform: PlatformConfig;
   const shutdown = (reason: string, code: number): Promise<void> => {
     exitCode = Math.max(exitCode, code);
     stopping ??= (async () => {
-      logger.info({ reason }, 'shutting down');
+      logger.info({ [LOG_FIELDS.trigger]: reason }, 'shutting down');
       try {
         await withTimeout(app.stop(), platform.shutdownTimeoutMs, `${name} shutdown`);
       } catch (err) {

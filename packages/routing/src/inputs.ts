@@ -1,42 +1,128 @@
-import type { CaseFact, OrphanFlag, PartyFact, SrFact, WorkforceEvent } from '@cms-router/events';
+import type { CaseFact, PartyFact, PersonSnapshot, SrFact, WorkforceEvent } from '@cms-router/events';
 
 type Payload<T extends { payload: unknown }> = T['payload'];
+type Branch<T extends { payload: unknown }, K extends string> = Extract<Payload<T>, { type: K }>;
 
-/** Workforce facts that concern a case group: its allocation, and its owner's availability (fanned out). */
-export type CaseGroupWorkforceFact = Extract<Payload<WorkforceEvent>, { type: 'CaseGroupAllocated' | 'UserAvailabilityChanged' }>;
+/** An upstream record, decoded, as the router's ingest stage reads it. */
+export type UpstreamInput =
+  | { readonly topic: 'cms.case-facts.v1'; readonly value: CaseFact }
+  | { readonly topic: 'cms.party-facts.v1'; readonly value: PartyFact }
+  | { readonly topic: 'cms.sr-facts.v1'; readonly value: SrFact }
+  | { readonly topic: 'cms.workforce.v1'; readonly value: WorkforceEvent };
 
-/** A fact as the route stage sees it: already keyed by case group, whichever topic it came from. */
-export type RouterInput =
-  | { readonly source: 'case'; readonly caseGroupId: string; readonly caseId: string; readonly occurredAt: string; readonly fact: Payload<CaseFact> }
-  | { readonly source: 'party'; readonly caseGroupId: string; readonly partyId: string; readonly occurredAt: string; readonly fact: Payload<PartyFact> }
-  | { readonly source: 'sr'; readonly caseGroupId: string; readonly caseId: string; readonly srId: string; readonly occurredAt: string; readonly fact: Payload<SrFact> }
-  | { readonly source: 'workforce'; readonly caseGroupId: string; readonly userId: string; readonly occurredAt: string; readonly fact: CaseGroupWorkforceFact }
-  | { readonly source: 'orphan'; readonly caseGroupId: string; readonly occurredAt: string; readonly fact: OrphanFlag };
+/** Workforce facts about a user that every router partition applies (its copy of the user). */
+export type UserFact = Branch<WorkforceEvent, 'UserAvailabilityChanged' | 'TeamMoveCompleted' | 'SystemAccessRemoved'>;
+export type TeamFact = Branch<WorkforceEvent, 'TeamLeadershipAssigned'>;
+export type AllocationFact = Branch<WorkforceEvent, 'CaseGroupAllocated'>;
+/** SR facts the route stage applies; personal-interest flags go to the person registry instead. */
+export type CaseGroupSrFact = Exclude<Payload<SrFact>, { type: 'PersonalInterestFlagChanged' }>;
 
-export function fromCaseFact(v: CaseFact): RouterInput {
-  return { source: 'case', caseGroupId: v.caseGroupId, caseId: v.caseId, occurredAt: v.occurredAt, fact: v.payload };
-}
+/** One fact about a person, as the person registry (the router's people stage) applies it. */
+export type PeopleInput =
+  | { readonly kind: 'party'; readonly partyId: string; readonly occurredAt: string; readonly fact: Payload<PartyFact> }
+  | { readonly kind: 'application'; readonly partyId: string; readonly occurredAt: string; readonly caseGroupId: string; readonly caseId: string; readonly application: Branch<CaseFact, 'ApplicationReceived'> }
+  | { readonly kind: 'pi'; readonly partyId: string; readonly occurredAt: string; readonly caseGroupId: string; readonly srId: string; readonly fact: Branch<SrFact, 'PersonalInterestFlagChanged'> };
 
-export function fromPartyFact(v: PartyFact, caseGroupId: string): RouterInput {
-  return { source: 'party', caseGroupId, partyId: v.partyId, occurredAt: v.occurredAt, fact: v.payload };
-}
+/** A fact about one case group, as the route stage applies it (already keyed by case group). */
+export type RouteInput =
+  | { readonly kind: 'case'; readonly caseGroupId: string; readonly caseId: string; readonly occurredAt: string; readonly fact: Payload<CaseFact> }
+  | { readonly kind: 'sr'; readonly caseGroupId: string; readonly caseId: string; readonly srId: string; readonly occurredAt: string; readonly fact: CaseGroupSrFact }
+  | { readonly kind: 'allocation'; readonly caseGroupId: string; readonly userId: string; readonly occurredAt: string; readonly fact: AllocationFact }
+  | { readonly kind: 'person'; readonly caseGroupId: string; readonly occurredAt: string; readonly snapshot: PersonSnapshot };
 
-export function fromSrFact(v: SrFact): RouterInput {
-  return { source: 'sr', caseGroupId: v.caseGroupId, caseId: v.caseId, srId: v.srId, occurredAt: v.occurredAt, fact: v.payload };
+/** A record for every case group of a route partition: a user's or a team's fact, or the passing of time. */
+export type PartitionInput =
+  | { readonly kind: 'user'; readonly userId: string; readonly occurredAt: string; readonly fact: UserFact }
+  | { readonly kind: 'team'; readonly userId: string; readonly occurredAt: string; readonly fact: TeamFact }
+  | { readonly kind: 'tick'; readonly at: string };
+
+/** Where the ingest stage sends one upstream record (it carries the original bytes everywhere). */
+export interface IngestRoutes {
+  /** Person registry, keyed by party id. */
+  readonly people: readonly string[];
+  /** Route stage, keyed by case group id. */
+  readonly inbox: readonly string[];
+  /** Every route partition (a user's or a team's fact). */
+  readonly broadcast: boolean;
 }
 
 /**
- * An allocation names its case group; an availability change is fanned out to each case group the user
- * holds (`caseGroupId`). Other workforce facts are reference data (team leaders) or the notifier's
- * business (team moves, access removal: orphans), not routing inputs.
+ * Where an upstream record goes. Pure and stateless: the ingest stage needs no state at all, because
+ * the person registry and the route partitions keep what they need.
+ * - an application: the case group, and each of its parties (the person joins the case group);
+ * - a party fact, or a personal-interest flag derived from an SR: the person;
+ * - other case and SR facts, and an allocation: the case group;
+ * - availability, team moves, access removal and team leadership: every route partition.
  */
-export function fromWorkforce(v: WorkforceEvent, caseGroupId?: string): RouterInput | undefined {
-  const p = v.payload;
-  if (p.type === 'CaseGroupAllocated') return { source: 'workforce', caseGroupId: p.caseGroupId, userId: v.userId, occurredAt: v.occurredAt, fact: p };
-  if (p.type === 'UserAvailabilityChanged' && caseGroupId !== undefined) return { source: 'workforce', caseGroupId, userId: v.userId, occurredAt: v.occurredAt, fact: p };
-  return undefined;
+export function ingestRoutes(input: UpstreamInput): IngestRoutes {
+  switch (input.topic) {
+    case 'cms.case-facts.v1': {
+      const v = input.value;
+      if (v.payload.type !== 'ApplicationReceived') return { people: [], inbox: [v.caseGroupId], broadcast: false };
+      const a = v.payload;
+      const people = [...new Set([a.payingParent.partyId, a.receivingParent.partyId, ...a.qualifyingChildren.map((c) => c.partyId)])].sort();
+      return { people, inbox: [v.caseGroupId], broadcast: false };
+    }
+    case 'cms.party-facts.v1':
+      return { people: [input.value.partyId], inbox: [], broadcast: false };
+    case 'cms.sr-facts.v1': {
+      const v = input.value;
+      if (v.payload.type === 'PersonalInterestFlagChanged') return { people: [v.payload.partyId], inbox: [], broadcast: false };
+      return { people: [], inbox: [v.caseGroupId], broadcast: false };
+    }
+    case 'cms.workforce.v1': {
+      const p = input.value.payload;
+      if (p.type === 'CaseGroupAllocated') return { people: [], inbox: [p.caseGroupId], broadcast: false };
+      return { people: [], inbox: [], broadcast: true };
+    }
+  }
 }
 
-export function fromOrphanFlag(v: OrphanFlag): RouterInput {
-  return { source: 'orphan', caseGroupId: v.caseGroupId, occurredAt: v.occurredAt, fact: v };
+/** The person-registry view of an upstream record sent to `partyId`, or undefined if it says nothing about them. */
+export function peopleInputOf(input: UpstreamInput, partyId: string): PeopleInput | undefined {
+  switch (input.topic) {
+    case 'cms.party-facts.v1':
+      return input.value.partyId === partyId ? { kind: 'party', partyId, occurredAt: input.value.occurredAt, fact: input.value.payload } : undefined;
+    case 'cms.case-facts.v1': {
+      const v = input.value;
+      if (v.payload.type !== 'ApplicationReceived') return undefined;
+      return { kind: 'application', partyId, occurredAt: v.occurredAt, caseGroupId: v.caseGroupId, caseId: v.caseId, application: v.payload };
+    }
+    case 'cms.sr-facts.v1': {
+      const v = input.value;
+      if (v.payload.type !== 'PersonalInterestFlagChanged' || v.payload.partyId !== partyId) return undefined;
+      return { kind: 'pi', partyId, occurredAt: v.occurredAt, caseGroupId: v.caseGroupId, srId: v.srId, fact: v.payload };
+    }
+    case 'cms.workforce.v1':
+      return undefined;
+  }
+}
+
+/** The route-stage view of an upstream record sent to a case group. */
+export function routeInputOf(input: UpstreamInput, caseGroupId: string): RouteInput | undefined {
+  switch (input.topic) {
+    case 'cms.case-facts.v1':
+      return { kind: 'case', caseGroupId, caseId: input.value.caseId, occurredAt: input.value.occurredAt, fact: input.value.payload };
+    case 'cms.sr-facts.v1': {
+      const v = input.value;
+      if (v.payload.type === 'PersonalInterestFlagChanged') return undefined;
+      return { kind: 'sr', caseGroupId, caseId: v.caseId, srId: v.srId, occurredAt: v.occurredAt, fact: v.payload };
+    }
+    case 'cms.workforce.v1': {
+      const p = input.value.payload;
+      return p.type === 'CaseGroupAllocated' ? { kind: 'allocation', caseGroupId, userId: input.value.userId, occurredAt: input.value.occurredAt, fact: p } : undefined;
+    }
+    case 'cms.party-facts.v1':
+      return undefined;
+  }
+}
+
+/** The partition-wide view of a broadcast workforce record. */
+export function partitionInputOf(input: UpstreamInput): PartitionInput | undefined {
+  if (input.topic !== 'cms.workforce.v1') return undefined;
+  const v = input.value;
+  const p = v.payload;
+  if (p.type === 'TeamLeadershipAssigned') return { kind: 'team', userId: v.userId, occurredAt: v.occurredAt, fact: p };
+  if (p.type === 'UserAvailabilityChanged' || p.type === 'TeamMoveCompleted' || p.type === 'SystemAccessRemoved') return { kind: 'user', userId: v.userId, occurredAt: v.occurredAt, fact: p };
+  return undefined;
 }

@@ -1,249 +1,297 @@
 import { describe, expect, it } from 'vitest';
-import type { CaseFact, OrphanFlag, PartyFact, SrFact, WorkforceEvent } from '@cms-router/events';
-import { defaultRules } from '@cms-router/rules';
+import type { Assignment } from '@cms-router/events';
+import { defaultRules, loadRules } from '@cms-router/rules';
 import { createMemoryRouter, type MemoryOutput } from './memory.ts';
+import type { UpstreamInput } from './inputs.ts';
+import { addr, allocate, application, caseInput, p2p, partyFact, partyInput, piFlag, srChange, srFact, srInput, workforce, workforceInput } from './testing.ts';
 
 const rules = defaultRules();
-const at = '2026-02-01T09:00:00.000Z';
-const addr = (ukPostcode: string | null, nonUkCountry: string | null = null) => ({ ukPostcode, nonUkCountry });
+/** The shipped rules with the escalation SR types set to move the whole case group (002 "route the case"). */
+const moving = loadRules({ ...JSON.parse(JSON.stringify(rules)), serviceRequests: rules.serviceRequests.map((e) => (e.escalation ? { ...e, kind: 'CASE_OWNING', movesCaseGroup: true } : e)) });
 
-function application(caseGroupId: string, caseId: string, pp: string, rp: string, ppPostcode: string, existing = false): CaseFact {
-  return {
-    caseGroupId,
-    caseId,
-    occurredAt: at,
-    payload: {
-      type: 'ApplicationReceived',
-      payingParent: { partyId: pp, address: addr(ppPostcode), identifierKnown: true },
-      receivingParent: { partyId: rp, address: addr('CF10 1AA'), identifierKnown: true },
-      qualifyingChildren: [{ partyId: `${caseId}-QC`, address: addr('CF10 1AA'), identifierKnown: true }],
-      incomeSource: 'EMPLOYED',
-      partiesHaveExistingCase: existing,
-    },
-  };
-}
-const p2p = (caseGroupId: string, caseId: string): CaseFact => ({ caseGroupId, caseId, occurredAt: at, payload: { type: 'PromiseToPayScheduleIssued', scheduleId: 'S' } });
-const party = (partyId: string, payload: PartyFact['payload']): PartyFact => ({ partyId, occurredAt: at, payload });
-const srFact = (caseGroupId: string, srId: string, payload: SrFact['payload']): SrFact => ({ caseGroupId, caseId: 'C-1', srId, occurredAt: at, payload });
-const srChange = (change: 'OPENED' | 'PENDING_APPROVAL' | 'COMPLETED', process: string, area: string, subArea: string, raisedAgainstPartyId: string | null = null): SrFact['payload'] => ({
-  type: 'ServiceRequestChanged',
-  process,
-  area,
-  subArea,
-  raisedAgainstPartyId,
-  change,
-  ownerUserId: 'U-1',
-  ownerTeamId: 'T-1',
-});
-
-function harness() {
-  const router = createMemoryRouter(rules);
+function harness(r = rules) {
+  const router = createMemoryRouter(r);
   let n = 0;
-  const send = (input: Parameters<typeof router.process>[0]): MemoryOutput[] => {
+  const send = (input: UpstreamInput): MemoryOutput[] => {
     n += 1;
     return router.process(input, `e${n}`, { topic: input.topic, partition: 0, offset: String(n) });
   };
-  const segments = (out: MemoryOutput[]) => out.map((o) => (o.topic === 'cms.assignments.v1' ? `${o.value.subject}${o.value.srId ? `:${o.value.srId}` : ''}->${o.value.segment}` : `REJECTED:${o.value.code}`));
-  return { router, send, segments };
+  const segments = (out: MemoryOutput[]) =>
+    out.flatMap((o) => (o.topic === 'cms.assignments.v1' ? [`${o.value.subject}${o.value.srId ? `:${o.value.srId}` : ''}->${o.value.segment}`] : o.topic === 'cms.rejections.v1' ? [`REJECTED:${o.value.code}`] : []));
+  const assignments = (out: MemoryOutput[]): Assignment[] => out.flatMap((o) => (o.topic === 'cms.assignments.v1' ? [o.value] : []));
+  return { router, send, segments, assignments };
 }
 
 describe('routing a case group through its life (004 Work Allocation)', () => {
   it('new case, then maintenance after the P2P schedule, then moves with the paying parent, publishing only changes', () => {
-    const { send, segments } = harness();
-    const first = send({ topic: 'cms.case-facts.v1', value: application('CG-1', 'C-1', 'PP-1', 'RP-1', 'LS1 4AP') });
+    const { send, segments, assignments } = harness();
+    const first = send(caseInput(application('CG-1', 'C-1', 'PP-1', 'RP-1', 'LS1 4AP')));
     expect(segments(first)).toEqual(['CASE_GROUP->NEW_CASE']);
-    const a = first[0]?.topic === 'cms.assignments.v1' ? first[0].value : undefined;
-    expect(a).toMatchObject({ previousSegment: null, region: 'YORKSHIRE_AND_THE_HUMBER', rulesVersion: rules.version, reasons: [{ ruleId: 'lifecycle-new-case' }] });
-
-    expect(segments(send({ topic: 'cms.case-facts.v1', value: p2p('CG-1', 'C-1') }))).toEqual(['CASE_GROUP->MAINTENANCE']);
+    expect(assignments(first)[0]).toMatchObject({ previousSegment: null, region: 'YORKSHIRE_AND_THE_HUMBER', rulesVersion: rules.version, reasons: [{ ruleId: 'lifecycle-new-case' }], pendingMove: null, orphan: null });
+    expect(segments(send(caseInput(p2p('CG-1', 'C-1'))))).toEqual(['CASE_GROUP->MAINTENANCE']);
     // Unchanged outcome: nothing published.
-    expect(send({ topic: 'cms.party-facts.v1', value: party('RP-1', { type: 'PartyAddressChanged', address: addr('SA1 1AA') }) })).toEqual([]);
-    const moved = send({ topic: 'cms.party-facts.v1', value: party('PP-1', { type: 'PartyAddressChanged', address: addr('CF10 1AA') }) });
+    expect(send(partyInput(partyFact('RP-1', { type: 'PartyAddressChanged', address: addr('SA1 1AA') })))).toEqual([]);
+    const moved = assignments(send(partyInput(partyFact('PP-1', { type: 'PartyAddressChanged', address: addr('CF10 1AA') }))));
     expect(moved).toHaveLength(1);
-    expect(moved[0]?.value).toMatchObject({ segment: 'MAINTENANCE', previousSegment: 'MAINTENANCE', region: 'WALES' });
-    expect(segments(send({ topic: 'cms.party-facts.v1', value: party('PP-1', { type: 'PartyIncomeSourceChanged', incomeSource: 'BENEFITS' }) }))).toEqual(['CASE_GROUP->MAINTENANCE']);
+    expect(moved[0]).toMatchObject({ segment: 'MAINTENANCE', previousSegment: 'MAINTENANCE', region: 'WALES' });
+    expect(assignments(send(partyInput(partyFact('PP-1', { type: 'PartyIncomeSourceChanged', incomeSource: 'BENEFITS' }, '2026-02-06T09:00:00.000Z'))))[0]?.team).toBe('BENEFITS');
   });
 
-  it('fans a party fact out to every case group holding the party (a receiving parent with two paying parents)', () => {
-    const { send, segments } = harness();
-    send({ topic: 'cms.case-facts.v1', value: application('CG-A', 'C-A', 'PP-A', 'RP-X', 'LS1 4AP') });
-    send({ topic: 'cms.case-facts.v1', value: application('CG-B', 'C-B', 'PP-B', 'RP-X', 'EH1 1YZ') });
-    const out = send({ topic: 'cms.party-facts.v1', value: party('RP-X', { type: 'NationallySensitiveChanged', nationallySensitive: true }) });
+  it('004: "If a receiving parent has more than one paying parent then they will feature in more than one casegroup": a fact about her reaches both', () => {
+    const { send, segments, assignments } = harness();
+    send(caseInput(application('CG-A', 'C-A', 'PP-A', 'RP-X', 'LS1 4AP')));
+    send(caseInput(application('CG-B', 'C-B', 'PP-B', 'RP-X', 'EH1 1YZ')));
+    const out = send(partyInput(partyFact('RP-X', { type: 'NationallySensitiveChanged', nationallySensitive: true })));
     expect(segments(out)).toEqual(['CASE_GROUP->SPECIAL_CLIENT_RECORDS', 'CASE_GROUP->SPECIAL_CLIENT_RECORDS']);
-    expect(out.map((o) => o.value.caseGroupId)).toEqual(['CG-A', 'CG-B']);
+    expect(assignments(out).map((a) => a.caseGroupId)).toEqual(['CG-A', 'CG-B']);
   });
 
-  it('a paying parent who is also a receiving parent appears in two case groups', () => {
-    const { send, router } = harness();
-    send({ topic: 'cms.case-facts.v1', value: application('CG-1', 'C-1', 'P-1', 'P-2', 'LS1 4AP') });
-    send({ topic: 'cms.case-facts.v1', value: application('CG-2', 'C-2', 'P-3', 'P-1', 'EH1 1YZ') });
-    send({ topic: 'cms.party-facts.v1', value: party('P-1', { type: 'PartyAddressChanged', address: addr('BT1 5GS') }) });
-    expect(router.state('CG-1')?.placement?.decision.region).toBe('NORTHERN_IRELAND');
-    expect(router.state('CG-2')?.placement?.decision.region).toBe('SCOTLAND'); // P-1 is not CG-2's paying parent
-  });
-
-  it('rejects facts about unknown case groups and parties, and keeps flowing', () => {
-    const { send, segments } = harness();
-    expect(segments(send({ topic: 'cms.case-facts.v1', value: p2p('CG-404', 'C-1') }))).toEqual(['REJECTED:CMS_UNKNOWN_CASE_GROUP']);
-    expect(segments(send({ topic: 'cms.party-facts.v1', value: party('nobody', { type: 'NationallySensitiveChanged', nationallySensitive: true }) }))).toEqual(['REJECTED:CMS_UNKNOWN_PARTY']);
-    expect(segments(send({ topic: 'cms.case-facts.v1', value: application('CG-1', 'C-1', 'PP', 'RP', 'LS1 4AP') }))).toEqual(['CASE_GROUP->NEW_CASE']);
-  });
-
-  it('an unroutable postcode is a rejection and the case group keeps its placement', () => {
+  it('004: a person classed as nationally sensitive before the application: the new case group goes straight to SCR, never to the application teams', () => {
     const { send, segments, router } = harness();
-    send({ topic: 'cms.case-facts.v1', value: application('CG-1', 'C-1', 'PP', 'RP', 'LS1 4AP') });
-    const out = send({ topic: 'cms.party-facts.v1', value: party('PP', { type: 'PartyAddressChanged', address: addr('QQ9 9QQ') }) });
-    expect(segments(out)).toEqual(['REJECTED:CMS_POSTCODE_UNKNOWN']);
-    expect(out[0]?.value).toMatchObject({ reason: expect.stringContaining('district QQ9') as unknown });
-    expect(router.state('CG-1')?.placement?.decision.segment).toBe('NEW_CASE');
+    expect(send(partyInput(partyFact('RP-S', { type: 'NationallySensitiveChanged', nationallySensitive: true }, '2026-01-01T09:00:00.000Z')))).toEqual([]);
+    expect(router.person('RP-S')?.caseGroups).toEqual([]); // kept in the person registry, waiting for a case group
+    expect(segments(send(caseInput(application('CG-1', 'C-1', 'PP-1', 'RP-S', 'LS1 4AP'))))).toEqual(['CASE_GROUP->SPECIAL_CLIENT_RECORDS']);
+  });
+
+  it('003: a person flagged once is flagged in every case group they are in, now or later', () => {
+    const { send, segments } = harness();
+    send(caseInput(application('CG-A', 'C-A', 'PP-A', 'RP-X', 'LS1 4AP', { existing: true })));
+    expect(segments(send(srInput(srFact('CG-A', 'SR-PI', piFlag('RP-X', true)))))).toEqual(['CASE_GROUP->SPECIAL_CLIENT_RECORDS']);
+    // RP-X joins a second case group later (another paying parent): that one goes to SCR too.
+    expect(segments(send(caseInput(application('CG-B', 'C-B', 'PP-B', 'RP-X', 'EH1 1YZ', { existing: true }))))).toEqual(['CASE_GROUP->SPECIAL_CLIENT_RECORDS']);
+  });
+
+  it('a fact that arrives before its case group\'s application waits for it, and is applied when it comes (never rejected for being early)', () => {
+    const { send, segments, router } = harness();
+    expect(send(caseInput(p2p('CG-1', 'C-1')))).toEqual([]);
+    expect(send(srInput(srFact('CG-1', 'SR-COC', srChange('OPENED', 'Change of Circumstances', 'Address', 'Verify'))))).toEqual([]);
+    expect(router.state('CG-1')?.waiting.map((w) => w.waitsFor)).toEqual(['application', 'application']);
+    expect(router.state('CG-1')?.history.map((h) => h.kind)).toEqual(['WAITING', 'WAITING']);
+    expect(segments(send(caseInput(application('CG-1', 'C-1', 'PP-1', 'RP-1', 'LS1 4AP'))))).toEqual(['CASE_GROUP->MAINTENANCE', 'SERVICE_REQUEST:SR-COC->MAINTENANCE']);
+    expect(router.state('CG-1')?.waiting).toEqual([]);
+  });
+
+  it('a fact for a case the case group does not have yet waits for that case\'s application', () => {
+    const { send, segments, router } = harness();
+    send(caseInput(application('CG-1', 'C-1', 'PP-1', 'RP-1', 'LS1 4AP', { existing: true })));
+    expect(send(caseInput(p2p('CG-1', 'C-2')))).toEqual([]);
+    expect(router.state('CG-1')?.waiting.map((w) => w.waitsFor)).toEqual(['case:C-2']);
+    expect(segments(send(caseInput(application('CG-1', 'C-2', 'PP-1', 'RP-2', 'LS1 4AP'))))).toEqual([]);
+    expect(router.state('CG-1')?.cases['C-2']?.promiseToPayIssued).toBe(true);
+  });
+
+  it('a waiting fact is rejected after the configured expiry, with the reason (CMS_WAIT_EXPIRED), and its shell is dropped', () => {
+    const { send, segments, router } = harness();
+    send(srInput(srFact('CG-404', 'SR-1', srChange('OPENED', 'Change of Circumstances', 'Address', 'Verify'))));
+    expect(router.tick('2026-02-05T09:00:00.000Z')).toEqual([]);
+    const expired = router.tick('2026-02-12T09:00:00.000Z');
+    expect(segments(expired)).toEqual(['REJECTED:CMS_WAIT_EXPIRED']);
+    expect(expired[0]?.value).toMatchObject({ caseGroupId: 'CG-404', srId: 'SR-1', reason: expect.stringMatching(/waited 7 days .* for the application of case group CG-404/) as unknown });
+    expect(router.state('CG-404')).toBeUndefined();
+  });
+
+  it('an unroutable postcode is reported once, and a corrected application is judged on its own content', () => {
+    const { send, segments, router } = harness();
+    const bad = send(caseInput(application('CG-1', 'C-1', 'PP-1', 'RP-1', 'QQ9 9QQ')));
+    expect(segments(bad)).toEqual(['REJECTED:CMS_POSTCODE_UNKNOWN']);
+    expect(bad[0]?.value).toMatchObject({ reason: expect.stringContaining('district QQ9') as unknown });
+    expect(JSON.stringify(bad)).not.toContain('QQ9 9QQ'); // the district only, never the full postcode
+    // Another fact about the case group does not repeat the rejection.
+    expect(send(partyInput(partyFact('RP-1', { type: 'PartyAddressChanged', address: addr('SA1 1AA') })))).toEqual([]);
+    // The same application sent again, corrected.
+    expect(segments(send(caseInput(application('CG-1', 'C-1', 'PP-1', 'RP-1', 'LS1 4AP'))))).toEqual(['CASE_GROUP->NEW_CASE']);
+    expect(router.state('CG-1')?.failure).toBeNull();
   });
 });
 
 describe('service requests and the work that moves with the case group', () => {
-  it('an escalation moves the whole case group and its case-owning work, and it moves back when completed (002)', () => {
+  const setUp = (r = rules) => {
+    const h = harness(r);
+    h.send(workforceInput(workforce('TL-1', { type: 'TeamLeadershipAssigned', teamId: 'T-1', segment: 'MAINTENANCE' }, '2026-01-01T09:00:00.000Z')));
+    h.send(caseInput(application('CG-1', 'C-1', 'PP', 'RP', 'LS1 4AP', { existing: true })));
+    h.send(srInput(srFact('CG-1', 'SR-COC', srChange('OPENED', 'Change of Circumstances', 'Address', 'Verify'))));
+    return h;
+  };
+
+  it('004: escalations are functionally unique: the complaint goes to the complaints caseworkers read-only, routed by the postcode of the person it is raised against; the case group stays', () => {
+    const { send, assignments } = setUp();
+    const out = assignments(send(srInput(srFact('CG-1', 'SR-C', srChange('OPENED', 'Escalated enquires', 'Complaints', 'Review', 'RP')))));
+    expect(out.map((a) => [a.subject, a.segment, a.region, a.access, a.reasons[0]?.ruleId])).toEqual([['SERVICE_REQUEST', 'COMPLAINTS', 'WALES', 'READ_ONLY', 'escalation-sr']]);
+  });
+
+  it('002: with movesCaseGroup set, an escalation routes the case to its segment at once, and it returns when the work there is done', () => {
+    const { send, segments } = setUp(moving);
+    expect(segments(send(srInput(srFact('CG-1', 'SR-C', srChange('OPENED', 'Escalated enquires', 'Complaints', 'Review')))))).toEqual(['CASE_GROUP->COMPLAINTS', 'SERVICE_REQUEST:SR-C->COMPLAINTS', 'SERVICE_REQUEST:SR-COC->COMPLAINTS']);
+    // The complaint completes; the move back waits for the case-owning SR still open (004), then happens.
+    expect(segments(send(srInput(srFact('CG-1', 'SR-C', srChange('COMPLETED', 'Escalated enquires', 'Complaints', 'Review'), '2026-02-05T09:00:00.000Z'))))).toEqual(['CASE_GROUP->COMPLAINTS']);
+    expect(segments(send(srInput(srFact('CG-1', 'SR-COC', srChange('COMPLETED', 'Change of Circumstances', 'Address', 'Verify'), '2026-02-06T09:00:00.000Z'))))).toEqual(['CASE_GROUP->MAINTENANCE']);
+  });
+
+  it('004: "the case will flip to the new owning segment when the SR is completed": a move waits while case-owning work is in progress, and the stream says so', () => {
+    const { send, assignments, router } = setUp();
+    const held = assignments(send(partyInput(partyFact('PP', { type: 'PartyAddressChanged', address: addr('CF10 1AA') }))));
+    expect(held.map((a) => [a.subject, a.segment, a.region])).toEqual([['CASE_GROUP', 'MAINTENANCE', 'YORKSHIRE_AND_THE_HUMBER']]);
+    expect(held[0]?.pendingMove).toEqual({ segment: 'MAINTENANCE', region: 'WALES', team: 'EARNINGS', heldBySrIds: ['SR-COC'], ruleId: 'paying-parent-postcode' });
+    expect(held[0]?.reasons.map((r) => r.ruleId)).toContain('move-pending');
+    expect(router.state('CG-1')?.srPlacements['SR-COC']?.decision.region).toBe('YORKSHIRE_AND_THE_HUMBER');
+    const flipped = assignments(send(srInput(srFact('CG-1', 'SR-COC', srChange('COMPLETED', 'Change of Circumstances', 'Address', 'Verify'), '2026-02-06T09:00:00.000Z'))));
+    expect(flipped.map((a) => [a.subject, a.segment, a.region, a.pendingMove])).toEqual([['CASE_GROUP', 'MAINTENANCE', 'WALES', null]]);
+  });
+
+  it('safeguarding beats continuity: a move into SCR happens at once, case-owning work in progress or not', () => {
+    const { send, segments } = setUp();
+    expect(segments(send(partyInput(partyFact('PP', { type: 'NationallySensitiveChanged', nationallySensitive: true }))))).toEqual(['CASE_GROUP->SPECIAL_CLIENT_RECORDS', 'SERVICE_REQUEST:SR-COC->SPECIAL_CLIENT_RECORDS']);
+  });
+
+  it('004: a functionally unique SR goes to its specialist team by the postcode of the party it is raised against, read-only', () => {
+    const { send, assignments } = harness();
+    send(caseInput(application('CG-1', 'C-1', 'PP', 'RP', 'BT1 5GS', { existing: true })));
+    expect(assignments(send(srInput(srFact('CG-1', 'SR-1', srChange('OPENED', 'Payments', 'Discrepancy Log', 'Investigate', 'RP')))))[0]).toMatchObject({ subject: 'SERVICE_REQUEST', segment: 'SPECIALIST', region: 'WALES', access: 'READ_ONLY', team: 'PAYMENT_DISCREPANCIES' });
+  });
+
+  it('003 step 9: an SR pending approval is a task for the referrer\'s team leader; when the team leader changes, the task moves to the new one', () => {
+    const { send, assignments } = setUp();
+    send(srInput(srFact('CG-1', 'SR-PI', srChange('OPENED', 'Special case management', 'Personal Interest', 'Referral'))));
+    const [task] = assignments(send(srInput(srFact('CG-1', 'SR-PI', srChange('PENDING_APPROVAL', 'Special case management', 'Personal Interest', 'Referral')))));
+    expect(task).toMatchObject({ subject: 'APPROVAL_TASK', srId: 'SR-PI', ownerUserId: 'TL-1', team: 'TEAM_LEADER:T-1' });
+    const moved = assignments(send(workforceInput(workforce('TL-2', { type: 'TeamLeadershipAssigned', teamId: 'T-1', segment: 'MAINTENANCE' }, '2026-03-01T09:00:00.000Z'))));
+    expect(moved.map((a) => [a.subject, a.srId, a.ownerUserId])).toEqual([['APPROVAL_TASK', 'SR-PI', 'TL-2']]);
+    // An older leadership fact read late changes nothing.
+    expect(send(workforceInput(workforce('TL-0', { type: 'TeamLeadershipAssigned', teamId: 'T-1', segment: 'MAINTENANCE' }, '2026-01-15T09:00:00.000Z')))).toEqual([]);
+  });
+
+  it('003 step 13: an approved personal-interest referral flags the person and moves the case group and its open work to SCR; removal returns it when its work is done', () => {
+    const { send, segments } = setUp();
+    expect(segments(send(srInput(srFact('CG-1', 'SR-PI', piFlag('RP', true)))))).toEqual(['CASE_GROUP->SPECIAL_CLIENT_RECORDS', 'SERVICE_REQUEST:SR-COC->SPECIAL_CLIENT_RECORDS']);
+    // 003 step 26: removal. Leaving SCR protects nobody, so it waits for the open case-owning SR.
+    expect(segments(send(srInput(srFact('CG-1', 'SR-PI2', piFlag('RP', false), '2026-02-05T09:00:00.000Z'))))).toEqual(['CASE_GROUP->SPECIAL_CLIENT_RECORDS']);
+    expect(segments(send(srInput(srFact('CG-1', 'SR-COC', srChange('COMPLETED', 'Change of Circumstances', 'Address', 'Verify'), '2026-02-06T09:00:00.000Z'))))).toEqual(['CASE_GROUP->MAINTENANCE']);
+  });
+
+  it('001: a type-one exceptional case group goes to ECH and is loaded back when every party has a NINO/CRN', () => {
     const { send, segments } = harness();
-    send({ topic: 'cms.case-facts.v1', value: application('CG-1', 'C-1', 'PP', 'RP', 'LS1 4AP', true) });
-    expect(segments(send({ topic: 'cms.sr-facts.v1', value: srFact('CG-1', 'SR-COC', srChange('OPENED', 'Change of Circumstances', 'Address', 'Verify')) }))).toEqual(['SERVICE_REQUEST:SR-COC->MAINTENANCE']);
-    expect(segments(send({ topic: 'cms.sr-facts.v1', value: srFact('CG-1', 'SR-C', srChange('OPENED', 'Escalated enquires', 'Complaints', 'Review')) }))).toEqual([
-      'CASE_GROUP->COMPLAINTS',
-      'SERVICE_REQUEST:SR-C->COMPLAINTS',
-      'SERVICE_REQUEST:SR-COC->COMPLAINTS',
-    ]);
-    expect(segments(send({ topic: 'cms.sr-facts.v1', value: srFact('CG-1', 'SR-C', srChange('COMPLETED', 'Escalated enquires', 'Complaints', 'Review')) }))).toEqual([
-      'CASE_GROUP->MAINTENANCE',
-      'SERVICE_REQUEST:SR-COC->MAINTENANCE',
-    ]);
-  });
-
-  it('a functionally unique SR goes to its specialist team by the postcode of the party it is raised against, read-only (004)', () => {
-    const { send } = harness();
-    send({ topic: 'cms.case-facts.v1', value: application('CG-1', 'C-1', 'PP', 'RP', 'BT1 5GS', true) });
-    const [out] = send({ topic: 'cms.sr-facts.v1', value: srFact('CG-1', 'SR-1', srChange('OPENED', 'Payments', 'Discrepancy Log', 'Investigate', 'RP')) });
-    expect(out?.value).toMatchObject({ subject: 'SERVICE_REQUEST', segment: 'SPECIALIST', region: 'WALES', access: 'READ_ONLY', team: 'PAYMENT_DISCREPANCIES' });
-  });
-
-  it('an SR pending approval becomes a task for the team leader of the referrer\'s team (003 step 9)', () => {
-    const { send } = harness();
-    const tl: WorkforceEvent = { userId: 'TL-1', occurredAt: at, payload: { type: 'TeamLeadershipAssigned', teamId: 'T-1', segment: 'MAINTENANCE' } };
-    expect(send({ topic: 'cms.workforce.v1', value: tl })).toEqual([]);
-    send({ topic: 'cms.case-facts.v1', value: application('CG-1', 'C-1', 'PP', 'RP', 'LS1 4AP', true) });
-    send({ topic: 'cms.sr-facts.v1', value: srFact('CG-1', 'SR-PI', srChange('OPENED', 'Special case management', 'Personal Interest', 'Referral')) });
-    const [task] = send({ topic: 'cms.sr-facts.v1', value: srFact('CG-1', 'SR-PI', srChange('PENDING_APPROVAL', 'Special case management', 'Personal Interest', 'Referral')) });
-    expect(task?.value).toMatchObject({ subject: 'APPROVAL_TASK', srId: 'SR-PI', ownerUserId: 'TL-1', team: 'TEAM_LEADER:T-1' });
-  });
-
-  it('approval of a personal-interest referral moves the case group and its open work to SCR (003 step 13)', () => {
-    const { send, segments } = harness();
-    send({ topic: 'cms.case-facts.v1', value: application('CG-1', 'C-1', 'PP', 'RP', 'LS1 4AP', true) });
-    send({ topic: 'cms.sr-facts.v1', value: srFact('CG-1', 'SR-COC', srChange('OPENED', 'Change of Circumstances', 'Address', 'Verify')) });
-    const flag: SrFact['payload'] = { type: 'PersonalInterestFlagChanged', partyId: 'RP', flagged: true, reason: 'THREAT_OF_SUICIDE', reviewDueAt: null, warmHandoverRequired: false, suppressCorrespondence: false, blockPortalForPartyIds: [] };
-    expect(segments(send({ topic: 'cms.sr-facts.v1', value: srFact('CG-1', 'SR-PI', flag) }))).toEqual(['CASE_GROUP->SPECIAL_CLIENT_RECORDS', 'SERVICE_REQUEST:SR-COC->SPECIAL_CLIENT_RECORDS']);
-    // Removal (cessation) returns the case group to business as usual (003 step 26).
-    expect(segments(send({ topic: 'cms.sr-facts.v1', value: srFact('CG-1', 'SR-PI2', { ...flag, flagged: false, reason: null }) }))).toEqual(['CASE_GROUP->MAINTENANCE', 'SERVICE_REQUEST:SR-COC->MAINTENANCE']);
-  });
-
-  it('a special case group goes to ECH and is loaded back when every party has a NINO/CRN (type one, 001)', () => {
-    const { send, segments } = harness();
-    const app = application('CG-1', 'C-1', 'PP', 'RP', 'LS1 4AP', true);
-    const child = app.payload.type === 'ApplicationReceived' ? app.payload.qualifyingChildren[0] : undefined;
-    if (child) Object.assign(child, { identifierKnown: false });
-    send({ topic: 'cms.case-facts.v1', value: app });
-    expect(segments(send({ topic: 'cms.sr-facts.v1', value: srFact('CG-1', 'SR-NS', { type: 'CaseGroupMarkedSpecial', referringUserId: 'U-1', exceptionalType: 'TYPE_ONE' }) }))).toEqual(['CASE_GROUP->NON_STANDARD']);
-    expect(segments(send({ topic: 'cms.party-facts.v1', value: party('C-1-QC', { type: 'PartyIdentifierAllocated', identifier: 'CRN' }) }))).toEqual(['CASE_GROUP->MAINTENANCE']);
+    send(caseInput(application('CG-1', 'C-1', 'PP', 'RP', 'LS1 4AP', { existing: true, qcKnown: false })));
+    expect(segments(send(srInput(srFact('CG-1', 'SR-NS', { type: 'CaseGroupMarkedSpecial', referringUserId: 'U-1', exceptionalType: 'TYPE_ONE' }))))).toEqual(['CASE_GROUP->NON_STANDARD']);
+    expect(segments(send(partyInput(partyFact('C-1-QC', { type: 'PartyIdentifierAllocated', identifier: 'CRN' }, '2026-02-10T09:00:00.000Z'))))).toEqual(['CASE_GROUP->MAINTENANCE']);
   });
 
   it('rejects an SR of unknown type without changing anything', () => {
-    const { send, segments, router } = harness();
-    send({ topic: 'cms.case-facts.v1', value: application('CG-1', 'C-1', 'PP', 'RP', 'LS1 4AP', true) });
-    const before = router.state('CG-1');
-    expect(segments(send({ topic: 'cms.sr-facts.v1', value: srFact('CG-1', 'SR-X', srChange('OPENED', 'Made up', 'Thing', 'Other')) }))).toEqual(['REJECTED:CMS_UNKNOWN_SR_TYPE']);
-    expect(router.state('CG-1')?.facts).toEqual(before?.facts);
+    const { send, segments, router } = setUp();
+    const before = router.state('CG-1')?.openServiceRequests;
+    expect(segments(send(srInput(srFact('CG-1', 'SR-X', srChange('OPENED', 'Made up', 'Thing', 'Other')))))).toEqual(['REJECTED:CMS_UNKNOWN_SR_TYPE']);
+    expect(router.state('CG-1')?.openServiceRequests).toEqual(before);
   });
 });
 
-const workforce = (userId: string, payload: WorkforceEvent['payload'], occurredAt = at): WorkforceEvent => ({ userId, occurredAt, payload });
-const allocate = (userId: string, caseGroupId: string, teamId = 'T-1', segment = 'MAINTENANCE'): WorkforceEvent => workforce(userId, { type: 'CaseGroupAllocated', caseGroupId, teamId, segment });
-const orphanFlag = (caseGroupId: string, userId: string, state: 'FLAGGED' | 'RECOVERED' = 'FLAGGED'): OrphanFlag => ({ caseGroupId, userId, occurredAt: at, since: '2026-03-01T09:00:00.000Z', cause: 'SYSTEM_ACCESS_REMOVED', state, segment: 'MAINTENANCE' });
-
 describe('caseworkers, their absence and orphaned case groups (004 Work Allocation, 002 CSA)', () => {
-  const owned = (out: MemoryOutput[]) => out.map((o) => (o.topic === 'cms.assignments.v1' ? `${o.value.subject}${o.value.srId ? `:${o.value.srId}` : ''}->${o.value.segment}/${o.value.ownerUserId ?? 'unallocated'}${o.value.team?.startsWith('TEAM_LEADER') ? `/${o.value.team}` : ''}` : `REJECTED:${o.value.code}`));
-  const setUp = () => {
+  const owned = (out: MemoryOutput[]) =>
+    out.flatMap((o) => (o.topic === 'cms.assignments.v1' ? [`${o.value.subject}${o.value.srId ? `:${o.value.srId}` : ''}->${o.value.segment}/${o.value.ownerUserId ?? 'unallocated'}${o.value.team?.startsWith('TEAM_LEADER') ? `/${o.value.team}` : ''}`] : o.topic === 'cms.rejections.v1' ? [`REJECTED:${o.value.code}`] : [`REPORT:${o.value.cause}:${o.value.caseGroups.map((c) => c.caseGroupId).join(',')}`]));
+  const setUp = (withSr = true) => {
     const h = harness();
-    h.send({ topic: 'cms.workforce.v1', value: workforce('TL-1', { type: 'TeamLeadershipAssigned', teamId: 'T-1', segment: 'MAINTENANCE' }) });
-    h.send({ topic: 'cms.case-facts.v1', value: application('CG-1', 'C-1', 'PP', 'RP', 'LS1 4AP', true) });
-    h.send({ topic: 'cms.sr-facts.v1', value: srFact('CG-1', 'SR-COC', srChange('OPENED', 'Change of Circumstances', 'Address', 'Verify')) });
+    h.send(workforceInput(workforce('TL-1', { type: 'TeamLeadershipAssigned', teamId: 'T-1', segment: 'MAINTENANCE' }, '2026-01-01T09:00:00.000Z')));
+    h.send(caseInput(application('CG-1', 'C-1', 'PP', 'RP', 'LS1 4AP', { existing: true })));
+    if (withSr) h.send(srInput(srFact('CG-1', 'SR-COC', srChange('OPENED', 'Change of Circumstances', 'Address', 'Verify'))));
     return h;
   };
 
   it('004: "When a caseworker has been allocated a case group they will be responsible for completing all work on all cases within the case group"', () => {
     const { send, router } = setUp();
-    const out = send({ topic: 'cms.workforce.v1', value: allocate('CW-1', 'CG-1') });
+    const out = send(workforceInput(allocate('CW-1', 'CG-1')));
     expect(owned(out)).toEqual(['CASE_GROUP->MAINTENANCE/CW-1', 'SERVICE_REQUEST:SR-COC->MAINTENANCE/CW-1']);
     expect(out[0]?.value).toMatchObject({ reasons: [{ ruleId: 'paying-parent-postcode' }, { ruleId: 'caseworker-allocation' }] });
-    // explain's history says what changed: who works it, not why it is in maintenance.
-    expect(router.state('CG-1')?.history.at(-2)).toMatchObject({ kind: 'ASSIGNED', subject: 'CASE_GROUP', ruleId: 'caseworker-allocation' });
+    expect(router.state('CG-1')?.history.filter((h) => h.kind === 'ASSIGNED').at(-2)).toMatchObject({ subject: 'CASE_GROUP', ruleId: 'caseworker-allocation' });
   });
 
-  it('an allocation made in another segment waits until the case group is there, and ends when it leaves that segment', () => {
-    const { send } = setUp();
-    expect(owned(send({ topic: 'cms.workforce.v1', value: allocate('CW-1', 'CG-1', 'T-1', 'COMPLAINTS') }))).toEqual([]);
-    expect(owned(send({ topic: 'cms.sr-facts.v1', value: srFact('CG-1', 'SR-C', srChange('OPENED', 'Escalated Enquiries', 'Complaints', 'Review')) }))).toEqual([
-      'CASE_GROUP->COMPLAINTS/CW-1',
-      'SERVICE_REQUEST:SR-C->COMPLAINTS/CW-1',
-      'SERVICE_REQUEST:SR-COC->COMPLAINTS/CW-1',
-    ]);
-    // Back to maintenance: the complaints caseworker's allocation ends; the work is the segment's again.
-    expect(owned(send({ topic: 'cms.sr-facts.v1', value: srFact('CG-1', 'SR-C', srChange('COMPLETED', 'Escalated Enquiries', 'Complaints', 'Review')) }))).toEqual([
-      'CASE_GROUP->MAINTENANCE/unallocated',
-      'SERVICE_REQUEST:SR-COC->MAINTENANCE/unallocated',
-    ]);
+  it('allocations arrive on their users\' keys in any order: the latest by business time holds', () => {
+    const { send } = setUp(false);
+    expect(owned(send(workforceInput(allocate('CW-2', 'CG-1', 'T-1', 'MAINTENANCE', '2026-02-09T09:00:00.000Z'))))).toEqual(['CASE_GROUP->MAINTENANCE/CW-2']);
+    expect(send(workforceInput(allocate('CW-1', 'CG-1', 'T-1', 'MAINTENANCE', '2026-02-08T09:00:00.000Z')))).toEqual([]);
   });
 
-  it('002: "where the CMS owning caseworker is unavailable e.g. due to leave or sickness absence" the work goes to their team leader, and back on return', () => {
+  it('an allocation holds while the case group is in its segment: made before the case group gets there, it applies when it arrives; it is set aside while the case group is elsewhere', () => {
+    const { send } = harness();
+    send(caseInput(application('CG-1', 'C-1', 'PP', 'RP', 'LS1 4AP')));
+    expect(send(workforceInput(allocate('CW-1', 'CG-1')))).toEqual([]); // the case group is still in new case
+    expect(owned(send(caseInput(p2p('CG-1', 'C-1', '2026-02-06T09:00:00.000Z'))))).toEqual(['CASE_GROUP->MAINTENANCE/CW-1']);
+    expect(owned(send(partyInput(partyFact('PP', { type: 'NationallySensitiveChanged', nationallySensitive: true }, '2026-02-07T09:00:00.000Z'))))).toEqual(['CASE_GROUP->SPECIAL_CLIENT_RECORDS/unallocated']);
+    expect(owned(send(partyInput(partyFact('PP', { type: 'NationallySensitiveChanged', nationallySensitive: false }, '2026-02-08T09:00:00.000Z'))))).toEqual(['CASE_GROUP->MAINTENANCE/CW-1']);
+  });
+
+  it('002: "where the CMS owning caseworker is unavailable e.g. due to leave or sickness absence" the work goes to their team leader, and back on return; the absence reason is not kept', () => {
     const { send, router } = setUp();
-    send({ topic: 'cms.workforce.v1', value: allocate('CW-1', 'CG-1') });
-    const away = send({ topic: 'cms.workforce.v1', value: workforce('CW-1', { type: 'UserAvailabilityChanged', available: false, reasonCode: 'SICKNESS_ABSENCE' }) });
+    send(workforceInput(allocate('CW-1', 'CG-1')));
+    const away = send(workforceInput(workforce('CW-1', { type: 'UserAvailabilityChanged', available: false, reasonCode: 'SICKNESS_ABSENCE' }, '2026-02-06T09:00:00.000Z')));
     expect(owned(away)).toEqual(['CASE_GROUP->MAINTENANCE/TL-1/TEAM_LEADER:T-1', 'SERVICE_REQUEST:SR-COC->MAINTENANCE/TL-1/TEAM_LEADER:T-1']);
     expect(away[0]?.value).toMatchObject({ reasons: [{ ruleId: 'paying-parent-postcode' }, { ruleId: 'owner-unavailable', procedure: expect.stringContaining('002 CSA') as unknown }] });
-    // The same absence again changes nothing.
-    expect(send({ topic: 'cms.workforce.v1', value: workforce('CW-1', { type: 'UserAvailabilityChanged', available: false, reasonCode: 'ANNUAL_LEAVE' }) })).toEqual([]);
-    expect(owned(send({ topic: 'cms.workforce.v1', value: workforce('CW-1', { type: 'UserAvailabilityChanged', available: true, reasonCode: 'RETURNED' }) }))).toEqual(['CASE_GROUP->MAINTENANCE/CW-1', 'SERVICE_REQUEST:SR-COC->MAINTENANCE/CW-1']);
-    expect(router.state('CG-1')?.history.map((h) => h.text)).toEqual(expect.arrayContaining(['owning caseworker CW-1 is unavailable (SICKNESS_ABSENCE)', 'owning caseworker CW-1 is available again']));
+    expect(send(workforceInput(workforce('CW-1', { type: 'UserAvailabilityChanged', available: false, reasonCode: 'ANNUAL_LEAVE' }, '2026-02-07T09:00:00.000Z')))).toEqual([]);
+    expect(owned(send(workforceInput(workforce('CW-1', { type: 'UserAvailabilityChanged', available: true, reasonCode: 'RETURNED' }, '2026-02-08T09:00:00.000Z'))))).toEqual(['CASE_GROUP->MAINTENANCE/CW-1', 'SERVICE_REQUEST:SR-COC->MAINTENANCE/CW-1']);
+    expect(JSON.stringify(router.state('CG-1'))).not.toMatch(/SICKNESS|ANNUAL_LEAVE/);
   });
 
-  it('an absent caseworker whose case group was reallocated meanwhile does not move it; no team leader recorded: the team\'s leader inbox', () => {
-    const { send } = setUp();
-    send({ topic: 'cms.workforce.v1', value: allocate('CW-1', 'CG-1') });
-    send({ topic: 'cms.workforce.v1', value: allocate('CW-2', 'CG-1', 'T-9') });
-    expect(send({ topic: 'cms.workforce.v1', value: workforce('CW-1', { type: 'UserAvailabilityChanged', available: false, reasonCode: 'ANNUAL_LEAVE' }) })).toEqual([]);
-    expect(owned(send({ topic: 'cms.workforce.v1', value: workforce('CW-2', { type: 'UserAvailabilityChanged', available: false, reasonCode: 'ANNUAL_LEAVE' }) }))).toEqual([
-      'CASE_GROUP->MAINTENANCE/unallocated/TEAM_LEADER:T-9',
-      'SERVICE_REQUEST:SR-COC->MAINTENANCE/unallocated/TEAM_LEADER:T-9',
-    ]);
+  it('allocated to someone already away: the team leader has it at once; a team leader change reaches it', () => {
+    const { send } = setUp(false);
+    send(workforceInput(workforce('CW-1', { type: 'UserAvailabilityChanged', available: false, reasonCode: 'ANNUAL_LEAVE' }, '2026-02-04T09:00:00.000Z')));
+    expect(owned(send(workforceInput(allocate('CW-1', 'CG-1'))))).toEqual(['CASE_GROUP->MAINTENANCE/TL-1/TEAM_LEADER:T-1']);
+    expect(owned(send(workforceInput(workforce('TL-2', { type: 'TeamLeadershipAssigned', teamId: 'T-1', segment: 'MAINTENANCE' }, '2026-03-01T09:00:00.000Z'))))).toEqual(['CASE_GROUP->MAINTENANCE/TL-2/TEAM_LEADER:T-1']);
   });
 
-  it('004: an orphaned case group is recovered to its segment\'s unallocated work, with the reason; a stale flag changes nothing', () => {
-    const { send, router } = setUp();
-    send({ topic: 'cms.workforce.v1', value: allocate('CW-1', 'CG-1') });
-    const out = send({ topic: 'cms.orphan-flags.v1', value: orphanFlag('CG-1', 'CW-1') });
-    expect(owned(out)).toEqual(['CASE_GROUP->MAINTENANCE/unallocated', 'SERVICE_REQUEST:SR-COC->MAINTENANCE/unallocated']);
-    const reason = out[0]?.topic === 'cms.assignments.v1' ? out[0].value.reasons[0] : undefined;
-    expect(reason).toMatchObject({ ruleId: 'orphan-recovered', procedure: expect.stringContaining('004 Work Allocation') as unknown });
-    expect(reason?.text).toContain('CW-1, who had their CMS 2012 access removed (since 2026-03-01)');
-    // The same flag again (a replay), or a flag for someone who no longer holds it: nothing to recover.
-    expect(send({ topic: 'cms.orphan-flags.v1', value: orphanFlag('CG-1', 'CW-1') })).toEqual([]);
-    expect(send({ topic: 'cms.orphan-flags.v1', value: orphanFlag('CG-1', 'CW-1', 'RECOVERED') })).toEqual([]);
-    expect(router.state('CG-1')?.history.filter((h) => h.kind === 'FACT').map((h) => h.text)).toEqual([
-      'allocated to caseworker CW-1 (team T-1) in segment MAINTENANCE',
-      'orphaned: caseworker CW-1 lost access (SYSTEM_ACCESS_REMOVED, since 2026-03-01T09:00:00.000Z)',
-      'orphan flag for caseworker CW-1 needs no recovery: the case group is not allocated to anyone',
-      'orphan flag for caseworker CW-1 cleared by the notifier',
-    ]);
+  it('004: access removed from a caseworker who has work allocated: the case group is orphaned and returned to its segment\'s unallocated work, with who, why and since when', () => {
+    const { send } = setUp(false);
+    send(workforceInput(allocate('CW-1', 'CG-1')));
+    const out = send(workforceInput(workforce('CW-1', { type: 'SystemAccessRemoved', reasonCode: 'LEFT' }, '2026-03-01T09:00:00.000Z')));
+    expect(owned(out)).toEqual(['CASE_GROUP->MAINTENANCE/unallocated', 'REPORT:SYSTEM_ACCESS_REMOVED:CG-1']);
+    const a = out[0]?.topic === 'cms.assignments.v1' ? out[0].value : undefined;
+    expect(a?.orphan).toEqual({ userId: 'CW-1', cause: 'SYSTEM_ACCESS_REMOVED', since: '2026-03-01T09:00:00.000Z' });
+    expect(a?.reasons[0]).toMatchObject({ ruleId: 'orphan-recovered', procedure: expect.stringContaining('004 Work Allocation') as unknown });
+    expect(a?.reasons[0]?.text).toContain('CW-1, who had their CMS 2012 access removed (since 2026-03-01)');
+    // The same departure read again (a replay) recovers nothing more.
+    expect(owned(send(workforceInput(workforce('CW-1', { type: 'SystemAccessRemoved', reasonCode: 'LEFT' }, '2026-03-01T09:00:00.000Z'))))).toEqual(['REPORT:SYSTEM_ACCESS_REMOVED:']);
   });
 
-  it('an orphan flag for a case group the router has never seen is a rejection', () => {
-    const { send, segments } = harness();
-    expect(segments(send({ topic: 'cms.orphan-flags.v1', value: orphanFlag('CG-404', 'CW-1') }))).toEqual(['REJECTED:CMS_UNKNOWN_CASE_GROUP']);
+  it('the departure read before the allocation it orphans, or an allocation to someone who had already left: recovered when the allocation arrives', () => {
+    const { send } = setUp(false);
+    send(caseInput(application('CG-2', 'C-2', 'PP-2', 'RP-2', 'LS1 4AP', { existing: true })));
+    expect(owned(send(workforceInput(workforce('CW-1', { type: 'SystemAccessRemoved', reasonCode: 'LEFT' }, '2026-03-01T09:00:00.000Z'))))).toEqual(['REPORT:SYSTEM_ACCESS_REMOVED:']);
+    expect(owned(send(workforceInput(allocate('CW-1', 'CG-1', 'T-1', 'MAINTENANCE', '2026-02-20T09:00:00.000Z'))))).toEqual(['CASE_GROUP->MAINTENANCE/unallocated', 'REPORT:SYSTEM_ACCESS_REMOVED:CG-1']);
+    expect(owned(send(workforceInput(allocate('CW-1', 'CG-2', 'T-1', 'MAINTENANCE', '2026-03-02T09:00:00.000Z'))))).toEqual(['CASE_GROUP->MAINTENANCE/unallocated', 'REPORT:OWNER_WITHOUT_ACCESS:CG-2']);
+  });
+
+  it('a team move orphans the work left in the old team, not work allocated in the new one', () => {
+    const { send } = setUp(false);
+    send(caseInput(application('CG-2', 'C-2', 'PP-2', 'RP-2', 'LS1 4AP', { existing: true })));
+    send(workforceInput(allocate('CW-1', 'CG-1', 'T-1')));
+    expect(owned(send(workforceInput(workforce('CW-1', { type: 'TeamMoveCompleted', fromTeamId: 'T-1', toTeamId: 'T-2' }, '2026-03-01T09:00:00.000Z'))))).toEqual(['CASE_GROUP->MAINTENANCE/unallocated', 'REPORT:TEAM_MOVE_COMPLETED:CG-1']);
+    expect(owned(send(workforceInput(allocate('CW-1', 'CG-2', 'T-2', 'MAINTENANCE', '2026-03-02T09:00:00.000Z'))))).toEqual(['CASE_GROUP->MAINTENANCE/CW-1']);
+  });
+});
+
+describe('the person registry', () => {
+  it('the newest fact about a person wins whatever order they are read in', () => {
+    const { send, router } = harness();
+    send(caseInput(application('CG-1', 'C-1', 'PP', 'RP', 'LS1 4AP', { existing: true })));
+    send(partyInput(partyFact('PP', { type: 'PartyAddressChanged', address: addr('CF10 1AA') }, '2026-03-02T09:00:00.000Z')));
+    expect(send(partyInput(partyFact('PP', { type: 'PartyAddressChanged', address: addr('EH1 1YZ') }, '2026-03-01T09:00:00.000Z')))).toEqual([]);
+    expect(router.state('CG-1')?.placement?.decision.region).toBe('WALES');
+  });
+
+  it('003 steps 15-21: SCR marks an associated contact by hand, without an SR; a threat of suicide cannot be set that way', () => {
+    const { send, segments, router } = harness();
+    send(caseInput(application('CG-1', 'C-1', 'PP', 'RP', 'LS1 4AP', { existing: true })));
+    const manual = (flagged: boolean, reason: string | null, at: string) => partyInput(partyFact('RP', { type: 'PersonalInterestRecorded', flagged, reason, caseId: 'C-1', recordedByUserId: 'SCR-1' }, at));
+    expect(segments(send(manual(true, 'ASSOCIATED_CONTACT', '2026-03-01T09:00:00.000Z')))).toEqual(['CASE_GROUP->SPECIAL_CLIENT_RECORDS']);
+    const tos = send(manual(true, 'THREAT_OF_SUICIDE', '2026-03-02T09:00:00.000Z'));
+    expect(segments(tos)).toEqual(['REJECTED:CMS_EVENT_INVALID']);
+    expect(tos[0]?.value).toMatchObject({ reason: expect.stringContaining('only set against the specific case/client') as unknown });
+    // 003 step 26: "Update the Personal Interest checkbox to N".
+    expect(segments(send(manual(false, null, '2026-03-03T09:00:00.000Z')))).toEqual(['CASE_GROUP->MAINTENANCE']);
+    expect(JSON.stringify(router.person('RP'))).not.toContain('ASSOCIATED_CONTACT'); // the reason is never kept
+  });
+
+  it('never keeps a personal-interest reason', () => {
+    const { send, router } = harness();
+    send(caseInput(application('CG-1', 'C-1', 'PP', 'RP', 'LS1 4AP', { existing: true })));
+    send(srInput(srFact('CG-1', 'SR-PI', piFlag('RP', true, { reason: 'THREAT_OF_SUICIDE' }))));
+    expect(JSON.stringify([router.person('RP'), router.state('CG-1')])).not.toMatch(/SUICIDE/i);
   });
 });
 
@@ -252,9 +300,9 @@ describe('determinism', () => {
     const run = () => {
       const { send } = harness();
       return [
-        ...send({ topic: 'cms.case-facts.v1', value: application('CG-1', 'C-1', 'PP', 'RP', 'LS1 4AP') }),
-        ...send({ topic: 'cms.case-facts.v1', value: p2p('CG-1', 'C-1') }),
-        ...send({ topic: 'cms.party-facts.v1', value: party('PP', { type: 'NationallySensitiveChanged', nationallySensitive: true }) }),
+        ...send(caseInput(application('CG-1', 'C-1', 'PP', 'RP', 'LS1 4AP'))),
+        ...send(caseInput(p2p('CG-1', 'C-1'))),
+        ...send(partyInput(partyFact('PP', { type: 'NationallySensitiveChanged', nationallySensitive: true }))),
       ];
     };
     expect(run()).toEqual(run());
@@ -262,10 +310,24 @@ describe('determinism', () => {
 
   it('keeps an explainable history, bounded', () => {
     const { send, router } = harness();
-    send({ topic: 'cms.case-facts.v1', value: application('CG-1', 'C-1', 'PP', 'RP', 'LS1 4AP') });
-    for (let i = 0; i < 120; i += 1) send({ topic: 'cms.party-facts.v1', value: party('PP', { type: 'PartyAddressChanged', address: addr(i % 2 ? 'CF10 1AA' : 'LS1 4AP') }) });
+    send(caseInput(application('CG-1', 'C-1', 'PP', 'RP', 'LS1 4AP')));
+    for (let i = 0; i < 120; i += 1) send(partyInput(partyFact('PP', { type: 'PartyAddressChanged', address: addr(i % 2 ? 'CF10 1AA' : 'LS1 4AP') }, new Date(Date.parse('2026-03-01T00:00:00.000Z') + i * 60_000).toISOString())));
     const history = router.state('CG-1')?.history ?? [];
     expect(history).toHaveLength(100);
     expect(history.at(-1)).toMatchObject({ kind: 'ASSIGNED', subject: 'CASE_GROUP', ruleId: 'lifecycle-new-case' });
+  });
+});
+
+describe('assignment ids', () => {
+  it('are unique when one record re-places several case groups (a new team leader for two case groups\' approval tasks)', () => {
+    const { send, assignments } = harness();
+    for (const cg of ['CG-1', 'CG-2']) {
+      send(caseInput(application(cg, `${cg}-C`, `${cg}-PP`, `${cg}-RP`, 'LS1 4AP', { existing: true })));
+      send(srInput(srFact(cg, `${cg}-SR`, srChange('OPENED', 'Special case management', 'Personal Interest', 'Referral'))));
+      send(srInput(srFact(cg, `${cg}-SR`, srChange('PENDING_APPROVAL', 'Special case management', 'Personal Interest', 'Referral'))));
+    }
+    const moved = assignments(send(workforceInput(workforce('TL-9', { type: 'TeamLeadershipAssigned', teamId: 'T-1', segment: 'MAINTENANCE' }, '2026-03-01T09:00:00.000Z'))));
+    expect(moved.map((a) => a.caseGroupId)).toEqual(['CG-1', 'CG-2']);
+    expect(new Set(moved.map((a) => a.assignmentId)).size).toBe(2);
   });
 });

@@ -1,188 +1,266 @@
 import type { ErrorCode } from '@cms-router/errors';
 import type { Assignment } from '@cms-router/events';
-import {
-  allocateWithinSegment,
-  catalogueEntry,
-  decideApprovalTask,
-  decideCaseGroup,
-  decideServiceRequest,
-  orphanRecoveredReason,
-  samePlacement,
-  type CaseGroupFacts,
-  type Decision,
-  type DecisionResult,
-  type OpenServiceRequest,
-  type PartyFacts,
-  type Reason,
-  type Rules,
-} from '@cms-router/rules';
-import type { RouterInput } from './inputs.ts';
-import { HISTORY_LIMIT, type CaseGroupState, type HistoryEntry, type Placement } from './state.ts';
+import { allocateWithinSegment, catalogueEntry, decideApprovalTask, decideCaseGroup, decideServiceRequest, orphanRecoveredReason, PROCEDURES, samePlacement, type CaseGroupFacts, type Decision, type DecisionResult, type OrphanRecovery, type PartyFacts, type Reason, type Rules } from '@cms-router/rules';
+import type { PartitionInput, RouteInput } from './inputs.ts';
+import { emptyCaseGroup, HISTORY_LIMIT, awaitedPersons, type Allocation, type CaseGroupState, type Dependencies, type Departure, type HistoryEntry, type PendingMove, type Placement, type SourceRef, type TeamDoc, type UserDoc } from './state.ts';
 
-export interface RouteContext {
+/** What the route stage needs besides the case group: the rules, and its partition's copies of users and teams. */
+export interface RouteEnv {
   readonly rules: Rules;
-  /** Team leader of a team, from workforce events; null when none is recorded. */
-  readonly teamLeaderOf: (teamId: string) => string | null;
-  /** Event id of the input, for deterministic output ids and history. */
+  /** Event id of the record being handled: assignment ids derive from it, so a replay yields the same ids. */
   readonly eventId: string;
+  /** When the record reached the router (the inbox record's time). */
+  readonly arrivedAt: string;
+  readonly user: (userId: string) => UserDoc | null;
+  readonly team: (teamId: string) => TeamDoc | null;
+  /** Where the fact was first read upstream (kept with a fact that waits, for its rejection if it expires). */
+  readonly source?: SourceRef;
 }
 
-export type RouterOutput = { readonly kind: 'assignment'; readonly value: Assignment } | { readonly kind: 'rejection'; readonly code: ErrorCode; readonly reason: string; readonly srId: string | null };
+export type RouterOutput =
+  | { readonly kind: 'assignment'; readonly value: Assignment }
+  | { readonly kind: 'rejection'; readonly code: ErrorCode; readonly reason: string; readonly srId: string | null; readonly occurredAt: string; readonly eventId: string; readonly source?: SourceRef | null };
 
 export interface RouteResult {
-  /** The new state; the same object when nothing changed. */
+  /** The new state; null when the case group has nothing left (a shell whose waiting facts all expired). */
   readonly state: CaseGroupState | null;
   readonly outputs: readonly RouterOutput[];
+  /** The case group was returned to its segment's unallocated work by this step: who it was left with. */
+  readonly recovered: OrphanRecovery | null;
 }
 
-const reject = (state: CaseGroupState | null, code: ErrorCode, reason: string, srId: string | null = null): RouteResult => ({ state, outputs: [{ kind: 'rejection', code, reason, srId }] });
+/**
+ * Moves that take effect at once, even while case-owning work is in progress: those that protect people
+ * (special case, sensitive or PI), and an escalation set to move the case group, whose SR is created "to
+ * route the case" (002). Every other move waits for the case-owning SRs (004).
+ */
+const IMMEDIATE = new Set(['special-case', 'sensitive-or-personal-interest', 'escalation']);
+/** Reasons that say who works a case group inside its segment. */
+const OWNER_RULES = new Set(['orphan-recovered', 'owner-unavailable', 'caseworker-allocation']);
 
-function newParty(p: { partyId: string; address: { ukPostcode: string | null; nonUkCountry: string | null }; identifierKnown: boolean }, role: PartyFacts['role']): PartyFacts {
-  return { partyId: p.partyId, role, residence: { ...p.address }, identifierKnown: p.identifierKnown, nationallySensitive: false, personalInterest: null, knownAsRecorded: false };
+const byTime = <T extends { at: string }>(a: T | null, b: T): boolean => a === null || b.at > a.at;
+
+function noteOf(env: Pick<RouteEnv, 'eventId'>, at: string, kind: HistoryEntry['kind'], text: string, extra: Partial<HistoryEntry> = {}): HistoryEntry {
+  return { at, eventId: env.eventId, kind, subject: null, srId: null, segment: null, previousSegment: null, ruleId: null, text, ...extra };
 }
 
-type Owner = CaseGroupState['owner'];
-/** `recovered`: an orphan flag returned the case group to its segment's unallocated work; always published. */
-type Applied = { facts: CaseGroupFacts; owner?: Owner; note?: string; recovered?: Reason } | { rejection: { code: ErrorCode; reason: string; srId?: string } };
+function withHistory(state: CaseGroupState, entries: readonly HistoryEntry[]): CaseGroupState {
+  if (entries.length === 0) return state;
+  const all = [...state.history, ...entries];
+  return { ...state, history: all.length > HISTORY_LIMIT ? all.slice(all.length - HISTORY_LIMIT) : all };
+}
 
-/** Applies one fact to the facts of a case group. Pure; returns a rejection when the fact cannot apply. */
-function applyFact(state: CaseGroupState | null, input: RouterInput, rules: Rules): Applied {
-  if (input.source === 'case' && input.fact.type === 'ApplicationReceived') {
-    const a = input.fact;
-    const existing = state?.facts;
-    if (existing && existing.payingParentId !== a.payingParent.partyId) {
-      return { rejection: { code: 'CMS_EVENT_INVALID', reason: `case ${input.caseId}: case group ${input.caseGroupId} belongs to paying parent ${existing.payingParentId}, but the application names ${a.payingParent.partyId}` } };
-    }
-    const parties: Record<string, PartyFacts> = { ...(existing?.parties ?? {}) };
-    parties[a.payingParent.partyId] ??= newParty(a.payingParent, 'PAYING_PARENT');
-    parties[a.receivingParent.partyId] ??= newParty(a.receivingParent, 'RECEIVING_PARENT');
-    for (const child of a.qualifyingChildren) parties[child.partyId] ??= newParty(child, 'QUALIFYING_CHILD');
-    const cases = { ...(existing?.cases ?? {}) };
-    cases[input.caseId] ??= { caseId: input.caseId, open: true, newApplication: !a.partiesHaveExistingCase, promiseToPayIssued: false };
-    return {
-      facts: {
-        caseGroupId: input.caseGroupId,
-        payingParentId: a.payingParent.partyId,
-        parties,
-        cases,
-        incomeSource: existing?.incomeSource ?? a.incomeSource,
-        special: existing?.special ?? null,
-        openServiceRequests: existing?.openServiceRequests ?? {},
-      },
+/** The special marking in effect: the latest marking, unless a later load-back undid it. */
+export function effectiveSpecial(state: CaseGroupState): CaseGroupState['markedSpecial'] {
+  const m = state.markedSpecial;
+  if (!m) return null;
+  return state.loadedBackAt !== null && state.loadedBackAt >= m.at ? null : m;
+}
+
+/** The case group as the rules see it: every party with the person registry's current facts, and their role here. */
+export function factsOf(state: CaseGroupState): CaseGroupFacts | undefined {
+  if (state.payingParentId === null) return undefined;
+  const roles = new Map<string, PartyFacts['role']>();
+  for (const c of Object.values(state.cases)) for (const p of c.parties) if (!roles.has(p.partyId) || p.role === 'PAYING_PARENT') roles.set(p.partyId, p.role);
+  const parties: Record<string, PartyFacts> = {};
+  for (const [partyId, role] of [...roles].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const s = state.persons[partyId];
+    if (!s) return undefined;
+    parties[partyId] = {
+      partyId,
+      role,
+      residence: s.residence ?? { ukPostcode: null, nonUkCountry: null },
+      identifierKnown: s.identifierKnown,
+      nationallySensitive: s.nationallySensitive,
+      personalInterest: s.personalInterest ? { warmHandoverRequired: s.personalInterest.warmHandoverRequired, suppressCorrespondence: s.personalInterest.suppressCorrespondence } : null,
+      knownAsRecorded: s.knownAsRecorded,
     };
   }
-  if (!state) return { rejection: { code: 'CMS_UNKNOWN_CASE_GROUP', reason: `case group ${input.caseGroupId} is not known to the router: no application has been received for it` } };
-  const facts = state.facts;
-  switch (input.source) {
+  const special = effectiveSpecial(state);
+  return {
+    caseGroupId: state.caseGroupId,
+    payingParentId: state.payingParentId,
+    parties,
+    cases: state.cases,
+    incomeSource: state.persons[state.payingParentId]?.incomeSource ?? 'UNKNOWN',
+    special: special ? { exceptionalType: special.exceptionalType } : null,
+    openServiceRequests: state.openServiceRequests,
+  };
+}
+
+/**
+ * Why the case group's allocation is orphaned (004: "If a team move is complete for a user or 2012 access is
+ * removed from a user who has work allocated to them, these cases will become orphaned"), or null. A pure
+ * function of the allocation and the user's departures, so the answer does not depend on which was read first:
+ * - access removed, or a move to another team, at or after the allocation: that departure;
+ * - allocated after the user had lost access or left the allocation's team: OWNER_WITHOUT_ACCESS.
+ */
+export function orphanOf(allocation: Allocation, user: UserDoc | null): OrphanRecovery | null {
+  if (!user || user.departures.length === 0) return null;
+  const gone = (d: Departure): boolean => d.cause === 'SYSTEM_ACCESS_REMOVED' || d.toTeamId !== allocation.teamId;
+  const after = user.departures.find((d) => d.since >= allocation.at && gone(d));
+  if (after) return { userId: allocation.userId, cause: after.cause, since: after.since };
+  const before = user.departures.filter((d) => d.since < allocation.at);
+  const removed = before.find((d) => d.cause === 'SYSTEM_ACCESS_REMOVED');
+  if (removed) return { userId: allocation.userId, cause: 'OWNER_WITHOUT_ACCESS', since: removed.since };
+  const lastMove = before.filter((d) => d.cause === 'TEAM_MOVE_COMPLETED').at(-1);
+  if (lastMove && lastMove.toTeamId !== allocation.teamId) return { userId: allocation.userId, cause: 'OWNER_WITHOUT_ACCESS', since: lastMove.since };
+  return null;
+}
+
+/** Users and teams whose partition copies the decision for this state reads (fetch them before `route`). */
+export function needsOf(state: CaseGroupState | null, input: RouteInput | null): Dependencies {
+  const users = new Set<string>();
+  const teams = new Set<string>();
+  const allocation = input?.kind === 'allocation' ? input : state?.allocation;
+  if (allocation) {
+    users.add(allocation.userId);
+    teams.add(input?.kind === 'allocation' ? input.fact.teamId : (state?.allocation?.teamId ?? ''));
+  }
+  if (state?.allocation) {
+    users.add(state.allocation.userId);
+    teams.add(state.allocation.teamId);
+  }
+  for (const sr of Object.values(state?.openServiceRequests ?? {})) if (sr.ownerTeamId) teams.add(sr.ownerTeamId);
+  if (input?.kind === 'sr' && input.fact.type === 'ServiceRequestChanged' && input.fact.ownerTeamId) teams.add(input.fact.ownerTeamId);
+  teams.delete('');
+  return { users: [...users].sort(), teams: [...teams].sort() };
+}
+
+interface Applied {
+  readonly state: CaseGroupState;
+  readonly history: HistoryEntry[];
+  readonly rejections: RouterOutput[];
+}
+
+/** Applies one fact to the case group's facts (no decision yet). Facts that arrive early wait. */
+function applyInput(state: CaseGroupState, input: RouteInput, env: RouteEnv, eventId: string): Applied {
+  const history: HistoryEntry[] = [];
+  const rejections: RouterOutput[] = [];
+  const reject = (code: ErrorCode, reason: string, srId: string | null = null): Applied => {
+    rejections.push({ kind: 'rejection', code, reason, srId, occurredAt: input.occurredAt, eventId });
+    history.push(noteOf({ eventId }, input.occurredAt, 'REJECTED', reason, { ruleId: code, srId }));
+    return { state, history, rejections };
+  };
+  const park = (waitsFor: 'application' | `case:${string}`, what: string): Applied => {
+    history.push(noteOf({ eventId }, input.occurredAt, 'WAITING', `${what} waits for ${waitsFor === 'application' ? 'the case group\'s application' : `the application of case ${waitsFor.slice(5)}`}; it is applied when that arrives`));
+    return { state: { ...state, waiting: [...state.waiting, { eventId, source: env.source ?? null, arrivedAt: env.arrivedAt, waitsFor, input }] }, history, rejections };
+  };
+  if (input.kind === 'person') {
+    return { state: { ...state, persons: { ...state.persons, [input.snapshot.partyId]: input.snapshot } }, history, rejections };
+  }
+  const isApplication = input.kind === 'case' && input.fact.type === 'ApplicationReceived';
+  if (state.payingParentId === null && !isApplication) return park('application', describe(input));
+  switch (input.kind) {
     case 'case': {
-      const current = facts.cases[input.caseId];
-      if (!current) return { rejection: { code: 'CMS_UNKNOWN_CASE_GROUP', reason: `case ${input.caseId} is not in case group ${input.caseGroupId}` } };
-      if (input.fact.type === 'PromiseToPayScheduleIssued') return { facts: { ...facts, cases: { ...facts.cases, [input.caseId]: { ...current, promiseToPayIssued: true } } } };
-      return { facts: { ...facts, cases: { ...facts.cases, [input.caseId]: { ...current, open: false } } } };
-    }
-    case 'party': {
-      const party = facts.parties[input.partyId];
-      if (!party) return { rejection: { code: 'CMS_UNKNOWN_PARTY', reason: `party ${input.partyId} is not in case group ${input.caseGroupId}` } };
       const f = input.fact;
-      let updated: PartyFacts = party;
-      let incomeSource = facts.incomeSource;
-      let special = facts.special;
-      let note: string | undefined;
-      switch (f.type) {
-        case 'PartyAddressChanged':
-          updated = { ...party, residence: { ...f.address } };
-          break;
-        case 'PartyIncomeSourceChanged':
-          // Income source routes by the paying parent's income only.
-          if (input.partyId === facts.payingParentId) incomeSource = f.incomeSource;
-          break;
-        case 'PartyIdentifierAllocated':
-          updated = { ...party, identifierKnown: true };
-          break;
-        case 'PartyKnownAsChanged':
-          updated = { ...party, knownAsRecorded: f.knownAsRecorded };
-          break;
-        case 'NationallySensitiveChanged':
-          updated = { ...party, nationallySensitive: f.nationallySensitive };
-          break;
+      if (f.type === 'ApplicationReceived') {
+        if (state.payingParentId !== null && state.payingParentId !== f.payingParent.partyId) {
+          return reject('CMS_EVENT_INVALID', `case ${input.caseId}: case group ${input.caseGroupId} belongs to paying parent ${state.payingParentId}, but the application names ${f.payingParent.partyId}`);
+        }
+        const existing = state.cases[input.caseId];
+        const parties = [
+          { partyId: f.payingParent.partyId, role: 'PAYING_PARENT' as const },
+          { partyId: f.receivingParent.partyId, role: 'RECEIVING_PARENT' as const },
+          ...f.qualifyingChildren.map((c) => ({ partyId: c.partyId, role: 'QUALIFYING_CHILD' as const })),
+        ];
+        // A corrected resend of an application is judged on its own content.
+        const record = { caseId: input.caseId, open: existing?.open ?? true, newApplication: !f.partiesHaveExistingCase, promiseToPayIssued: existing?.promiseToPayIssued ?? false, parties, appliedAt: input.occurredAt };
+        let next: CaseGroupState = { ...state, payingParentId: f.payingParent.partyId, cases: { ...state.cases, [input.caseId]: record } };
+        // Release what waited for this application, in the order it arrived.
+        const released = next.waiting.filter((w) => w.waitsFor === 'application' || w.waitsFor === `case:${input.caseId}`);
+        if (released.length > 0) {
+          next = { ...next, waiting: next.waiting.filter((w) => !released.includes(w)) };
+          history.push(noteOf({ eventId }, input.occurredAt, 'FACT', `${released.length} ${released.length === 1 ? 'fact that was' : 'facts that were'} waiting for this application applied now`));
+          for (const w of released) {
+            const r = applyInput(next, w.input, env, w.eventId);
+            next = r.state;
+            history.push(...r.history);
+            rejections.push(...r.rejections);
+          }
+        }
+        return { state: next, history, rejections };
       }
-      const parties = { ...facts.parties, [input.partyId]: updated };
-      // 001 ECH overview: "Cases remain exceptional until ... a NINO/CRN is allocated". A type-one case
-      // group is loaded back once every party has its identifier.
-      if (special?.exceptionalType === 'TYPE_ONE' && f.type === 'PartyIdentifierAllocated' && Object.values(parties).every((p) => p.identifierKnown)) {
-        special = null;
-        note = 'every party now has a NINO or CRN, so the type-one exceptional case group is loaded back';
-      }
-      return { facts: { ...facts, parties, incomeSource, special }, ...(note ? { note } : {}) };
+      const current = state.cases[input.caseId];
+      if (!current) return park(`case:${input.caseId}`, describe(input));
+      const updated = f.type === 'PromiseToPayScheduleIssued' ? { ...current, promiseToPayIssued: true } : { ...current, open: false };
+      return { state: { ...state, cases: { ...state.cases, [input.caseId]: updated } }, history, rejections };
     }
     case 'sr': {
       const f = input.fact;
       switch (f.type) {
-        case 'CaseGroupMarkedSpecial':
-          return { facts: { ...facts, special: { exceptionalType: f.exceptionalType } } };
-        case 'CaseGroupLoadedBack':
-          return { facts: { ...facts, special: null } };
-        case 'ReferralRejected':
-          return { facts, note: `referral SR ${input.srId} was rejected; the case stays with the referring caseworker` };
-        case 'PersonalInterestFlagChanged': {
-          const party = facts.parties[f.partyId];
-          if (!party) return { rejection: { code: 'CMS_UNKNOWN_PARTY', reason: `SR ${input.srId}: party ${f.partyId} is not in case group ${input.caseGroupId}`, srId: input.srId } };
-          const flag = f.flagged ? { reason: f.reason, warmHandoverRequired: f.warmHandoverRequired, suppressCorrespondence: f.suppressCorrespondence, blockPortalForPartyIds: [...f.blockPortalForPartyIds] } : null;
-          return { facts: { ...facts, parties: { ...facts.parties, [f.partyId]: { ...party, personalInterest: flag } } } };
+        case 'CaseGroupMarkedSpecial': {
+          const marked = { exceptionalType: f.exceptionalType, at: input.occurredAt };
+          return { state: byTime(state.markedSpecial, marked) ? { ...state, markedSpecial: marked } : state, history, rejections };
         }
+        case 'CaseGroupLoadedBack':
+          return { state: state.loadedBackAt === null || input.occurredAt > state.loadedBackAt ? { ...state, loadedBackAt: input.occurredAt } : state, history, rejections };
+        case 'ReferralRejected':
+          history.push(noteOf({ eventId }, input.occurredAt, 'FACT', `referral SR ${input.srId} was rejected; the case stays with the referring caseworker`, { srId: input.srId }));
+          return { state, history, rejections };
         case 'ServiceRequestChanged': {
-          let open: Record<string, OpenServiceRequest> = { ...facts.openServiceRequests };
           if (f.change === 'COMPLETED' || f.change === 'CANCELLED') {
-            open = Object.fromEntries(Object.entries(open).filter(([id]) => id !== input.srId));
-          } else {
-            const sr: OpenServiceRequest = {
-              srId: input.srId,
-              process: f.process,
-              area: f.area,
-              subArea: f.subArea,
-              raisedAgainstPartyId: f.raisedAgainstPartyId,
-              pendingApproval: f.change === 'PENDING_APPROVAL',
-              ownerUserId: f.ownerUserId,
-              ownerTeamId: f.ownerTeamId,
-            };
-            if (!catalogueEntry(sr, rules)) {
-              return { rejection: { code: 'CMS_UNKNOWN_SR_TYPE', reason: `SR ${input.srId}: "${f.process} / ${f.area} / ${f.subArea}" is not in the SR catalogue of rules ${rules.version}`, srId: input.srId } };
-            }
-            open[input.srId] = sr;
+            const open = Object.fromEntries(Object.entries(state.openServiceRequests).filter(([id]) => id !== input.srId));
+            return { state: { ...state, openServiceRequests: open }, history, rejections };
           }
-          return { facts: { ...facts, openServiceRequests: open } };
+          const sr = { srId: input.srId, process: f.process, area: f.area, subArea: f.subArea, raisedAgainstPartyId: f.raisedAgainstPartyId, pendingApproval: f.change === 'PENDING_APPROVAL', ownerUserId: f.ownerUserId, ownerTeamId: f.ownerTeamId, openedAt: state.openServiceRequests[input.srId]?.openedAt ?? input.occurredAt };
+          if (!catalogueEntry(sr, env.rules)) return reject('CMS_UNKNOWN_SR_TYPE', `SR ${input.srId}: "${f.process} / ${f.area} / ${f.subArea}" is not in the SR catalogue of rules ${env.rules.version}`, input.srId);
+          return { state: { ...state, openServiceRequests: { ...state.openServiceRequests, [input.srId]: sr } }, history, rejections };
         }
       }
       break;
     }
-    case 'workforce': {
-      const f = input.fact;
-      if (f.type === 'CaseGroupAllocated') {
-        return { facts, owner: { userId: input.userId, teamId: f.teamId, segment: f.segment, available: true }, note: `allocated to caseworker ${input.userId} (team ${f.teamId}) in segment ${f.segment}` };
+    case 'allocation': {
+      const a: Allocation = { userId: input.userId, teamId: input.fact.teamId, segment: input.fact.segment, at: input.occurredAt };
+      const current = state.allocation;
+      // Allocations of one case group arrive on their users' keys, in any order: the latest by business time holds.
+      if (current && (current.at > a.at || (current.at === a.at && current.userId >= a.userId))) {
+        if (current.userId !== a.userId) history.push(noteOf({ eventId }, input.occurredAt, 'FACT', `an earlier allocation to caseworker ${a.userId} was read after the allocation to ${current.userId}; the later one holds`));
+        return { state, history, rejections };
       }
-      // Fanned out from the user's index, which may still list case groups since reallocated: only the owner counts.
-      const owner = state.owner;
-      if (owner?.userId !== input.userId || (owner.available !== false) === f.available) return { facts };
-      return { facts, owner: { ...owner, available: f.available }, note: f.available ? `owning caseworker ${input.userId} is available again` : `owning caseworker ${input.userId} is unavailable (${f.reasonCode})` };
-    }
-    case 'orphan': {
-      const flag = input.fact;
-      if (flag.state === 'RECOVERED') return { facts, note: `orphan flag for caseworker ${flag.userId} cleared by the notifier` };
-      const owner = state.owner;
-      if (owner?.userId !== flag.userId) {
-        return { facts, note: `orphan flag for caseworker ${flag.userId} needs no recovery: the case group is ${owner ? `now allocated to ${owner.userId}` : 'not allocated to anyone'}` };
-      }
-      const segment = state.placement?.decision.segment ?? owner.segment;
-      return { facts, owner: null, note: `orphaned: caseworker ${flag.userId} ${flag.cause === 'TEAM_MOVE_COMPLETED' ? 'moved team' : 'lost access'} (${flag.cause}, since ${flag.since})`, recovered: orphanRecoveredReason(flag, segment) };
+      history.push(noteOf({ eventId }, input.occurredAt, 'FACT', `allocated to caseworker ${a.userId} (team ${a.teamId}) in segment ${a.segment}`));
+      return { state: { ...state, allocation: a }, history, rejections };
     }
   }
-  return { facts };
+  return { state, history, rejections };
 }
 
-function assignment(ctx: RouteContext, index: number, caseGroupId: string, occurredAt: string, placement: Placement, previous: Placement | undefined | null): Assignment {
+function describe(input: RouteInput): string {
+  switch (input.kind) {
+    case 'case':
+      return `${input.fact.type} for case ${input.caseId}`;
+    case 'sr':
+      return `${input.fact.type} of SR ${input.srId}`;
+    case 'allocation':
+      return `allocation to caseworker ${input.userId}`;
+    case 'person':
+      return `the facts of person ${input.snapshot.partyId}`;
+  }
+}
+
+/** Type one (001 ECH overview): "Cases remain exceptional until ... a NINO/CRN is allocated". Sticky once loaded back. */
+function typeOneLoadBack(state: CaseGroupState, env: Pick<RouteEnv, 'eventId'>, at: string): { state: CaseGroupState; note: HistoryEntry | null } {
+  const special = effectiveSpecial(state);
+  if (special?.exceptionalType !== 'TYPE_ONE') return { state, note: null };
+  const parties = new Set(Object.values(state.cases).flatMap((c) => c.parties.map((p) => p.partyId)));
+  let latest = '';
+  for (const id of parties) {
+    const knownAt = state.persons[id]?.identifierKnownAt;
+    if (!knownAt) return { state, note: null };
+    if (knownAt > latest) latest = knownAt;
+  }
+  if (latest < special.at) return { state, note: null };
+  return { state: { ...state, loadedBackAt: latest }, note: noteOf(env, at, 'FACT', 'every party now has a NINO or CRN, so the type-one exceptional case group is loaded back') };
+}
+
+const sameLocation = (a: Decision, b: Decision): boolean => a.segment === b.segment && a.region === b.region && a.team === b.team;
+const samePending = (a: PendingMove | null, b: PendingMove | null): boolean => (a === null || b === null ? a === b : sameLocation(a.decision, b.decision) && a.heldBy.join('|') === b.heldBy.join('|'));
+
+function assignmentOf(env: RouteEnv, index: number, caseGroupId: string, occurredAt: string, placement: Placement, previous: Placement | undefined | null, pending: PendingMove | null, orphan: OrphanRecovery | null): Assignment {
   const d = placement.decision;
   return {
-    assignmentId: `${ctx.eventId}:${index}`,
+    // The case group is in the id: one record (a team leader change, an absence) can re-place several case groups.
+    assignmentId: `${env.eventId}:${caseGroupId}:${index}`,
     caseGroupId,
     occurredAt,
     subject: placement.subject,
@@ -197,98 +275,187 @@ function assignment(ctx: RouteContext, index: number, caseGroupId: string, occur
     handling: [...d.handling],
     rulesVersion: d.rulesVersion,
     reasons: d.reasons.map((r) => ({ ...r })),
+    pendingMove: pending ? { segment: pending.decision.segment, region: pending.decision.region, team: pending.decision.team, heldBySrIds: [...pending.heldBy], ruleId: pending.decision.reasons[0]?.ruleId ?? '' } : null,
+    orphan: orphan ? { ...orphan } : null,
   };
 }
 
-/** Reasons that say who works a case group inside its segment, first the one that ends an allocation. */
-const OWNER_RULES = new Set(['orphan-recovered', 'owner-unavailable', 'caseworker-allocation']);
-
-function historyOf(state: CaseGroupState | null, entries: HistoryEntry[]): readonly HistoryEntry[] {
-  const all = [...(state?.history ?? []), ...entries];
-  return all.length > HISTORY_LIMIT ? all.slice(all.length - HISTORY_LIMIT) : all;
+function pendingReason(pending: PendingMove, rules: Rules): Reason {
+  const where = [rules.segments[pending.decision.segment]?.name ?? pending.decision.segment, pending.decision.region].filter(Boolean).join(', ');
+  return {
+    ruleId: 'move-pending',
+    text: `A move to ${where} (${pending.decision.reasons[0]?.ruleId ?? 'rules'}) waits until case-owning SR${pending.heldBy.length === 1 ? '' : 's'} ${pending.heldBy.join(', ')} ${pending.heldBy.length === 1 ? 'is' : 'are'} completed.`,
+    procedure: `${PROCEDURES.workAllocation}, Case movement ("Caseworkers should ensure that all relevant work items are completed first, as the case will flip to the new owning segment when the SR is completed")`,
+  };
 }
 
 /**
- * Applies one input to a case group and says what follows: the new state, and assignments for every
- * work item whose placement changed (the case group itself, then its open SRs and approval tasks in
- * SR id order), or a rejection with a reason. Deterministic: the same state and input always give the
- * same result, which is what makes replays after a crash produce identical outputs.
+ * Decides where the case group and its work belong after its facts changed, and says what moved. Work
+ * follows the case group: open case-owning SRs go where it is; functionally unique SRs and approval tasks
+ * are placed on their own terms. A move that does not protect anyone waits while case-owning SRs are
+ * open (004); protective moves (special case, sensitive or PI) and changes of who works it do not.
  */
-export function route(state: CaseGroupState | null, input: RouterInput, ctx: RouteContext): RouteResult {
-  const applied = applyFact(state, input, ctx.rules);
-  if ('rejection' in applied) {
-    const r = applied.rejection;
-    const next = state ? { ...state, history: historyOf(state, [{ at: input.occurredAt, eventId: ctx.eventId, kind: 'REJECTED', subject: null, srId: r.srId ?? null, segment: null, previousSegment: null, ruleId: r.code, text: r.reason }]) } : null;
-    return reject(next, r.code, r.reason, r.srId ?? null);
+function place(state: CaseGroupState, env: RouteEnv, occurredAt: string, touchedSr: string | null, history: HistoryEntry[], outputs: RouterOutput[]): { state: CaseGroupState; recovered: OrphanRecovery | null } {
+  const facts = factsOf(state);
+  if (!facts) return { state, recovered: null };
+  const rules = env.rules;
+  const cg = decideCaseGroup(facts, rules);
+  const deps = (extraTeams: readonly (string | null)[]): Dependencies => ({
+    users: state.allocation ? [state.allocation.userId] : [],
+    teams: [...new Set([...(state.allocation ? [state.allocation.teamId] : []), ...extraTeams.filter((t): t is string => t !== null)])].sort(),
+  });
+  const approvalTeams = Object.values(state.openServiceRequests).filter((s) => s.pendingApproval).map((s) => s.ownerTeamId);
+  if (!cg.ok) {
+    const key = `${cg.error.code}|${cg.error.reason}`;
+    if (state.failure !== key) {
+      const reason = `cannot route case group ${state.caseGroupId}: ${cg.error.reason}`;
+      outputs.push({ kind: 'rejection', code: cg.error.code, reason, srId: null, occurredAt, eventId: env.eventId });
+      history.push(noteOf(env, occurredAt, 'REJECTED', cg.error.reason, { ruleId: cg.error.code, subject: 'CASE_GROUP' }));
+    }
+    return { state: { ...state, failure: key, deps: deps(approvalTeams) }, recovered: null };
   }
-  const outputs: RouterOutput[] = [];
-  const history: HistoryEntry[] = [];
-  if (applied.note) history.push({ at: input.occurredAt, eventId: ctx.eventId, kind: 'FACT', subject: null, srId: null, segment: null, previousSegment: null, ruleId: null, text: applied.note });
-  const facts = applied.facts;
-  let placement = state?.placement ?? null;
-  let srPlacements: Record<string, Placement> = { ...(state?.srPlacements ?? {}) };
-  const emit = (p: Placement, previous: Placement | null | undefined): void => {
-    const value = assignment(ctx, outputs.length, facts.caseGroupId, input.occurredAt, p, previous);
+  const target = cg.decision;
+  const teamLeaderOf = (teamId: string): string | null => env.team(teamId)?.leader?.userId ?? null;
+  // A move that protects nobody waits for case-owning work in progress.
+  let base = target;
+  let pending: PendingMove | null = null;
+  if (state.placement && state.base && !sameLocation(state.base, target) && !IMMEDIATE.has(target.reasons[0]?.ruleId ?? '')) {
+    // An SR waiting in a team leader's approval inbox is not work the caseworker can complete, so it holds nothing.
+    const heldBy = Object.values(state.openServiceRequests)
+      .filter((s) => !s.pendingApproval && catalogueEntry(s, rules)?.kind === 'CASE_OWNING')
+      .map((s) => s.srId)
+      .sort();
+    if (heldBy.length > 0) {
+      pending = { decision: target, heldBy };
+      base = { ...state.base, handling: target.handling, reasons: [...state.base.reasons.filter((r) => r.ruleId !== 'move-pending'), pendingReason(pending, rules)] };
+    }
+  }
+  // Who works it inside the segment: the allocation while the case group is in its segment, unless its
+  // caseworker has left (orphaned: returned to the segment's unallocated work).
+  const allocation = state.allocation;
+  const orphan = allocation && allocation.segment === base.segment ? orphanOf(allocation, env.user(allocation.userId)) : null;
+  const newlyRecovered = orphan && allocation && !(state.recoveredFrom?.userId === orphan.userId && state.recoveredFrom.allocationAt === allocation.at) ? orphan : null;
+  const owner = allocation && !orphan ? { userId: allocation.userId, teamId: allocation.teamId, segment: allocation.segment, available: env.user(allocation.userId)?.available?.v ?? true } : null;
+  let decision = allocateWithinSegment(base, owner, teamLeaderOf);
+  if (newlyRecovered) decision = { ...decision, reasons: [orphanRecoveredReason(newlyRecovered, decision.segment), ...decision.reasons] };
+  let placement = state.placement;
+  const emit = (p: Placement, previous: Placement | null | undefined, pend: PendingMove | null, recovered: OrphanRecovery | null): void => {
+    const value = assignmentOf(env, outputs.filter((o) => o.kind === 'assignment').length, state.caseGroupId, occurredAt, p, previous, pend, recovered);
     outputs.push({ kind: 'assignment', value });
-    // Within the same segment, what changed is who works it: the history quotes that reason.
     const ownerChanged = previous?.decision.segment === value.segment && previous.decision.ownerUserId !== value.ownerUserId;
-    const why = (ownerChanged ? value.reasons.find((r) => OWNER_RULES.has(r.ruleId)) : undefined) ?? value.reasons[0];
-    history.push({ at: input.occurredAt, eventId: ctx.eventId, kind: 'ASSIGNED', subject: p.subject, srId: p.srId, segment: value.segment, previousSegment: value.previousSegment, ruleId: why?.ruleId ?? null, text: why?.text ?? '' });
+    const why = (ownerChanged || recovered ? value.reasons.find((r) => OWNER_RULES.has(r.ruleId)) : undefined) ?? value.reasons[0];
+    history.push(noteOf(env, occurredAt, 'ASSIGNED', why?.text ?? '', { subject: p.subject, srId: p.srId, segment: value.segment, previousSegment: value.previousSegment, ruleId: why?.ruleId ?? null }));
   };
-  const fail = (result: Extract<DecisionResult, { ok: false }>, srId: string | null): void => {
-    outputs.push({ kind: 'rejection', code: result.error.code, reason: `cannot route ${srId ? `SR ${srId} of ` : ''}case group ${facts.caseGroupId}: ${result.error.reason}`, srId });
-    history.push({ at: input.occurredAt, eventId: ctx.eventId, kind: 'REJECTED', subject: srId ? 'SERVICE_REQUEST' : 'CASE_GROUP', srId, segment: null, previousSegment: null, ruleId: result.error.code, text: result.error.reason });
-  };
-
-  let owner: Owner = applied.owner !== undefined ? applied.owner : (state?.owner ?? null);
-  const cg = decideCaseGroup(facts, ctx.rules);
-  if (!cg.ok) fail(cg, null);
-  else {
-    // An allocation holds while the case group stays in the segment it was made in (004: a caseworker
-    // is allocated a case group within a segment); when the case group moves on, it ends.
-    if (owner && placement?.decision.segment === owner.segment && cg.decision.segment !== owner.segment) {
-      history.push({ at: input.occurredAt, eventId: ctx.eventId, kind: 'FACT', subject: null, srId: null, segment: null, previousSegment: null, ruleId: null, text: `allocation to caseworker ${owner.userId} ended: the case group left segment ${owner.segment}` });
-      owner = null;
-    }
-    const decision = allocateWithinSegment(cg.decision, owner ? { ...owner, available: owner.available !== false } : null, ctx.teamLeaderOf);
-    if (applied.recovered) {
-      const next: Placement = { subject: 'CASE_GROUP', srId: null, decision: { ...decision, reasons: [applied.recovered, ...decision.reasons] } };
-      emit(next, placement);
-      placement = next;
-    } else if (!samePlacement(placement?.decision, decision)) {
-      const next: Placement = { subject: 'CASE_GROUP', srId: null, decision };
-      emit(next, placement);
-      placement = next;
-    }
+  if (newlyRecovered || !samePlacement(placement?.decision, decision) || !samePending(state.pendingMove, pending)) {
+    const next: Placement = { subject: 'CASE_GROUP', srId: null, decision };
+    emit(next, placement, pending, newlyRecovered);
+    placement = next;
   }
-  // Work follows the case group: re-place every open SR against the case group's current placement.
-  const current: Decision | undefined = placement?.decision;
-  srPlacements = Object.fromEntries(Object.entries(srPlacements).filter(([srId]) => srId in facts.openServiceRequests));
-  if (current) {
-    for (const srId of Object.keys(facts.openServiceRequests).sort()) {
-      const sr = facts.openServiceRequests[srId];
-      if (!sr) continue;
-      const result = sr.pendingApproval ? decideApprovalTask(sr, sr.ownerTeamId ? ctx.teamLeaderOf(sr.ownerTeamId) : null, current, ctx.rules) : decideServiceRequest(sr, facts, current, ctx.rules);
-      const previous = srPlacements[srId];
-      if (!result.ok) {
-        // Only report a failure once per change of the SR, not on every unrelated fact.
-        if (input.source === 'sr' && input.srId === srId) fail(result, srId);
-        continue;
+  // Work follows the case group: re-place every open SR against its current placement.
+  const current = placement?.decision ?? decision;
+  let srPlacements: Record<string, Placement> = Object.fromEntries(Object.entries(state.srPlacements).filter(([srId]) => srId in state.openServiceRequests));
+  for (const srId of Object.keys(state.openServiceRequests).sort()) {
+    const sr = state.openServiceRequests[srId];
+    if (!sr) continue;
+    const result: DecisionResult = sr.pendingApproval ? decideApprovalTask(sr, sr.ownerTeamId ? teamLeaderOf(sr.ownerTeamId) : null, current, rules) : decideServiceRequest(sr, facts, current, rules);
+    const previous = srPlacements[srId];
+    if (!result.ok) {
+      // Reported once per change of the SR itself, not on every fact of the case group.
+      if (touchedSr === srId) {
+        outputs.push({ kind: 'rejection', code: result.error.code, reason: `cannot route SR ${srId} of case group ${state.caseGroupId}: ${result.error.reason}`, srId, occurredAt, eventId: env.eventId });
+        history.push(noteOf(env, occurredAt, 'REJECTED', result.error.reason, { ruleId: result.error.code, subject: 'SERVICE_REQUEST', srId }));
       }
-      const subject = sr.pendingApproval ? 'APPROVAL_TASK' : 'SERVICE_REQUEST';
-      if (previous && previous.subject === subject && samePlacement(previous.decision, result.decision)) continue;
-      const next: Placement = { subject, srId, decision: result.decision };
-      emit(next, previous);
-      srPlacements = { ...srPlacements, [srId]: next };
+      continue;
+    }
+    const subject = sr.pendingApproval ? 'APPROVAL_TASK' : 'SERVICE_REQUEST';
+    if (previous && previous.subject === subject && samePlacement(previous.decision, result.decision)) continue;
+    const next: Placement = { subject, srId, decision: result.decision };
+    emit(next, previous, null, null);
+    srPlacements = { ...srPlacements, [srId]: next };
+  }
+  const recoveredFrom = orphan && allocation ? { ...orphan, allocationAt: allocation.at } : state.recoveredFrom;
+  return { state: { ...state, base, placement, pendingMove: pending, srPlacements, failure: null, recoveredFrom, deps: deps(approvalTeams) }, recovered: newlyRecovered };
+}
+
+/**
+ * Applies one fact to a case group and says what follows: the new state, and assignments for every
+ * work item whose placement changed (the case group first, then its open SRs and approval tasks in SR
+ * id order), or rejections with reasons. `input` null re-decides with the partition's current users and
+ * teams (after a user's or a team's fact). Deterministic: the same state, input and partition copies
+ * always give the same result, which is what makes replays produce identical outputs.
+ */
+export function route(prior: CaseGroupState | null, input: RouteInput | null, env: RouteEnv): RouteResult {
+  let state = prior ?? emptyCaseGroup(input?.caseGroupId ?? '');
+  const history: HistoryEntry[] = [];
+  const outputs: RouterOutput[] = [];
+  let occurredAt = env.arrivedAt;
+  if (input) {
+    occurredAt = input.occurredAt;
+    const hadApplication = state.payingParentId !== null;
+    const applied = applyInput(state, input, env, env.eventId);
+    state = applied.state;
+    history.push(...applied.history);
+    outputs.push(...applied.rejections);
+    if (!hadApplication && state.payingParentId !== null) {
+      const waitingFor = awaitedPersons(state);
+      if (waitingFor.length > 0) history.push(noteOf(env, occurredAt, 'WAITING', `the first placement waits for the person registry's facts on ${waitingFor.join(', ')}`));
     }
   }
-  const next: CaseGroupState = {
-    caseGroupId: facts.caseGroupId,
-    facts,
-    placement,
-    srPlacements,
-    owner,
-    history: historyOf(state, history),
-  };
-  return { state: next, outputs };
+  const loadBack = typeOneLoadBack(state, env, occurredAt);
+  state = loadBack.state;
+  if (loadBack.note) history.push(loadBack.note);
+  const placed = place(state, env, occurredAt, input?.kind === 'sr' ? input.srId : null, history, outputs);
+  return { state: withHistory(placed.state, history), outputs, recovered: placed.recovered };
+}
+
+/** Waiting facts that arrived before `cutoff` are rejected: their case group or case never came (CMS_WAIT_EXPIRED). */
+export function expireWaiting(state: CaseGroupState, cutoff: string, expiryMs: number, env: Pick<RouteEnv, 'eventId'>): RouteResult {
+  const expired = state.waiting.filter((w) => w.arrivedAt <= cutoff);
+  if (expired.length === 0) return { state, outputs: [], recovered: null };
+  const days = Math.round((expiryMs / 86_400_000) * 10) / 10;
+  const outputs: RouterOutput[] = expired.map((w) => ({
+    kind: 'rejection',
+    code: 'CMS_WAIT_EXPIRED',
+    reason: `${describe(w.input)} waited ${days} days (since ${w.arrivedAt}) for ${w.waitsFor === 'application' ? `the application of case group ${state.caseGroupId}` : `the application of case ${w.waitsFor.slice(5)}`}, which never came`,
+    srId: w.input.kind === 'sr' ? w.input.srId : null,
+    occurredAt: w.input.occurredAt,
+    eventId: w.eventId,
+    source: w.source,
+  }));
+  const next: CaseGroupState = { ...state, waiting: state.waiting.filter((w) => !expired.includes(w)) };
+  const empty = next.payingParentId === null && next.waiting.length === 0 && Object.keys(next.persons).length === 0;
+  return { state: empty ? null : withHistory(next, expired.map((w) => noteOf(env, w.arrivedAt, 'REJECTED', 'the fact waited too long and was rejected', { ruleId: 'CMS_WAIT_EXPIRED' }))), outputs, recovered: null };
+}
+
+/** The oldest waiting fact's arrival, for the partition's waiting index (null when nothing waits). */
+export const oldestWaiting = (state: CaseGroupState | null): string | null => state?.waiting.reduce<string | null>((a, w) => (a === null || w.arrivedAt < a ? w.arrivedAt : a), null) ?? null;
+
+/** Applies a user's fact to a route partition's copy of the user. Pure. Absence reasons are not kept (health data). */
+export function applyUserFact(doc: UserDoc | null, input: Extract<PartitionInput, { kind: 'user' }>, eventId: string): UserDoc {
+  const base: UserDoc = doc ?? { userId: input.userId, available: null, departures: [] };
+  const f = input.fact;
+  if (f.type === 'UserAvailabilityChanged') {
+    const next = { v: f.available, at: input.occurredAt };
+    return byTime(base.available, next) || base.available?.at === next.at ? { ...base, available: next } : base;
+  }
+  if (base.departures.some((d) => d.eventId === eventId)) return base;
+  const departure: Departure = { cause: f.type === 'TeamMoveCompleted' ? 'TEAM_MOVE_COMPLETED' : 'SYSTEM_ACCESS_REMOVED', since: input.occurredAt, toTeamId: f.type === 'TeamMoveCompleted' ? f.toTeamId : null, eventId };
+  return { ...base, departures: [...base.departures, departure].sort((a, b) => (a.since < b.since ? -1 : a.since > b.since ? 1 : a.eventId < b.eventId ? -1 : 1)) };
+}
+
+/** Applies a team-leadership fact to a route partition's copy of the team: the latest by business time leads. */
+export function applyTeamFact(doc: TeamDoc | null, input: Extract<PartitionInput, { kind: 'team' }>): TeamDoc {
+  const base: TeamDoc = doc ?? { teamId: input.fact.teamId, leader: null };
+  const next = { userId: input.userId, at: input.occurredAt };
+  const current = base.leader;
+  if (current && (current.at > next.at || (current.at === next.at && current.userId >= next.userId))) return base;
+  return { ...base, leader: next };
+}
+
+/** Index entries to add and remove when a case group's dependencies change (keys `user:<id>`, `team:<id>`). */
+export function dependencyChanges(before: Dependencies, after: Dependencies): { readonly add: readonly string[]; readonly remove: readonly string[] } {
+  const keys = (d: Dependencies): Set<string> => new Set([...d.users.map((u) => `user:${u}`), ...d.teams.map((t) => `team:${t}`)]);
+  const b = keys(before);
+  const a = keys(after);
+  return { add: [...a].filter((k) => !b.has(k)).sort(), remove: [...b].filter((k) => !a.has(k)).sort() };
 }

@@ -1,4 +1,7 @@
-import type { CaseGroupFacts, CaseGroupOwner, Decision } from '@cms-router/rules';
+import type { PersonSnapshot } from '@cms-router/events';
+import type { CaseFacts, Decision, OpenServiceRequest } from '@cms-router/rules';
+import type { OrphanRecovery } from '@cms-router/rules';
+import type { RouteInput } from './inputs.ts';
 
 /** Where one work item currently sits. */
 export interface Placement {
@@ -7,11 +10,11 @@ export interface Placement {
   readonly decision: Decision;
 }
 
-/** One line of a case group's history, for `explain`. No personal data. */
+/** One line of a case group's history, for `explain`. No personal data (no absence reasons either). */
 export interface HistoryEntry {
   readonly at: string;
   readonly eventId: string;
-  readonly kind: 'ASSIGNED' | 'REJECTED' | 'FACT';
+  readonly kind: 'ASSIGNED' | 'REJECTED' | 'FACT' | 'WAITING';
   readonly subject: Placement['subject'] | null;
   readonly srId: string | null;
   readonly segment: string | null;
@@ -20,16 +23,126 @@ export interface HistoryEntry {
   readonly text: string;
 }
 
-/** Everything the router keeps about one case group (stored as JSON in Redis). */
+/** Where a fact was first read upstream: a rejection names it, so the fact can be replayed from there. */
+export interface SourceRef {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly eventId: string | null;
+}
+
+/** A fact that arrived before what it refers to (the case group's application, or one of its cases). */
+export interface WaitingFact {
+  readonly eventId: string;
+  readonly source: SourceRef | null;
+  /** When it reached the router (the inbox record's time): the wait is measured and expires from here. */
+  readonly arrivedAt: string;
+  readonly waitsFor: 'application' | `case:${string}`;
+  readonly input: RouteInput;
+}
+
+export interface CaseRecord extends CaseFacts {
+  /** Business time of the application that brought the case. */
+  readonly appliedAt: string;
+}
+
+/** The latest allocation of the case group by business time (allocations arrive on their users' keys, in any order). */
+export interface Allocation {
+  readonly userId: string;
+  readonly teamId: string;
+  readonly segment: string;
+  readonly at: string;
+}
+
+/** A move decided while case-owning work is in progress: it takes effect when the last such SR completes. */
+export interface PendingMove {
+  readonly decision: Decision;
+  readonly heldBy: readonly string[];
+}
+
+/** The teams and users whose facts change this case group's placement (the partition indexes list it under them). */
+export interface Dependencies {
+  readonly users: readonly string[];
+  readonly teams: readonly string[];
+}
+
+/** Everything the router keeps about one case group. */
 export interface CaseGroupState {
   readonly caseGroupId: string;
-  readonly facts: CaseGroupFacts;
+  /** Null until an application has been received: the case group's facts wait for it. */
+  readonly payingParentId: string | null;
+  readonly cases: Readonly<Record<string, CaseRecord>>;
+  /** The current facts of each person in the case group, as the person registry last sent them. */
+  readonly persons: Readonly<Record<string, PersonSnapshot>>;
+  /** Latest marking as special (exceptional case handling), by business time. */
+  readonly markedSpecial: { readonly exceptionalType: string; readonly at: string } | null;
+  /** Latest load-back (type two fixed, or type one: every party got its NINO/CRN), by business time. */
+  readonly loadedBackAt: string | null;
+  readonly openServiceRequests: Readonly<Record<string, OpenServiceRequest & { readonly openedAt: string }>>;
+  readonly allocation: Allocation | null;
+  /** The allocation this case group was returned from as orphaned, so the return is told once. */
+  readonly recoveredFrom: (OrphanRecovery & { readonly allocationAt: string }) | null;
+  readonly waiting: readonly WaitingFact[];
+  /** The hierarchy's decision behind the current placement, before who works it inside the segment. */
+  readonly base: Decision | null;
   readonly placement: Placement | null;
+  readonly pendingMove: PendingMove | null;
   readonly srPlacements: Readonly<Record<string, Placement>>;
-  /** The caseworker it is allocated to. `available` is absent in documents written before availability existed. */
-  readonly owner: (Omit<CaseGroupOwner, 'available'> & { readonly available?: boolean }) | null;
+  /** The decision failure last reported (code and reason), so an unroutable case group is reported once per cause. */
+  readonly failure: string | null;
+  readonly deps: Dependencies;
   readonly history: readonly HistoryEntry[];
+}
+
+/** A route partition's copy of one user: availability and departures (broadcast to every partition). */
+export interface UserDoc {
+  readonly userId: string;
+  readonly available: { readonly v: boolean; readonly at: string } | null;
+  /** Team moves and access removals, by time. */
+  readonly departures: readonly Departure[];
+}
+
+export interface Departure {
+  readonly cause: 'TEAM_MOVE_COMPLETED' | 'SYSTEM_ACCESS_REMOVED';
+  readonly since: string;
+  readonly toTeamId: string | null;
+  readonly eventId: string;
+}
+
+/** A route partition's copy of one team: its team leader, latest by business time. */
+export interface TeamDoc {
+  readonly teamId: string;
+  readonly leader: { readonly userId: string; readonly at: string } | null;
 }
 
 /** History kept per case group: enough to answer "why is it here?" without unbounded growth. */
 export const HISTORY_LIMIT = 100;
+
+export function emptyCaseGroup(caseGroupId: string): CaseGroupState {
+  return {
+    caseGroupId,
+    payingParentId: null,
+    cases: {},
+    persons: {},
+    markedSpecial: null,
+    loadedBackAt: null,
+    openServiceRequests: {},
+    allocation: null,
+    recoveredFrom: null,
+    waiting: [],
+    base: null,
+    placement: null,
+    pendingMove: null,
+    srPlacements: {},
+    failure: null,
+    deps: { users: [], teams: [] },
+    history: [],
+  };
+}
+
+/** Parties of the case group's cases that the person registry has not reported yet: the first decision waits for them. */
+export function awaitedPersons(state: CaseGroupState): string[] {
+  const ids = new Set<string>();
+  for (const c of Object.values(state.cases)) for (const p of c.parties) if (!(p.partyId in state.persons)) ids.add(p.partyId);
+  return [...ids].sort();
+}

@@ -74,9 +74,10 @@ const CASE_GROUP_RULES: Record<RuleId, (ctx: RuleContext) => Match> = {
     };
   },
   escalation: ({ facts, rules }) => {
+    // Only SR types set to move the case group (movesCaseGroup); the shipped escalations are functionally unique (004).
     const open = sorted(facts.openServiceRequests)
       .map((sr) => catalogueEntry(sr, rules))
-      .filter((e): e is SrCatalogueEntry => e?.escalation !== undefined);
+      .filter((e): e is SrCatalogueEntry => e?.escalation !== undefined && e.movesCaseGroup === true);
     if (open.length === 0) return undefined;
     // Escalations in the rules file's order: complaints before appeals before enforcement.
     const chosen = rules.escalations.find((e) => open.some((o) => o.escalation === e.segment));
@@ -154,9 +155,25 @@ function regionName(place: Place): string {
     .join(' ');
 }
 
+const catalogues = new WeakMap<Rules, ReadonlyMap<string, SrCatalogueEntry>>();
+
+/** The SR catalogue as a map, built once per rules object (matched by key, aliases included). */
+function catalogueOf(rules: Rules): ReadonlyMap<string, SrCatalogueEntry> {
+  let index = catalogues.get(rules);
+  if (!index) {
+    const built = new Map<string, SrCatalogueEntry>();
+    for (const e of rules.serviceRequests) {
+      built.set(srKey(e.process, e.area, e.subArea), e);
+      for (const alias of e.aliases ?? []) built.set(srKey(alias, e.area, e.subArea), e);
+    }
+    index = built;
+    catalogues.set(rules, index);
+  }
+  return index;
+}
+
 export function catalogueEntry(sr: { process: string; area: string; subArea: string }, rules: Rules): SrCatalogueEntry | undefined {
-  const key = srKey(sr.process, sr.area, sr.subArea);
-  return rules.serviceRequests.find((e) => srKey(e.process, e.area, e.subArea) === key || (e.aliases ?? []).some((alias) => srKey(alias, e.area, e.subArea) === key));
+  return catalogueOf(rules).get(srKey(sr.process, sr.area, sr.subArea));
 }
 
 /** Requirements and handling instructions follow from the facts whichever rule decided. */
@@ -183,18 +200,23 @@ function conditions(segment: string, facts: CaseGroupFacts): { requirements: str
       procedure: `${PROCEDURES.echOverview}: "Clients will not be able to use the Self Service Portal"`,
     });
   }
+  // 003: "The Self Service Portal (SSP) displays the legal first names of the other parties in the case. If any of
+  // these first names cannot be divulged to the other party, the other party will need to be blocked": the
+  // other adults of each case the person is a party to, not of every case in the case group.
   const knownAs = parties.filter((p) => p.knownAsRecorded || p.personalInterest?.suppressCorrespondence === true);
   if (knownAs.length > 0) {
     handling.add('SUPPRESS_CORRESPONDENCE');
     const blocked = new Set<string>();
     for (const p of knownAs) {
-      for (const other of parties) if (other.partyId !== p.partyId && other.role !== 'QUALIFYING_CHILD') blocked.add(other.partyId);
-      for (const id of p.personalInterest?.blockPortalForPartyIds ?? []) blocked.add(id);
+      for (const c of sorted(facts.cases)) {
+        if (!c.parties.some((x) => x.partyId === p.partyId)) continue;
+        for (const other of c.parties) if (other.partyId !== p.partyId && other.role !== 'QUALIFYING_CHILD') blocked.add(other.partyId);
+      }
     }
     for (const id of [...blocked].sort()) handling.add(`BLOCK_SELF_SERVICE_PORTAL:${id}`);
     reasons.push({
       ruleId: 'known-as-not-disclosed',
-      text: 'A name that must not be disclosed is recorded on the case group: suppress outbound correspondence (issue it clerically) and block the other parties from the self-service portal.',
+      text: 'A name that must not be disclosed is recorded on the case group: suppress outbound correspondence (issue it clerically) and block the other parties of that person\'s cases from the self-service portal.',
       procedure: `${PROCEDURES.personalInterest}, step 22 and "Blocking a client from the Self Service Portal"`,
     });
   }
@@ -263,28 +285,41 @@ export function decideServiceRequest(sr: OpenServiceRequest, facts: CaseGroupFac
       procedure: `${PROCEDURES.workAllocation}, Service requests ("Case owning SRs will always be completed by caseworkers in the case owning segment")`,
     });
   }
-  const partyId = sr.raisedAgainstPartyId;
-  const party = partyId ? facts.parties[partyId] : undefined;
+  // 004: "Functionally unique work items will route depending on the post code of the person they are raised
+  // against." An SR raised against no one in particular is raised against the case group, whose person is the
+  // paying parent.
+  const partyId = sr.raisedAgainstPartyId ?? facts.payingParentId;
+  const party = facts.parties[partyId];
   if (!party) {
-    return fail('CMS_SR_PARTY_MISSING', 'functionally-unique-sr', `SR ${sr.srId} is functionally unique but is ${partyId ? `raised against ${partyId}, who is not a party of case group ${facts.caseGroupId}` : 'not raised against any party'}`);
+    return fail('CMS_SR_PARTY_MISSING', 'functionally-unique-sr', `SR ${sr.srId} is functionally unique but is raised against ${partyId}, who is not a party of case group ${facts.caseGroupId}`);
   }
-  const located = where('paying-parent-postcode', `the party the SR is raised against (${party.partyId})`, party, rules);
+  const whose = sr.raisedAgainstPartyId ? `the party it is raised against (${party.partyId})` : `the paying parent (${party.partyId}), as it is not raised against anyone in particular`;
+  const located = where('paying-parent-postcode', whose, party, rules);
   if (isResult(located)) return located;
+  const escalation = entry.escalation ? rules.segments[entry.escalation] : undefined;
+  const segment = entry.escalation ?? 'SPECIALIST';
+  const team = entry.team ?? escalation?.team ?? null;
   return ok({
-    segment: 'SPECIALIST',
+    segment,
     region: located.place.region ?? 'OUTSIDE_UK',
-    team: entry.team ?? null,
+    team,
     ownerUserId: null,
     access: 'READ_ONLY',
     requirements: [],
     handling: caseGroup.handling,
     rulesVersion: rules.version,
     reasons: [
-      {
-        ruleId: 'functionally-unique-sr',
-        text: `A functionally unique SR goes to the ${entry.team ?? 'specialist'} team with read-only access to the case group, routed by the postcode of the party it is raised against (${regionName(located.place)}), not by where the case group is held.`,
-        procedure: `${PROCEDURES.workAllocation}, Service requests ("Functionally unique work items will route depending on the post code of the person they are raised against")`,
-      },
+      escalation
+        ? {
+            ruleId: 'escalation-sr',
+            text: `The ${escalation.name.toLowerCase()} SR is worked by the ${team ?? escalation.name} caseworkers with read-only access to the case group, which stays in its own segment; it is routed by the postcode of ${whose} (${regionName(located.place)}).`,
+            procedure: `${PROCEDURES.workAllocation}, Service requests ("Functionally unique SRs are completed by specialist teams ... The casegroup remains with the caseworker in the case owning segment"); ${entry.procedure}`,
+          }
+        : {
+            ruleId: 'functionally-unique-sr',
+            text: `A functionally unique SR goes to the ${team ?? 'specialist'} team with read-only access to the case group, routed by the postcode of ${whose} (${regionName(located.place)}), not by where the case group is held.`,
+            procedure: `${PROCEDURES.workAllocation}, Service requests ("Functionally unique work items will route depending on the post code of the person they are raised against")`,
+          },
     ],
   });
 }

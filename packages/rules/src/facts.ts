@@ -7,16 +7,20 @@ export interface Residence {
   readonly nonUkCountry: string | null;
 }
 
+/** What routing needs of a personal-interest flag. The PI reason is not here: routing never needs it. */
 export interface PersonalInterestFlag {
-  /** PI reason code. Personal data: used for decisions, never copied into a reason text. */
-  readonly reason: string | null;
   readonly warmHandoverRequired: boolean;
   readonly suppressCorrespondence: boolean;
-  readonly blockPortalForPartyIds: readonly string[];
 }
 
+/**
+ * One person as this case group sees them: the person's current facts (the router's person registry
+ * holds them, and they are the same in every case group the person is in) and the roles the person
+ * has in this case group's cases.
+ */
 export interface PartyFacts {
   readonly partyId: string;
+  /** The person's role in this case group: paying parent if they are the paying parent, else their first role. */
   readonly role: PartyRole;
   readonly residence: Residence;
   readonly identifierKnown: boolean;
@@ -25,12 +29,20 @@ export interface PartyFacts {
   readonly knownAsRecorded: boolean;
 }
 
+/** A party of one case, with their role in it. */
+export interface CaseParty {
+  readonly partyId: string;
+  readonly role: PartyRole;
+}
+
 export interface CaseFacts {
   readonly caseId: string;
   readonly open: boolean;
   /** An application where neither parent had an existing case. */
   readonly newApplication: boolean;
   readonly promiseToPayIssued: boolean;
+  /** The paying parent, receiving parent and qualifying children of this case (003: "the other parties in the case"). */
+  readonly parties: readonly CaseParty[];
 }
 
 export interface OpenServiceRequest {
@@ -49,6 +61,7 @@ export interface CaseGroupFacts {
   readonly payingParentId: string;
   readonly parties: Readonly<Record<string, PartyFacts>>;
   readonly cases: Readonly<Record<string, CaseFacts>>;
+  /** The paying parent's income source (004: "paying parent postcode, income source"). */
   readonly incomeSource: string;
   readonly special: { readonly exceptionalType: string } | null;
   readonly openServiceRequests: Readonly<Record<string, OpenServiceRequest>>;

@@ -30,7 +30,9 @@ export function loadRules(data: unknown, source = 'rules file'): Rules {
     if (seen.has(key)) problems.push(`serviceRequests[${i}]: ${sr.process} / ${sr.area} / ${sr.subArea} is listed twice`);
     seen.add(key);
     if (sr.escalation && !rules.escalations.some((e) => e.segment === sr.escalation)) problems.push(`serviceRequests[${i}]: escalation ${sr.escalation} is not in escalations`);
-    if (sr.kind === 'FUNCTIONALLY_UNIQUE' && !sr.team) problems.push(`serviceRequests[${i}]: a functionally unique SR needs a team`);
+    if (sr.kind === 'FUNCTIONALLY_UNIQUE' && !sr.team && !sr.escalation) problems.push(`serviceRequests[${i}]: a functionally unique SR needs a team (or an escalation segment whose team works it)`);
+    if (sr.movesCaseGroup === true && !sr.escalation) problems.push(`serviceRequests[${i}]: movesCaseGroup needs an escalation segment to move the case group to`);
+    if (sr.movesCaseGroup === true && sr.kind === 'FUNCTIONALLY_UNIQUE') problems.push(`serviceRequests[${i}]: a functionally unique SR never moves the case group (004: "The casegroup remains with the caseworker in the case owning segment"); make it CASE_OWNING or drop movesCaseGroup`);
   });
   for (const [district] of Object.entries(rules.postcodes.districts)) {
     const area = /^[A-Z]+/.exec(district)?.[0] ?? '';

@@ -1,14 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decideApprovalTask, decideCaseGroup, decideServiceRequest, defaultRules, loadRules, lookupPostcode, type CaseGroupFacts, type Decision, type DecisionResult } from './index.ts';
-import { caseGroup, party, sr } from './testing.ts';
+import { aCase, caseGroup, party, sr } from './testing.ts';
 
 const rules = defaultRules();
 const decided = (result: DecisionResult): Decision => {
   if (!result.ok) throw new Error(`expected a decision, got ${result.error.code}: ${result.error.reason}`);
   return result.decision;
 };
-const PI = { reason: 'COMMISSION_DEFINED', warmHandoverRequired: false, suppressCorrespondence: false, blockPortalForPartyIds: [] };
+const PI = { warmHandoverRequired: false, suppressCorrespondence: false };
+/** The shipped rules with the escalation SR types set to move the whole case group (002 "route the case"). */
+const moving = loadRules({ ...JSON.parse(JSON.stringify(rules)), serviceRequests: rules.serviceRequests.map((e) => (e.escalation ? { ...e, kind: 'CASE_OWNING', movesCaseGroup: true } : e)) });
 
 describe('the case-group hierarchy (first matching rule wins)', () => {
   it.each<[string, string, CaseGroupFacts, string, string | null]>([
@@ -16,16 +18,12 @@ describe('the case-group hierarchy (first matching rule wins)', () => {
     ['001 ECH Overview: "Once a case is exceptional the whole case-group becomes exceptional" (beats a sensitive party)', 'special-case', caseGroup({ special: { exceptionalType: 'TYPE_TWO' } }, { nationallySensitive: true }), 'NON_STANDARD', null],
     ['004 Work Allocation: "one of the parties involved is classed as nationally sensitive ... assigned to the special client records segment"', 'sensitive-or-personal-interest', caseGroup({}, { nationallySensitive: true }), 'SPECIAL_CLIENT_RECORDS', null],
     ['003 Personal Interest, step 13: "This will move the case to the SCR team" (PI on the receiving parent)', 'sensitive-or-personal-interest', caseGroup({ parties: { PP: party('PP', 'PAYING_PARENT'), RP: party('RP', 'RECEIVING_PARENT', { personalInterest: PI }) } }), 'SPECIAL_CLIENT_RECORDS', null],
-    ['004 Work Allocation: sensitivity beats a new application ("Instead of being handled by the standard application teams")', 'sensitive-or-personal-interest', caseGroup({ cases: { 'C-1': { caseId: 'C-1', open: true, newApplication: true, promiseToPayIssued: false } } }, { nationallySensitive: true }), 'SPECIAL_CLIENT_RECORDS', null],
-    ['002 CSA: "Process = Escalated enquires, Area = Complaints, Sub Area = Resolution/Review/ICE" routes to complaints', 'escalation', caseGroup({ openServiceRequests: { S: sr('S', 'Escalated enquires', 'Complaints', 'ICE') } }), 'COMPLAINTS', null],
-    ['002 CSA: "Process = Escalated Enquiries, Area = Appeals, Sub Area = Appeal Against Decision" routes to appeals', 'escalation', caseGroup({ openServiceRequests: { S: sr('S', 'Escalated Enquiries', 'Appeals', 'Appeal Against Decision') } }), 'APPEALS', null],
-    ['002 CSA: "Process = Arrears, Area = Arrears Management, Sub Area = Arrears Review" routes to enforcement', 'escalation', caseGroup({ openServiceRequests: { S: sr('S', 'Arrears', 'Arrears Management', 'Arrears Review') } }), 'ENFORCEMENT', null],
-    ['002 CSA + rules file order: a complaint outranks an appeal and enforcement', 'escalation', caseGroup({ openServiceRequests: { A: sr('A', 'Arrears', 'Arrears Management', 'Arrears Review'), B: sr('B', 'Escalated Enquiries', 'Complaints', 'Review') } }), 'COMPLAINTS', null],
+    ['004 Work Allocation: sensitivity beats a new application ("Instead of being handled by the standard application teams")', 'sensitive-or-personal-interest', caseGroup({ cases: { 'C-1': aCase('C-1', { newApplication: true, promiseToPayIssued: false }) } }, { nationallySensitive: true }), 'SPECIAL_CLIENT_RECORDS', null],
     ['004 Work Allocation: "the paying parent\'s residential address is not a United Kingdom address"', 'non-uk-paying-parent', caseGroup({}, { residence: { ukPostcode: null, nonUkCountry: 'ES' } }), 'INTERNATIONAL', null],
     ['rules file: the Isle of Man is not in the UK (IM postcode)', 'non-uk-paying-parent', caseGroup({}, { residence: { ukPostcode: 'IM1 1AA', nonUkCountry: null } }), 'INTERNATIONAL', null],
     ['rules file: Jersey (JE) is not in the UK', 'non-uk-paying-parent', caseGroup({}, { residence: { ukPostcode: 'JE2 3AB', nonUkCountry: null } }), 'INTERNATIONAL', null],
-    ['004 Work Allocation: "a new application ... where neither party has an existing case ... routed to the new case segment"', 'lifecycle-new-case', caseGroup({ cases: { 'C-1': { caseId: 'C-1', open: true, newApplication: true, promiseToPayIssued: false } } }), 'NEW_CASE', 'YORKSHIRE_AND_THE_HUMBER'],
-    ['004 Work Allocation: "not be routed to the maintenance segment until ... the promise to pay (P2P) schedule has been issued"', 'paying-parent-postcode', caseGroup({ cases: { 'C-1': { caseId: 'C-1', open: true, newApplication: true, promiseToPayIssued: true } } }), 'MAINTENANCE', 'YORKSHIRE_AND_THE_HUMBER'],
+    ['004 Work Allocation: "a new application ... where neither party has an existing case ... routed to the new case segment"', 'lifecycle-new-case', caseGroup({ cases: { 'C-1': aCase('C-1', { newApplication: true, promiseToPayIssued: false }) } }), 'NEW_CASE', 'YORKSHIRE_AND_THE_HUMBER'],
+    ['004 Work Allocation: "not be routed to the maintenance segment until ... the promise to pay (P2P) schedule has been issued"', 'paying-parent-postcode', caseGroup({ cases: { 'C-1': aCase('C-1', { newApplication: true, promiseToPayIssued: true }) } }), 'MAINTENANCE', 'YORKSHIRE_AND_THE_HUMBER'],
     ['004 Work Allocation: "Factors ... include paying parent postcode" (Welsh postcode)', 'paying-parent-postcode', caseGroup({}, { residence: { ukPostcode: 'CF10 1AA', nonUkCountry: null } }), 'MAINTENANCE', 'WALES'],
     ['004 Work Allocation: paying parent in Northern Ireland', 'paying-parent-postcode', caseGroup({}, { residence: { ukPostcode: 'BT1 5GS', nonUkCountry: null } }), 'MAINTENANCE', 'NORTHERN_IRELAND'],
     ['004 Work Allocation: paying parent in Scotland', 'paying-parent-postcode', caseGroup({}, { residence: { ukPostcode: 'EH1 1YZ', nonUkCountry: null } }), 'MAINTENANCE', 'SCOTLAND'],
@@ -36,6 +34,18 @@ describe('the case-group hierarchy (first matching rule wins)', () => {
     if (region !== null) expect(decision.region).toBe(region);
     expect(decision.rulesVersion).toBe(rules.version);
     expect(decision.reasons[0]?.procedure).toMatch(/^00[0-4] /);
+  });
+
+  it.each<[string, CaseGroupFacts, string]>([
+    ['002 CSA: "Process = Escalated enquires, Area = Complaints, Sub Area = Resolution/Review/ICE" routes the case to complaints', caseGroup({ openServiceRequests: { S: sr('S', 'Escalated enquires', 'Complaints', 'ICE') } }), 'COMPLAINTS'],
+    ['002 CSA: "Process = Escalated Enquiries, Area = Appeals, Sub Area = Appeal Against Decision" routes to appeals', caseGroup({ openServiceRequests: { S: sr('S', 'Escalated Enquiries', 'Appeals', 'Appeal Against Decision') } }), 'APPEALS'],
+    ['002 CSA: "Process = Arrears, Area = Arrears Management, Sub Area = Arrears Review" routes to enforcement', caseGroup({ openServiceRequests: { S: sr('S', 'Arrears', 'Arrears Management', 'Arrears Review') } }), 'ENFORCEMENT'],
+    ['002 CSA + rules file order: a complaint outranks an appeal and enforcement', caseGroup({ openServiceRequests: { A: sr('A', 'Arrears', 'Arrears Management', 'Arrears Review'), B: sr('B', 'Escalated Enquiries', 'Complaints', 'Review') } }), 'COMPLAINTS'],
+  ])('with movesCaseGroup set on the SR type, %s', (_citation, facts, segment) => {
+    const decision = decided(decideCaseGroup(facts, moving));
+    expect(decision).toMatchObject({ segment, reasons: [{ ruleId: 'escalation' }] });
+    // 004: escalations are worked by specialist caseworkers, so by default the case group stays where it is.
+    expect(decided(decideCaseGroup(facts, rules))).toMatchObject({ segment: 'MAINTENANCE', reasons: [{ ruleId: 'paying-parent-postcode' }] });
   });
 
   it('uses income source for the maintenance team (004: "paying parent postcode, income source and the lifecycle")', () => {
@@ -54,6 +64,16 @@ describe('the case-group hierarchy (first matching rule wins)', () => {
     expect(decided(decideCaseGroup(caseGroup({ special: { exceptionalType: 'TYPE_ONE' } }), rules)).handling).toContain('SELF_SERVICE_PORTAL_UNAVAILABLE');
   });
 
+  it('blocks only the other adults of the cases the person is in, not of another case of the case group (003: "the other parties in the case")', () => {
+    const c1 = aCase('C-1', { parties: [{ partyId: 'PP', role: 'PAYING_PARENT' }, { partyId: 'RP1', role: 'RECEIVING_PARENT' }, { partyId: 'QC1', role: 'QUALIFYING_CHILD' }] });
+    const c2 = aCase('C-2', { parties: [{ partyId: 'PP', role: 'PAYING_PARENT' }, { partyId: 'RP2', role: 'RECEIVING_PARENT' }, { partyId: 'QC2', role: 'QUALIFYING_CHILD' }] });
+    const parties = { PP: party('PP', 'PAYING_PARENT'), RP1: party('RP1', 'RECEIVING_PARENT', { knownAsRecorded: true }), QC1: party('QC1', 'QUALIFYING_CHILD'), RP2: party('RP2', 'RECEIVING_PARENT'), QC2: party('QC2', 'QUALIFYING_CHILD') };
+    expect(decided(decideCaseGroup(caseGroup({ cases: { 'C-1': c1, 'C-2': c2 }, parties }), rules)).handling).toEqual(['BLOCK_SELF_SERVICE_PORTAL:PP', 'SUPPRESS_CORRESPONDENCE']);
+    // The paying parent's name withheld: the receiving parents of both of their cases are blocked.
+    const ppKnownAs = { ...parties, PP: party('PP', 'PAYING_PARENT', { knownAsRecorded: true }), RP1: party('RP1', 'RECEIVING_PARENT') };
+    expect(decided(decideCaseGroup(caseGroup({ cases: { 'C-1': c1, 'C-2': c2 }, parties: ppKnownAs }), rules)).handling).toEqual(['BLOCK_SELF_SERVICE_PORTAL:RP1', 'BLOCK_SELF_SERVICE_PORTAL:RP2', 'SUPPRESS_CORRESPONDENCE']);
+  });
+
   it('a known-as name suppresses correspondence and blocks the other adults from the portal (003 step 22 and SSP blocking)', () => {
     const facts = caseGroup({ parties: { PP: party('PP', 'PAYING_PARENT'), RP: party('RP', 'RECEIVING_PARENT', { knownAsRecorded: true }), QC: party('QC', 'QUALIFYING_CHILD') } });
     const d = decided(decideCaseGroup(facts, rules));
@@ -62,15 +82,10 @@ describe('the case-group hierarchy (first matching rule wins)', () => {
   });
 
   it('asks for a warm handover to the SCR team leader for a CIFBA flag (003 step 6)', () => {
-    const facts = caseGroup({}, { personalInterest: { ...PI, reason: 'CIFBA', warmHandoverRequired: true } });
+    const facts = caseGroup({}, { personalInterest: { ...PI, warmHandoverRequired: true } });
     expect(decided(decideCaseGroup(facts, rules)).handling).toContain('WARM_HANDOVER_TO_SCR_TEAM_LEADER');
   });
 
-  it('never puts a personal-interest reason into a reason text', () => {
-    const facts = caseGroup({}, { personalInterest: { ...PI, reason: 'THREAT_OF_SUICIDE' } });
-    const text = JSON.stringify(decided(decideCaseGroup(facts, rules)).reasons);
-    expect(text).not.toMatch(/suicide/i);
-  });
 });
 
 describe('routing errors are clear, never a silent default', () => {
@@ -149,9 +164,24 @@ describe('service requests', () => {
     expect(d.reasons[0]?.ruleId).toBe('restricted-segment-holds-all-work');
   });
 
+  it('004: a functionally unique SR raised against no one in particular routes by the paying parent\'s postcode', () => {
+    const d = decided(decideServiceRequest(sr('S', 'Payments', 'Discrepancy Log', 'Investigate'), facts, owning, rules));
+    expect(d).toMatchObject({ segment: 'SPECIALIST', region: 'NORTHERN_IRELAND', access: 'READ_ONLY' });
+    expect(d.reasons[0]?.text).toMatch(/the paying parent \(PP\), as it is not raised against anyone in particular/);
+  });
+
+  it.each([
+    ['a complaint', sr('S', 'Escalated enquires', 'Complaints', 'ICE', { raisedAgainstPartyId: 'RP' }), 'COMPLAINTS', 'CMS complaints'],
+    ['an appeal', sr('S', 'Escalated Enquiries', 'Appeals', 'Appeal Against Decision', { raisedAgainstPartyId: 'RP' }), 'APPEALS', 'CMS appeals'],
+    ['an arrears review', sr('S', 'Arrears', 'Arrears Management', 'Arrears Review', { raisedAgainstPartyId: 'RP' }), 'ENFORCEMENT', 'CMS enforcement'],
+  ])('004 + 002: %s is worked by its specialist caseworkers with read-only access, routed by the postcode of the person it is raised against', (_, request, segment, team) => {
+    const d = decided(decideServiceRequest(request, facts, owning, rules));
+    expect(d).toMatchObject({ segment, team, region: 'WALES', access: 'READ_ONLY', reasons: [{ ruleId: 'escalation-sr' }] });
+    expect(d.reasons[0]?.procedure).toMatch(/^004 Work Allocation.*002 CSA/);
+  });
+
   it.each([
     ['an unknown SR type', sr('S', 'Special case management', 'Non Standard', 'Something'), 'CMS_UNKNOWN_SR_TYPE'],
-    ['a functionally unique SR without a party', sr('S', 'Payments', 'Discrepancy Log', 'Investigate'), 'CMS_SR_PARTY_MISSING'],
     ['a functionally unique SR against a stranger', sr('S', 'Payments', 'Discrepancy Log', 'Investigate', { raisedAgainstPartyId: 'X' }), 'CMS_SR_PARTY_MISSING'],
   ])('rejects %s', (_, request, code) => {
     expect(decideServiceRequest(request, facts, owning, rules)).toMatchObject({ ok: false, error: { code } });
@@ -185,6 +215,9 @@ describe('the rules file', () => {
     data.escalations = [{ segment: 'NOWHERE', procedure: 'x' }];
     expect(() => loadRules(data, 'bad.json')).toThrow(/bad\.json: hierarchy: rule special-case is missing; escalations: unknown segment NOWHERE/);
     expect(() => loadRules({ version: 1 })).toThrow(/CMS_RULES_INVALID|effectiveFrom/);
+    const fu = JSON.parse(JSON.stringify(rules)) as { serviceRequests: Record<string, unknown>[] };
+    fu.serviceRequests = fu.serviceRequests.map((e) => (e['escalation'] === 'APPEALS' ? { ...e, movesCaseGroup: true } : e));
+    expect(() => loadRules(fu, 'fu.json')).toThrow(/a functionally unique SR never moves the case group/);
   });
 });
 
@@ -208,7 +241,7 @@ describe('properties', () => {
       {
         special: f.special ? { exceptionalType: 'TYPE_ONE' } : null,
         incomeSource: f.income,
-        cases: { 'C-1': { caseId: 'C-1', open: true, newApplication: f.newApplication, promiseToPayIssued: f.p2p } },
+        cases: { 'C-1': aCase('C-1', { newApplication: f.newApplication, promiseToPayIssued: f.p2p }) },
         parties: {
           PP: party('PP', 'PAYING_PARENT', { nationallySensitive: f.sensitive, residence: { ukPostcode: f.postcode, nonUkCountry: null } }),
           RP: party('RP', 'RECEIVING_PARENT', { personalInterest: f.pi ? PI : null, knownAsRecorded: f.knownAs, residence: { ukPostcode: f.rpPostcode, nonUkCountry: null } }),
@@ -242,7 +275,7 @@ describe('properties', () => {
         const a = build(f);
         const withUnrelated: CaseGroupFacts = {
           ...a,
-          cases: { ...a.cases, [`closed-${id}`]: { caseId: `closed-${id}`, open: false, newApplication: false, promiseToPayIssued: false } },
+          cases: { ...a.cases, [`closed-${id}`]: aCase(`closed-${id}`, { open: false, newApplication: false, promiseToPayIssued: false }) },
           openServiceRequests: { ...a.openServiceRequests, [`sr-${id}`]: sr(`sr-${id}`, 'Change of Circumstances', 'Address', 'Verify') },
         };
         expect(decideCaseGroup(withUnrelated, rules)).toEqual(decideCaseGroup(a, rules));

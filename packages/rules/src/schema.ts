@@ -32,7 +32,15 @@ export const rulesFileSchema = z
           team: z.string().optional(),
           needsApproval: z.boolean().optional(),
           teamLeaderMaySelfAuthorise: z.boolean().optional(),
+          /** The escalation segment whose caseworkers work this SR (002: complaints, appeals, enforcement). */
           escalation: segmentId.optional(),
+          /**
+           * Whether an open SR of this type moves the whole case group to its escalation segment (002 "route the
+           * case to the complaints segment"). Default false: an escalation is worked by specialist caseworkers
+           * and so is functionally unique by 004's definition ("The casegroup remains with the caseworker in the
+           * case owning segment"). docs/rules.md explains the default.
+           */
+          movesCaseGroup: z.boolean().optional(),
           procedure: z.string().min(1),
         })
         .strict(),

@@ -23,13 +23,16 @@ const plan = { type: 'ActivityPlanGenerated', activities: [{ activityId: 'A1', n
 const done = (id: string) => ({ type: 'ActivityCompleted', activityId: id }) as const;
 const decided = (d: 'APPROVED' | 'REJECTED') => ({ type: 'ApprovalDecided', decision: d }) as const;
 
+/** The case group with its one case's parties known (from its application). */
+const known = (): CaseGroupSrState => ({ ...emptyState('CG-1'), cases: { 'C-1': parties } });
+
 /** Runs events in order; returns every outcome and the facts derived, as "Type:detail" strings. */
-function run(events: SrLifecycleEvent[], start: CaseGroupSrState = emptyState('CG-1')): { outcomes: SrOutcome[]; facts: string[]; raw: SrFact[]; state: CaseGroupSrState } {
+function run(events: SrLifecycleEvent[], start: CaseGroupSrState = known()): { outcomes: SrOutcome[]; facts: string[]; raw: SrFact[]; state: CaseGroupSrState } {
   let state = start;
   const outcomes: SrOutcome[] = [];
   const raw: SrFact[] = [];
   events.forEach((e, i) => {
-    const o = applySrEvent(state, e, { eventId: `e-${e.srId}-${i}-${e.occurredAt}`, parties });
+    const o = applySrEvent(state, e, { eventId: `e-${e.srId}-${i}-${e.occurredAt}` });
     outcomes.push(o);
     state = o.state;
     if (o.kind === 'applied') raw.push(...o.facts);
@@ -81,6 +84,18 @@ describe('000 Non Standard Case - Refer', () => {
       [],
     ],
     [
+      'step 4: "no approval is needed": a team leader who raised the referral closes it Complex Case Approved straight away',
+      [ev(created('Non Standard', 'NO_NINO_OR_CRN'), TL), ev(status('IN_PROGRESS'), TL), ev(status('CLOSED', 'Complete', 'Complex Case Approved'), TL)],
+      ['SR:OPENED', 'SPECIAL:TYPE_ONE', 'SR:COMPLETED'],
+      [],
+    ],
+    [
+      'step 8: a reason that is not one of the referral reasons is named as such',
+      [ev(created('Non Standard', 'TYPE_ONE_NO_NINO'))],
+      [],
+      ['CMS_SR_MANDATORY_FIELD: cannot create SR SR-1: reason "TYPE_ONE_NO_NINO" is not one of NO_NINO_OR_CRN, CANNOT_REACH_ACCURATE_OUTCOME'],
+    ],
+    [
       'step 9: the source of the referral is mandatory',
       [ev(created('Non Standard', 'NO_NINO_OR_CRN', { sourceOfReferral: null }))],
       [],
@@ -102,7 +117,7 @@ describe('000 Non Standard Case - Refer', () => {
       'steps 18-19: Complex Case Approved needs the TL approval first',
       [ev(created('Non Standard', 'NO_NINO_OR_CRN')), ev(status('IN_PROGRESS')), ev(status('CLOSED', 'Complete', 'Complex Case Approved'))],
       ['SR:OPENED'],
-      ['CMS_SR_INVALID_TRANSITION: cannot close SR SR-1 as Complex Case Approved: the referral has not been approved by a team leader'],
+      ["CMS_SR_INVALID_TRANSITION: cannot close SR SR-1 as Complex Case Approved: a team leader has not approved the referral. A caseworker's referral goes to Pending Approval for the team leader's decision (000 steps 11 and 18); only a team leader who raised the referral closes it without that approval (000 step 4)"],
     ],
     [
       'only a team leader decides the approval inbox item',
@@ -150,6 +165,13 @@ describe('003 Personal Interest - Register', () => {
       ['SR:OPENED', 'PI:RP:EMPLOYEE_IS_CLIENT', 'SR:COMPLETED'],
       [],
     ],
+    [
+      '"Team leaders who launch a referral can self authorise a case": a team leader closes their own referral Personal Interest Approved',
+      [ev(created('Personal Interest', 'CONFLICT_OF_INTEREST', { sourceOfReferral: null }), TL), ev(status('IN_PROGRESS'), TL), ev(status('CLOSED', 'Complete', 'Personal Interest Approved'), TL)],
+      ['SR:OPENED', 'PI:RP:CONFLICT_OF_INTEREST', 'SR:COMPLETED'],
+      [],
+    ],
+    ['a personal-interest referral raised against someone outside the case group is refused', [ev(created('Personal Interest', 'CIFBA', { raisedAgainstPartyId: 'STRANGER' }))], [], ['CMS_SR_PARTY_MISSING: cannot create SR SR-1: it is raised against STRANGER, who is not a party of case group CG-1']],
     ['steps 5 and 7: the lock-assignment flag must not be selected', [ev(created('Personal Interest', 'CIFBA', { lockAssignment: true }))], [], ['CMS_SR_MANDATORY_FIELD: cannot create SR SR-1: the lock-assignment flag must not be selected on a personal-interest referral (003 steps 5 and 7)']],
     ['step 9: Pending Approval needs the sub status "Pending approval - TL"', [...piReferral('CIFBA').slice(0, 3), ev(status('PENDING_APPROVAL'))], ['SR:OPENED'], ['CMS_SR_INVALID_TRANSITION: SR SR-1: a personal-interest referral goes to Pending Approval with sub status "Pending approval - TL" (003 step 9)']],
     ['step 12: Personal Interest Not Valid is only for a rejected referral', [...piReferral('CIFBA'), ev(decided('APPROVED'), TL), ev(done('A1')), ev(done('A2')), ev(status('CLOSED', 'Rejected', 'Personal Interest Not Valid'))], ['SR:OPENED', 'SR:PENDING_APPROVAL', 'SR:OPENED'], ['CMS_SR_INVALID_TRANSITION: SR SR-1: Personal Interest Not Valid is for a referral a team leader rejected (003 step 12)']],
@@ -208,18 +230,18 @@ describe('the SR state machine', () => {
 
   it('a duplicate event (same id) changes nothing and produces nothing', () => {
     const first = run(nsReferralToApproval());
-    const again = nsReferralToApproval().map((e, i) => applySrEvent(first.state, e, { eventId: `e-${e.srId}-${i}-${e.occurredAt}`, parties }));
+    const again = nsReferralToApproval().map((e, i) => applySrEvent(first.state, e, { eventId: `e-${e.srId}-${i}-${e.occurredAt}` }));
     // Different ids (new clock) but the same transitions: each is either a no-op duplicate or rejected, never a new fact.
     for (const o of again) expect(o.kind === 'applied' ? o.facts : []).toEqual([]);
   });
 
   it('replaying the same event id is a no-op', () => {
     const e = ev(created('Non Standard', 'NO_NINO_OR_CRN'));
-    const once = applySrEvent(emptyState('CG-1'), e, { eventId: 'X', parties });
-    expect(applySrEvent(once.state, e, { eventId: 'X', parties })).toMatchObject({ kind: 'duplicate' });
+    const once = applySrEvent(known(), e, { eventId: 'X' });
+    expect(applySrEvent(once.state, e, { eventId: 'X' })).toMatchObject({ kind: 'duplicate' });
   });
 
-  it('an event before its SR is created is rejected with a reason (not held)', () => {
+  it('on its own, the state machine rejects an event for an SR it does not have (applySrEventsInput holds it for its SrCreated first)', () => {
     const r = run([ev(status('IN_PROGRESS'))]);
     expect(rejections(r)).toEqual(['CMS_UNKNOWN_SR: SR SR-1 has not been created (no SrCreated received for case group CG-1); publish it first, then replay this event']);
   });

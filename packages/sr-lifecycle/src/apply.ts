@@ -9,7 +9,8 @@ type Payload = SrLifecycleEvent['payload'];
 /**
  * Applies one SR lifecycle event to a case group's SR state. Pure and deterministic.
  * - An exact duplicate (same event id, or a change to the state the SR is already in) changes nothing.
- * - An event for an SR that was never created is rejected (CMS_UNKNOWN_SR), not held: see docs/sr-events.md.
+ * - An event for an SR that was never created is rejected (CMS_UNKNOWN_SR); `applySrEventsInput` keeps such
+ *   events waiting for the SrCreated first, so only an SR that never comes ends that way (after the expiry).
  * - An invalid transition is rejected with a reason a person can act on, and the state is unchanged.
  * - A valid one returns the new state and the routing facts it derives (cms.sr-facts.v1).
  */
@@ -37,19 +38,35 @@ export function applySrEvent(state: CaseGroupSrState, event: SrLifecycleEvent, c
       return reject('CMS_SR_INVALID_TRANSITION', `SR ${event.srId} already exists as "${existing.process} / ${existing.area} / ${existing.subArea}"`);
     }
     const missing: string[] = [];
+    const invalid: string[] = [];
+    const reasonOf = (reasons: Readonly<Record<string, unknown>>): void => {
+      if (!p.reason) missing.push(`a reason (one of ${Object.keys(reasons).join(', ')})`);
+      else if (!(p.reason in reasons)) invalid.push(`reason "${p.reason}" is not one of ${Object.keys(reasons).join(', ')}`);
+    };
     if (kind === 'NON_STANDARD_REFERRAL') {
       // 000 step 8: "Select the appropriate reason"; step 9: "record the source of the referral".
-      if (!p.reason || !(p.reason in NON_STANDARD_REASONS)) missing.push(`a reason (one of ${Object.keys(NON_STANDARD_REASONS).join(', ')})`);
+      reasonOf(NON_STANDARD_REASONS);
       if (!p.sourceOfReferral) missing.push('the source of the referral (000 step 9)');
     }
     if (kind === 'PI_REFERRAL') {
       // 003 step 7: "Check the lock assignment flag is not selected ... Reason - select the most appropriate reason".
       if (p.lockAssignment) return reject('CMS_SR_MANDATORY_FIELD', `cannot create SR ${event.srId}: the lock-assignment flag must not be selected on a personal-interest referral (003 steps 5 and 7)`);
-      if (!p.reason || !(p.reason in PI_REASONS)) missing.push(`a reason (one of ${Object.keys(PI_REASONS).join(', ')})`);
+      reasonOf(PI_REASONS);
       if (!p.raisedAgainstPartyId) missing.push('the client referred (raisedAgainstPartyId)');
     }
     if (kind === 'PI_CESSATION' && !p.raisedAgainstPartyId) missing.push('the client whose flag is removed (raisedAgainstPartyId)');
-    if (missing.length > 0) return reject('CMS_SR_MANDATORY_FIELD', `cannot create SR ${event.srId}: ${missing.join('; ')} is mandatory`);
+    if (missing.length > 0 || invalid.length > 0) {
+      const parts = [...(missing.length > 0 ? [`${missing.join('; ')} ${missing.length === 1 ? 'is' : 'are'} mandatory`] : []), ...invalid];
+      return reject('CMS_SR_MANDATORY_FIELD', `cannot create SR ${event.srId}: ${parts.join('; ')}`);
+    }
+    // The client of a personal-interest SR must be a party of the SR's case (003 step 7: "refer the case and contact").
+    if ((kind === 'PI_REFERRAL' || kind === 'PI_CESSATION') && p.raisedAgainstPartyId) {
+      const client = p.raisedAgainstPartyId;
+      const inGroup = Object.values(state.cases).some((ps) => ps.some((x) => x.partyId === client));
+      const inCase = (state.cases[event.caseId] ?? []).some((x) => x.partyId === client);
+      if (!inGroup) return reject('CMS_SR_PARTY_MISSING', `cannot create SR ${event.srId}: it is raised against ${client}, who is not a party of case group ${event.caseGroupId}`);
+      if (!inCase) return reject('CMS_SR_PARTY_MISSING', `cannot create SR ${event.srId}: it is raised against ${client}, who is not a party of case ${event.caseId} (raise it on a case the client is a party to)`);
+    }
     const sr: SrRecord = {
       srId: event.srId,
       caseId: event.caseId,
@@ -80,6 +97,9 @@ export function applySrEvent(state: CaseGroupSrState, event: SrLifecycleEvent, c
   const isTeamLeader = event.actor.role === 'TEAM_LEADER';
   const selfAuthorising = isTeamLeader && sr.createdBy.role === 'TEAM_LEADER';
   const needsApproval = sr.kind === 'NON_STANDARD_REFERRAL' || sr.kind === 'PI_REFERRAL';
+
+  const notApproved = (resolution: string, inbox: string, self: string): string =>
+    `cannot close SR ${sr.srId} as ${resolution}: a team leader has not approved the referral. A caseworker's referral goes to Pending Approval for the team leader's decision (${inbox}); only a team leader who raised the referral closes it without that approval (${self})`;
 
   const decide = (decision: 'APPROVED' | 'REJECTED'): SrOutcome => {
     // 003 step 10 / 000 step 18: approval -> In Progress / Approved. 003 step 11 / 000 step 22: rejection -> In Progress / Rejected.
@@ -169,7 +189,8 @@ export function applySrEvent(state: CaseGroupSrState, event: SrLifecycleEvent, c
   switch (sr.kind) {
     case 'NON_STANDARD_REFERRAL': {
       if (same(p.resolutionCode, RESOLUTION.complexCaseApproved)) {
-        if (sr.approval !== 'APPROVED') return reject('CMS_SR_INVALID_TRANSITION', `cannot close SR ${sr.srId} as ${RESOLUTION.complexCaseApproved}: the referral has not been approved by a team leader`);
+        // 000 step 4: "If you are a team leader and have identified the case requires Exceptional Case Handling yourself, no approval is needed".
+        if (sr.approval !== 'APPROVED' && !selfAuthorising) return reject('CMS_SR_INVALID_TRANSITION', notApproved(RESOLUTION.complexCaseApproved, '000 steps 11 and 18', '000 step 4'));
         if (!same(p.subStatus, SUB_STATUS.complete)) return reject('CMS_SR_INVALID_TRANSITION', `SR ${sr.srId}: ${RESOLUTION.complexCaseApproved} closes with sub status Complete (000 step 19)`);
         // 000 step 20: "This will mark this case and any others within the case group as a special case."
         const type = NON_STANDARD_REASONS[sr.reason ?? ''] ?? 'TYPE_TWO';
@@ -179,7 +200,8 @@ export function applySrEvent(state: CaseGroupSrState, event: SrLifecycleEvent, c
     }
     case 'PI_REFERRAL': {
       if (same(p.resolutionCode, RESOLUTION.piApproved)) {
-        if (sr.approval !== 'APPROVED') return reject('CMS_SR_INVALID_TRANSITION', `cannot close SR ${sr.srId} as ${RESOLUTION.piApproved}: the referral has not been approved by a team leader`);
+        // 003: "Team leaders who launch a referral can self authorise a case."
+        if (sr.approval !== 'APPROVED' && !selfAuthorising) return reject('CMS_SR_INVALID_TRANSITION', notApproved(RESOLUTION.piApproved, '003 steps 9-10', '003 step 5'));
         if (!same(p.subStatus, SUB_STATUS.complete)) return reject('CMS_SR_INVALID_TRANSITION', `SR ${sr.srId}: ${RESOLUTION.piApproved} closes with sub status Complete (003 step 13)`);
         return flagParties(sr, closed, completed);
       }
@@ -214,7 +236,9 @@ export function applySrEvent(state: CaseGroupSrState, event: SrLifecycleEvent, c
     const rule = PI_REASONS[referral.reason ?? ''];
     const client = referral.raisedAgainstPartyId;
     if (!rule || !client) return reject('CMS_SR_MANDATORY_FIELD', `SR ${referral.srId}: the referral has no valid reason or client`);
-    const adults = ctx.parties.filter((x) => x.role !== 'QUALIFYING_CHILD' && x.partyId !== client).map((x) => x.partyId).sort();
+    // 003: "the other parties in the case": the parties of the SR's case, not of every case in the case group.
+    const caseParties = state.cases[referral.caseId] ?? [];
+    const adults = caseParties.filter((x) => x.role !== 'QUALIFYING_CHILD' && x.partyId !== client).map((x) => x.partyId).sort();
     const flags: SrFact[] = [
       fact({
         type: 'PersonalInterestFlagChanged',
@@ -234,7 +258,7 @@ export function applySrEvent(state: CaseGroupSrState, event: SrLifecycleEvent, c
     if (rule.associatedContacts) {
       // 003 step 7: "the other parties in the case should also be flagged as personal interest with the reason set to Associated contact".
       // Threat of suicide: "only set against the specific case/client and not against the associated contacts".
-      for (const other of ctx.parties.map((x) => x.partyId).filter((id) => id !== client).sort()) {
+      for (const other of [...new Set(caseParties.map((x) => x.partyId))].filter((id) => id !== client).sort()) {
         flags.push(fact({ type: 'PersonalInterestFlagChanged', partyId: other, flagged: true, reason: 'ASSOCIATED_CONTACT', reviewDueAt: null, warmHandoverRequired: false, suppressCorrespondence: false, blockPortalForPartyIds: [] }));
         piFlags[other] = { srId: referral.srId, associated: true };
       }

@@ -1,5 +1,5 @@
 import type { ErrorCode } from '@cms-router/errors';
-import type { SrFact } from '@cms-router/events';
+import type { SrFact, SrLifecycleEvent } from '@cms-router/events';
 
 /** Values as the case system displays them (procedures 000 and 003). Compared ignoring case and spacing. */
 export const SUB_STATUS = { pendingApprovalTl: 'Pending approval - TL', approved: 'Approved', rejected: 'Rejected', complete: 'Complete' } as const;
@@ -54,9 +54,30 @@ export interface SrRecord {
   readonly approvedBy: string | null;
 }
 
+/** Where an input record was read, for the rejection of a fact that waited. */
+export interface SrSource {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly eventId: string;
+}
+
+/** An SR event that arrived before what it refers to: its case's application, or its SR's creation. */
+export interface WaitingSrEvent {
+  readonly eventId: string;
+  readonly arrivedAt: string;
+  readonly waitsFor: `case:${string}` | `sr:${string}`;
+  readonly event: SrLifecycleEvent;
+  readonly source: SrSource;
+}
+
 /** What sr-events keeps per case group. */
 export interface CaseGroupSrState {
   readonly caseGroupId: string;
+  /** Each case's parties, from its application (003: "the other parties in the case"). */
+  readonly cases: Readonly<Record<string, readonly Party[]>>;
+  /** SR events waiting for their case's application or their SR's creation, in arrival order. */
+  readonly waiting: readonly WaitingSrEvent[];
   readonly srs: Readonly<Record<string, SrRecord>>;
   /** Personal-interest flags this service set: party -> the SR that set it and whether it was an associated contact. */
   readonly piFlags: Readonly<Record<string, { readonly srId: string; readonly associated: boolean }>>;
@@ -71,8 +92,6 @@ export interface Party {
 
 export interface SrContext {
   readonly eventId: string;
-  /** The case group's parties (from the application), for associated contacts and portal blocking. */
-  readonly parties: readonly Party[];
 }
 
 export type SrOutcome =
@@ -84,7 +103,7 @@ export type SrOutcome =
 export const SEEN_LIMIT = 500;
 
 export function emptyState(caseGroupId: string): CaseGroupSrState {
-  return { caseGroupId, srs: {}, piFlags: {}, seen: [] };
+  return { caseGroupId, cases: {}, waiting: [], srs: {}, piFlags: {}, seen: [] };
 }
 
 /** Three calendar months later, clamped to the month's last day (31 Jan -> 30 Apr). */

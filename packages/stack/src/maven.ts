@@ -1,13 +1,13 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CmsError } from '@cms-router/errors';
+import { ensureTools, TOOLS } from './install.ts';
 import { REPO_ROOT } from './settings.ts';
 import { run, which } from './process.ts';
 
-function requireMaven(): string {
-  const mvn = which('mvn');
-  if (!mvn) throw new CmsError('CMS_STACK_TOOL_MISSING', 'Maven (mvn) is needed to fetch Kafka and Apicurio Registry from Maven Central; apt-get install maven');
-  return mvn;
+function requireMaven(say: (line: string) => void): string {
+  ensureTools([TOOLS.maven], say);
+  return which('mvn') ?? 'mvn';
 }
 
 function downloadFailure(what: string, output: string): CmsError {
@@ -28,13 +28,15 @@ function classpathIntact(file: string): boolean {
 
 /**
  * Resolves Kafka's jars (and the logging binding its tarball ships) through infra/kafka/pom.xml and
- * returns the classpath. First run downloads ~100 MB into ~/.m2; later runs are offline.
+ * returns the classpath. Downloads ~100 MB into the Maven repository when the jars are not there yet.
  */
 export function kafkaClasspath(version: string, classpathFile: string, m2Repository: string, say: (line: string) => void): string {
   if (!classpathIntact(classpathFile)) {
-    const mvn = requireMaven();
+    const mvn = requireMaven(say);
     mkdirSync(dirname(classpathFile), { recursive: true });
-    say(`Fetching Apache Kafka ${version} jars from Maven Central into ~/.m2 (first run only, about 100 MB; there is no release tarball to download here)...`);
+    // The jars may be in the Maven repository already (another stack dir, an earlier run): say where, not "first run".
+    const cached = existsSync(join(m2Repository, 'org/apache/kafka/kafka_2.13', version));
+    say(cached ? `Resolving Apache Kafka ${version} jars from ${m2Repository} (cached; no download)...` : `Fetching Apache Kafka ${version} jars from Maven Central into ${m2Repository} (about 100 MB; there is no release tarball to download here)...`);
     const major = Number(version.split('.')[0]);
     const args = ['-B', '-q', `-Dmaven.repo.local=${m2Repository}`, '-f', join(REPO_ROOT, 'infra/kafka/pom.xml'), 'dependency:build-classpath', `-Dkafka.version=${version}`, `-Dmdep.outputFile=${classpathFile}`];
     if (major < 4) args.push('-Dkafka3');
@@ -44,12 +46,12 @@ export function kafkaClasspath(version: string, classpathFile: string, m2Reposit
   return readFileSync(classpathFile, 'utf8').trim();
 }
 
-/** Fetches the Apicurio Registry app distribution (tar.gz, classifier "all") and returns its path in ~/.m2. */
+/** Fetches the Apicurio Registry app distribution (tar.gz, classifier "all") and returns its path in the Maven repository. */
 export function apicurioArchive(version: string, m2Repository: string, say: (line: string) => void): string {
   const archive = join(m2Repository, 'io/apicurio/apicurio-registry-app', version, `apicurio-registry-app-${version}-all.tar.gz`);
   if (!existsSync(archive)) {
-    const mvn = requireMaven();
-    say(`Fetching Apicurio Registry ${version} from Maven Central into ~/.m2 (first run only, about 160 MB)...`);
+    const mvn = requireMaven(say);
+    say(`Fetching Apicurio Registry ${version} from Maven Central into ${m2Repository} (about 160 MB)...`);
     const result = run(mvn, ['-B', '-q', `-Dmaven.repo.local=${m2Repository}`, 'dependency:get', `-Dartifact=io.apicurio:apicurio-registry-app:${version}:tar.gz:all`, '-Dtransitive=false'], { cwd: REPO_ROOT });
     if (result.status !== 0 || !existsSync(archive)) throw downloadFailure(`Apicurio Registry ${version}`, result.output);
   }

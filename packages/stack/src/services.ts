@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { CmsError } from '@cms-router/errors';
+import { ensureTools, TOOLS } from './install.ts';
 import { findJava } from './java.ts';
 import { apicurioArchive, kafkaClasspath } from './maven.ts';
 import { pollUntil, run, spawnDetached, tcpOpen, which } from './process.ts';
@@ -10,6 +11,8 @@ import { REPO_ROOT, paths, type ServiceName, type StackSettings } from './settin
 
 export interface ServiceDriver {
   readonly name: ServiceName;
+  /** A service this one needs running before it starts (the registry keeps its schemas in Kafka). */
+  readonly after?: ServiceName;
   readonly ports: (s: StackSettings) => number[];
   /** Downloads and one-time set-up; may take minutes on a cold machine. */
   readonly prepare: (s: StackSettings, say: (line: string) => void) => void;
@@ -52,6 +55,9 @@ function kafkaProperties(s: StackSettings, dataDir: string): string {
     // Topics are created deliberately (services and tests declare theirs); a typo must fail, not create.
     'auto.create.topics.enable=false',
     'log.retention.hours=168',
+    // Time retention and compaction act within seconds here, so tests can watch a topic expire for real.
+    'log.retention.check.interval.ms=5000',
+    'log.cleaner.backoff.ms=5000',
     'num.network.threads=2',
     'num.io.threads=4',
     '',
@@ -99,7 +105,7 @@ export const kafkaDriver: ServiceDriver = {
   ports: (s) => [s.kafkaPort, s.kafkaControllerPort],
   describe: (s) => `Kafka ${s.kafkaVersion} (KRaft) on ${s.host}:${s.kafkaPort}`,
   prepare: (s, say) => {
-    findJava(17, s.javaHome, 'Kafka');
+    ensureTools([TOOLS.java17], say, () => hasJava(17, s.javaHome));
     const p = paths(s);
     kafkaCp = kafkaClasspath(s.kafkaVersion, p.kafkaClasspath, s.m2Repository, say);
     write(p.kafkaConfig, kafkaProperties(s, p.kafkaData));
@@ -138,6 +144,34 @@ export const kafkaDriver: ServiceDriver = {
   },
 };
 
+/**
+ * What it takes to run another Kafka node beside the stack's (a test's SASL/TLS broker): the java binary,
+ * the classpath from the Maven repository, and the logging arguments for this Kafka version.
+ */
+export function kafkaRuntime(s: StackSettings, say: (line: string) => void): { java: string; classpath: string; logArgs: (configDir: string) => string[] } {
+  ensureTools([TOOLS.java17], say, () => hasJava(17, s.javaHome));
+  const classpath = kafkaClasspath(s.kafkaVersion, paths(s).kafkaClasspath, s.m2Repository, say);
+  const v4 = Number(s.kafkaVersion.split('.')[0]) >= 4;
+  return {
+    java: findJava(17, s.javaHome, 'Kafka').bin,
+    classpath,
+    logArgs: (configDir) => {
+      write(join(configDir, 'log4j2.properties'), LOG4J2);
+      write(join(configDir, 'log4j.properties'), LOG4J1);
+      return v4 ? [`-Dlog4j2.configurationFile=${join(configDir, 'log4j2.properties')}`] : [`-Dlog4j.configuration=file:${join(configDir, 'log4j.properties')}`];
+    },
+  };
+}
+
+function hasJava(minMajor: number, home: string | undefined): boolean {
+  try {
+    findJava(minMajor, home, 'probe');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function logArgs(s: StackSettings): string[] {
   const p = paths(s);
   return Number(s.kafkaVersion.split('.')[0]) >= 4
@@ -147,8 +181,12 @@ function logArgs(s: StackSettings): string[] {
 
 // ------------------------------------------------------------------------------------------- Registry
 
+/** The registry's own topics (kafkasql storage); never a contract topic, never deleted by a test. */
+export const REGISTRY_TOPICS = { journal: 'cms-registry-journal', snapshots: 'cms-registry-snapshots', events: 'cms-registry-events' } as const;
+
 export const registryDriver: ServiceDriver = {
   name: 'registry',
+  after: 'kafka',
   ports: (s) => [s.registryPort, s.registryManagementPort],
   describe: (s) => `Apicurio Registry ${s.apicurioVersion} on http://${s.host}:${s.registryPort} (Confluent API /apis/ccompat/v7, UI-less)`,
   prepare: (s, say) => {
@@ -173,9 +211,13 @@ export const registryDriver: ServiceDriver = {
         `-Dquarkus.http.port=${s.registryPort}`,
         `-Dquarkus.management.host=${s.host}`,
         `-Dquarkus.management.port=${s.registryManagementPort}`,
-        // In-memory storage: the registry is rebuilt by the services' schema registration on start.
-        '-Dapicurio.storage.kind=sql',
-        '-Dapicurio.storage.sql.kind=h2',
+        // Durable storage in Kafka (kafkasql): schema ids survive a registry restart, so every record kept
+        // forever (changelogs, history) still decodes. In-memory storage would hand its ids to other schemas.
+        '-Dapicurio.storage.kind=kafkasql',
+        `-Dapicurio.kafkasql.bootstrap.servers=${s.host}:${s.kafkaPort}`,
+        `-Dapicurio.kafkasql.topic=${REGISTRY_TOPICS.journal}`,
+        `-Dapicurio.kafkasql.snapshots.topic=${REGISTRY_TOPICS.snapshots}`,
+        `-Dapicurio.events.kafka.topic=${REGISTRY_TOPICS.events}`,
         '-Dquarkus.log.level=WARN',
         '-Dquarkus.log.category."io.apicurio.registry.logging.audit".level=WARN',
         '-jar',
@@ -196,15 +238,18 @@ export const redisDriver: ServiceDriver = {
   name: 'redis',
   ports: (s) => [s.redisPort],
   describe: (s) => `Redis on redis://${s.host}:${s.redisPort}`,
-  prepare: (s) => {
-    if (!which('redis-server')) throw new CmsError('CMS_STACK_TOOL_MISSING', 'redis-server is not installed; apt-get install redis-server');
+  prepare: (s, say) => {
+    ensureTools([TOOLS.redis], say);
     mkdirSync(paths(s).redisData, { recursive: true });
   },
   start: (s) => {
     const p = paths(s);
     const bin = which('redis-server') ?? 'redis-server';
     // Append-only file so a restart of the stack keeps state; tests that simulate Redis loss FLUSHALL.
-    return spawnDetached(bin, ['--port', String(s.redisPort), '--bind', s.host, '--dir', p.redisData, '--save', '', '--appendonly', 'yes', '--protected-mode', 'yes'], {
+    return spawnDetached(bin, ['--port', String(s.redisPort), '--bind', s.host, '--dir', p.redisData, '--save', '', '--appendonly', 'yes', '--protected-mode', 'yes',
+      // State is a cache of the changelogs, but a silently evicted key is a wrong answer until the next
+      // restore check: refuse writes loudly (the services retry and alert) rather than evict.
+      '--maxmemory-policy', 'noeviction'], {
       logFile: p.log('redis'),
       pidFile: p.pid('redis'),
     });

@@ -62,29 +62,31 @@ export async function up(s: StackSettings, say: Say = () => undefined): Promise<
     toStart.push(driver);
   }
   for (const driver of toStart) driver.prepare(s, say);
-  for (const driver of toStart) {
+  const ready = new Map<ServiceName, Promise<void>>();
+  const readyOf = (driver: ServiceDriver): Promise<void> => {
+    let promise = ready.get(driver.name);
+    if (!promise) {
+      promise = waitStarted(s, driver);
+      ready.set(driver.name, promise);
+    }
+    return promise;
+  };
+  const startNow = (driver: ServiceDriver): void => {
     say(`starting ${driver.describe(s)}`);
     driver.start(s);
-  }
-  await Promise.all(
-    [...toStart, ...alreadyStarting].map(async (driver) => {
-      const pidFile = p.pid(driver.name);
-      const ok = await pollUntil(
-        async () => {
-          const pid = readPid(pidFile);
-          if (pid === undefined || !isAlive(pid)) throw new CmsError('CMS_STACK_NOT_READY', `${driver.name} exited during start-up; see ${p.log(driver.name)}`);
-          return driver.ready(s);
-        },
-        s.readyTimeoutMs,
-        500,
-      ).catch((err: unknown) => {
-        throw err;
-      });
-      const pid = readPid(pidFile);
-      if (pid === undefined || !isAlive(pid)) throw new CmsError('CMS_STACK_NOT_READY', `${driver.name} exited during start-up; see ${p.log(driver.name)}`);
-      if (!ok) throw new CmsError('CMS_STACK_NOT_READY', `${driver.name} did not become ready within ${s.readyTimeoutMs} ms; see ${p.log(driver.name)}`);
+  };
+  // A service with `after` starts once that one is ready (the registry keeps its schemas in Kafka).
+  const dependents = toStart.filter((d) => d.after !== undefined);
+  for (const driver of toStart) if (driver.after === undefined) startNow(driver);
+  await Promise.all([
+    ...[...toStart, ...alreadyStarting].filter((d) => !dependents.includes(d)).map(readyOf),
+    ...dependents.map(async (driver) => {
+      const dependency = DRIVERS.find((d) => d.name === driver.after);
+      if (dependency) await readyOf(dependency);
+      startNow(driver);
+      await readyOf(driver);
     }),
-  ).catch(async (err: unknown) => {
+  ]).catch(async (err: unknown) => {
     // Leave nothing half-started behind us: stop what this call started.
     await Promise.all(toStart.map((d) => stopOne(s, d.name)));
     throw err;
@@ -92,6 +94,23 @@ export async function up(s: StackSettings, say: Say = () => undefined): Promise<
   const endpoints = endpointsOf(s);
   writeFileSync(p.endpoints, `${JSON.stringify(endpoints, null, 2)}\n`);
   return { endpoints, started: toStart.map((d) => d.name), ms: Date.now() - began };
+}
+
+async function waitStarted(s: StackSettings, driver: ServiceDriver): Promise<void> {
+  const p = paths(s);
+  const pidFile = p.pid(driver.name);
+  const ok = await pollUntil(
+    async () => {
+      const pid = readPid(pidFile);
+      if (pid === undefined || !isAlive(pid)) throw new CmsError('CMS_STACK_NOT_READY', `${driver.name} exited during start-up; see ${p.log(driver.name)}`);
+      return driver.ready(s);
+    },
+    s.readyTimeoutMs,
+    500,
+  );
+  const pid = readPid(pidFile);
+  if (pid === undefined || !isAlive(pid)) throw new CmsError('CMS_STACK_NOT_READY', `${driver.name} exited during start-up; see ${p.log(driver.name)}`);
+  if (!ok) throw new CmsError('CMS_STACK_NOT_READY', `${driver.name} did not become ready within ${s.readyTimeoutMs} ms; see ${p.log(driver.name)}`);
 }
 
 async function stopOne(s: StackSettings, name: ServiceName): Promise<'stopped' | 'killed' | 'not-running'> {
@@ -124,4 +143,18 @@ export function logTail(s: StackSettings, name: ServiceName, lines = 40): string
   const file = paths(s).log(name);
   if (!existsSync(file)) return `(no log yet at ${file})`;
   return readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n');
+}
+
+/** Stops one service of the stack and starts it again on the same data (a broker restart, a registry restart). */
+export async function restart(s: StackSettings, name: ServiceName, say: Say = () => undefined): Promise<void> {
+  const driver = DRIVERS.find((d) => d.name === name);
+  if (!driver) throw new CmsError('CMS_STACK_NOT_READY', `no stack service ${name}`);
+  say(`${name}: ${await stopOne(s, name)}`);
+  const p = paths(s);
+  await pollUntil(async () => (await Promise.all(driver.ports(s).map((port) => portFree(s.host, port)))).every(Boolean), 30_000, 200);
+  driver.prepare(s, say);
+  driver.start(s);
+  const ok = await pollUntil(() => readySafe(driver, s), s.readyTimeoutMs, 500);
+  if (!ok) throw new CmsError('CMS_STACK_NOT_READY', `${name} did not become ready again within ${s.readyTimeoutMs} ms; see ${p.log(name)}`);
+  say(`${name}: ready again`);
 }

@@ -1,37 +1,47 @@
 import type { Kafka, Producer } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import { CmsError, isCmsError } from '@cms-router/errors';
-import { deterministicId, qualify, standardHeaders, TOPICS, type Assignment, type EmailDue, type Notification, type NotifierWork, type OrphanFlag, type SrFact, type TopicName, type WorkforceEvent } from '@cms-router/events';
+import { deterministicId, qualify, standardHeaders, TOPICS, type EmailDue, type Notification, type NotifierWork, type OrphanFlag, type TopicName } from '@cms-router/events';
 import {
   backoffDelay,
   createKafkaRunner,
-  createPartitionOffsets,
   ensureContract,
   LOG_FIELDS,
-  readTopicToEnd,
+  redisCall,
   redisKeys,
-  replayFrom,
   runnerDefaults,
   sleepUnlessAborted,
+  type HandlerContext,
   type InboundRecord,
   type KafkaRunner,
   type Logger,
   type OutboundRecord,
   type Redis,
   type Serde,
-  type StateHooks,
+  type TaskStore,
 } from '@cms-router/platform';
 import type { FaultPoint, NotifierConfig } from './config.ts';
 import { afterFailure, emailStep, type LedgerEntry } from './core/ledger.ts';
-import { orphanCause, orphansOf, sweep, type Departure, type Orphan } from './core/orphans.ts';
-import { nextReview, planForAssignment, planForSrFact, planOrphanEmail, planReviewReminder, type Inbox, type PlannedEmail } from './core/plan.ts';
+import { addPart, type Digest, type Orphan } from './core/orphans.ts';
+import { dueReviews, nextReview, planForAssignment, planForSrFact, planOrphanEmail, planReviewReminder, type Inbox, type PlannedEmail } from './core/plan.ts';
 import { render, TEMPLATE_IDS, type TemplateId } from './core/templates.ts';
 import { classifySmtpError, type Mailer } from './mailer.ts';
-import { createNotifierStore, type FlagDoc, type NotifierStore } from './store.ts';
 
-export const NOTIFIER_INPUTS: readonly TopicName[] = [TOPICS.assignments, TOPICS.srFacts, TOPICS.workforce, TOPICS.notifierWork];
-export const NOTIFIER_OUTPUTS: readonly TopicName[] = [TOPICS.notifierWork, TOPICS.notifications, TOPICS.orphanFlags, TOPICS.rejections, TOPICS.deadLetter];
-const STAGE = 'notifier';
+export const NOTIFIER_PLAN_INPUTS: readonly TopicName[] = [TOPICS.assignments, TOPICS.srFacts, TOPICS.routerOrphans];
+export const NOTIFIER_TOPICS: readonly TopicName[] = [...NOTIFIER_PLAN_INPUTS, TOPICS.notifierWork, TOPICS.notifierState, TOPICS.notifications, TOPICS.orphanFlags, TOPICS.rejections, TOPICS.deadLetter];
+export const NOTIFIER_STAGE = 'notifier';
+
+/** The notifier's state keys (Redis `<prefix>:notifier:<key>`, and the changelog). */
+export const NOTIFIER_KEYS = {
+  /** The outcome of one email (idempotency key), committed with its event. */
+  ledger: (idempotencyKey: string) => `ledger:${idempotencyKey}`,
+  /** A personal-interest review: its case group and next due date. */
+  review: (reviewKey: string) => `review:${reviewKey}`,
+  /** A work partition's reviews and their due dates. */
+  reviews: (task: number) => `p${task}:reviews`,
+  /** An orphan report being put together. */
+  digest: (reportId: string) => `digest:${reportId}`,
+} as const;
 
 /** The notifier's time. Tests pass a clock they move by hand (review reminders fall due under it). */
 export interface Clock {
@@ -55,46 +65,37 @@ export interface NotifierDeps {
 export interface NotifierApp {
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Queues a reminder for every review due by the clock; returns how many. Runs on a timer too. */
-  checkReviews(): Promise<number>;
-  /** Queues the orphans the sweep finds; returns how many. Runs on a timer too. */
-  sweepOrphans(): Promise<number>;
-  readonly runner: KafkaRunner;
-  readonly store: NotifierStore;
+  /** Writes a tick (the clock's time) to every work partition: reviews due by then are reminded. Runs on a timer too. */
+  tick(): Promise<void>;
+  readonly runners: { readonly plan: KafkaRunner; readonly work: KafkaRunner };
 }
 
 const isTemplate = (t: string): t is TemplateId => (TEMPLATE_IDS as readonly string[]).includes(t);
 
 /**
- * The notifier. Everything it does is the handling of a Kafka record, exactly once (transactions, state
- * in Redis written after commit and rebuilt by replay), except the SMTP send itself, which is guarded by
- * a ledger written the moment the server answers:
- * - assignments, SR facts and workforce events -> emails to queue (cms.notifier-work.v1), orphan flags;
- * - cms.notifier-work.v1 -> one SMTP attempt per record; a temporary failure queues the next attempt
- *   after a backoff (the input partitions never wait for SMTP), the last one publishes FAILED;
- * - timers only queue work (due reviews, sweep findings); duplicates they queue are absorbed by the ledger
- *   and by the flags, so a timer firing twice or a crash between queue and bookkeeping changes nothing.
+ * The notifier, as two exactly-once stages:
+ * - plan (stateless): assignments, SR facts and the router's orphan reports -> work on cms.notifier-work.v1
+ *   (emails to send, review schedules, parts of orphan reports);
+ * - work (stateful, one task per work partition, its state in a compacted changelog): one SMTP attempt per
+ *   email record, the send-once ledger, review reminders when a tick says they are due, orphan reports put
+ *   together and told once (one email to local IT, and the orphan flags).
+ * SMTP is the one effect outside Kafka: a guard is written to Redis the moment the server answers, so a
+ * crash before the commit that records the outcome does not send again (docs/notifier.md).
  */
 export function createNotifierApp(deps: NotifierDeps): NotifierApp {
   const { config, serde, redis, logger, clock } = deps;
   const ns = config.platform.kafka.topicNamespace;
   const keys = redisKeys(config.platform.redis.keyPrefix);
-  const store = createNotifierStore(redis, keys);
   const admin = deps.kafka.admin();
-  const offsets = createPartitionOffsets(admin);
   const log = logger.child({ component: 'notifier' });
   const fault = deps.fault ?? (() => undefined);
   const stopping = new AbortController();
+  const common = { ...runnerDefaults(config.platform), service: 'notifier', kafka: deps.kafka, serde, logger, onFatal: deps.onFatal };
 
-  const work = (e: PlannedEmail, now: Date): OutboundRecord => ({
-    topic: TOPICS.notifierWork,
-    key: e.idempotencyKey,
-    value: emailWork(e, now),
-    eventType: 'EmailDue',
-  });
+  const work = (e: PlannedEmail, now: Date): OutboundRecord => ({ topic: TOPICS.notifierWork, key: e.idempotencyKey, value: emailWork(e, now), eventType: 'EmailDue' });
 
-  const flagEvent = (o: Orphan, state: FlagDoc['state'], occurredAt: string, segment: string | null): OutboundRecord => {
-    const value: OrphanFlag = { caseGroupId: o.caseGroupId, userId: o.userId, occurredAt, since: o.since, cause: o.cause, state, segment };
+  const flagEvent = (o: Orphan, state: OrphanFlag['state'], occurredAt: string): OutboundRecord => {
+    const value: OrphanFlag = { caseGroupId: o.caseGroupId, userId: o.userId, occurredAt, since: o.since, cause: o.cause, state, segment: o.segment };
     return { topic: TOPICS.orphanFlags, key: o.caseGroupId, value, eventId: deterministicId('notifier', 'orphan', o.caseGroupId, o.userId, o.since, state), eventType: `Orphan${state}` };
   };
 
@@ -104,103 +105,65 @@ export function createNotifierApp(deps: NotifierDeps): NotifierApp {
     return { topic: TOPICS.notifications, key: w.caseGroupId, value, eventId: deterministicId('notifier', 'notification', w.idempotencyKey, entry.status), eventType: entry.status };
   };
 
-  /** The ledger guards an email already accepted: worth waiting for Redis a little rather than sending twice. */
-  const recordLedger = async (key: string, entry: LedgerEntry): Promise<void> => {
+  /** The guard protects an email already accepted: worth waiting for Redis a little rather than sending twice. */
+  const writeGuard = async (key: string, entry: LedgerEntry): Promise<void> => {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        await store.recordLedger(key, entry);
+        await redisCall('write send guard', () => redis.set(keys.notificationGuard(key), JSON.stringify(entry), 'EX', 30 * 86_400));
         return;
       } catch (err) {
         if (attempt >= 9 || !isCmsError(err) || !err.retryable) throw err;
-        log.warn({ [LOG_FIELDS.code]: err.code, [LOG_FIELDS.attempt]: attempt + 1 }, 'ledger write failed after an SMTP answer; retrying so the email is not sent twice');
+        log.warn({ [LOG_FIELDS.code]: err.code, [LOG_FIELDS.attempt]: attempt + 1 }, 'send guard not written after an SMTP answer; retrying so the email is not sent twice');
         await sleepUnlessAborted(backoffDelay(attempt, 100, 2_000), stopping.signal);
       }
     }
   };
-
-  const stageFlag = (tp: string, o: Orphan, state: FlagDoc['state']): void => {
-    store.flags.stage(tp, o.caseGroupId, { state, userId: o.userId, cause: o.cause, since: o.since });
+  const readGuard = async (key: string): Promise<LedgerEntry | null> => {
+    const raw = await redisCall('read send guard', () => redis.get(keys.notificationGuard(key)));
+    return raw === null ? null : (JSON.parse(raw) as LedgerEntry);
   };
 
-  const isFlaggedFor = (flag: FlagDoc | null, userId: string): boolean => flag?.state === 'FLAGGED' && flag.userId === userId;
-
-  const onAssignment = async (a: Assignment, tp: string, now: Date): Promise<OutboundRecord[]> => {
-    const out = planForAssignment(a, `assignment:${a.assignmentId}`).map((e) => work(e, now));
-    if (a.subject === 'CASE_GROUP' && a.reasons.some((r) => r.ruleId === 'orphan-recovered')) {
-      const flag = await store.flags.load(tp, a.caseGroupId);
-      if (flag?.state === 'FLAGGED') {
-        const o = { caseGroupId: a.caseGroupId, userId: flag.userId, cause: flag.cause, since: flag.since };
-        stageFlag(tp, o, 'RECOVERED');
-        await store.release(a.caseGroupId, flag.userId);
-        out.push(flagEvent(o, 'RECOVERED', a.occurredAt, a.segment));
+  // ---- plan: what each input means for the inboxes ----
+  const plan = (record: InboundRecord): Promise<OutboundRecord[]> => {
+    const now = clock.now();
+    switch (record.topic) {
+      case 'cms.assignments.v1':
+        return Promise.resolve(planForAssignment(record.value, `assignment:${record.value.assignmentId}`).map((e) => work(e, now)));
+      case 'cms.sr-facts.v1': {
+        const f = record.value;
+        const p = planForSrFact(f, `sr-fact:${record.headers.eventId}`);
+        const reviews: OutboundRecord[] = p.reviews.map((r) =>
+          r.kind === 'schedule'
+            ? { topic: TOPICS.notifierWork, key: r.key, value: { workId: r.key, occurredAt: f.occurredAt, payload: { type: 'ReviewScheduled', reviewKey: r.key, caseGroupId: f.caseGroupId, dueAt: r.dueAt } }, eventType: 'ReviewScheduled' }
+            : { topic: TOPICS.notifierWork, key: r.key, value: { workId: r.key, occurredAt: f.occurredAt, payload: { type: 'ReviewCancelled', reviewKey: r.key } }, eventType: 'ReviewCancelled' },
+        );
+        return Promise.resolve([...p.emails.map((e) => work(e, now)), ...reviews]);
       }
-    }
-    return out;
-  };
-
-  const onSrFact = async (f: SrFact, eventId: string, now: Date): Promise<OutboundRecord[]> => {
-    const plan = planForSrFact(f, `sr-fact:${eventId}`);
-    for (const r of plan.reviews) {
-      if (r.kind === 'schedule') await store.scheduleReview(r.key, r.dueAt);
-      else await store.cancelReview(r.key);
-    }
-    return plan.emails.map((e) => work(e, now));
-  };
-
-  const onWorkforce = async (v: WorkforceEvent, eventId: string, tp: string, now: Date): Promise<OutboundRecord[]> => {
-    const p = v.payload;
-    if (p.type === 'CaseGroupAllocated') {
-      const allocation = { userId: v.userId, teamId: p.teamId, segment: p.segment, at: v.occurredAt };
-      if (!(await store.allocate(p.caseGroupId, allocation)).applied) return []; // an older allocation than the one held
-      const out: OutboundRecord[] = [];
-      const flag = await store.flags.load(tp, p.caseGroupId);
-      if (flag?.state === 'FLAGGED' && flag.userId !== v.userId) {
-        // Reallocated to someone else: no longer orphaned.
-        const o = { caseGroupId: p.caseGroupId, userId: flag.userId, cause: flag.cause, since: flag.since };
-        stageFlag(tp, o, 'RECOVERED');
-        out.push(flagEvent(o, 'RECOVERED', v.occurredAt, p.segment));
+      case 'cms.router-orphans.v1': {
+        const r = record.value;
+        const value: NotifierWork = { workId: r.reportId, occurredAt: r.occurredAt, payload: { type: 'OrphanDigestPart', reportId: r.reportId, userId: r.userId, since: r.since, cause: r.cause, part: r.part, parts: r.parts, caseGroups: r.caseGroups } };
+        return Promise.resolve([{ topic: TOPICS.notifierWork, key: r.reportId, value, eventType: 'OrphanDigestPart' }]);
       }
-      const departure = await store.departure(v.userId);
-      const cause = orphanCause(allocation, departure);
-      if (cause && departure && !isFlaggedFor(flag, v.userId)) {
-        const o: Orphan = { caseGroupId: p.caseGroupId, userId: v.userId, cause, since: departure.since };
-        stageFlag(tp, o, 'FLAGGED');
-        out.push(flagEvent(o, 'FLAGGED', v.occurredAt, p.segment), ...planOrphanEmail(`workforce:${eventId}`, [o]).map((e) => work(e, now)));
-      }
-      return out;
+      default:
+        return Promise.resolve([]);
     }
-    if (p.type !== 'TeamMoveCompleted' && p.type !== 'SystemAccessRemoved') return [];
-    const departure: Departure = { cause: p.type === 'TeamMoveCompleted' ? 'TEAM_MOVE_COMPLETED' : 'SYSTEM_ACCESS_REMOVED', since: v.occurredAt, toTeamId: p.type === 'TeamMoveCompleted' ? p.toTeamId : null };
-    if (!(await store.depart(v.userId, departure))) return [];
-    const allocations = await store.allocationsOf(v.userId);
-    const fresh: Orphan[] = [];
-    for (const o of orphansOf(v.userId, departure, allocations)) {
-      if (isFlaggedFor(await store.flags.load(tp, o.caseGroupId), o.userId)) continue;
-      stageFlag(tp, o, 'FLAGGED');
-      fresh.push(o);
-    }
-    // One email for everything one departure orphaned (004: "contact your local IT Team").
-    return [...fresh.map((o) => flagEvent(o, 'FLAGGED', v.occurredAt, allocations[o.caseGroupId]?.segment ?? null)), ...planOrphanEmail(`workforce:${eventId}`, fresh).map((e) => work(e, now))];
   };
 
-  const onEmailDue = async (record: InboundRecord, w: EmailDue, tp: string, live: boolean, now: Date): Promise<OutboundRecord[]> => {
-    const coordinates = `${record.topic}:${record.partition}:${record.offset}`;
-    const step = emailStep(await store.ledger(w.idempotencyKey), await store.published(tp, w.idempotencyKey), coordinates, w.notBefore, now);
-    if (step.kind === 'done') return [];
-    // Every path that returns a notification marks it published once this transaction commits.
-    const publish = (entry: LedgerEntry): OutboundRecord[] => {
-      store.stagePublished(tp, w.idempotencyKey);
+  // ---- work: emails, reviews, orphan reports ----
+  const onEmailDue = async (store: TaskStore, w: EmailDue, now: Date): Promise<OutboundRecord[]> => {
+    const ledgerKey = NOTIFIER_KEYS.ledger(w.idempotencyKey);
+    const step = emailStep((await store.get<LedgerEntry>(ledgerKey)) ?? null, await readGuard(w.idempotencyKey), w.notBefore, now);
+    const record = (entry: LedgerEntry): OutboundRecord[] => {
+      store.put(ledgerKey, entry);
       return [notification(w, entry)];
     };
-    if (step.kind === 'republish') return publish(step.entry);
-    if (!live) return [];
+    if (step.kind === 'done') return [];
+    if (step.kind === 'record') return record(step.entry);
     if (step.kind === 'wait') throw new CmsError('CMS_NOT_DUE', `email ${w.idempotencyKey} is due at ${w.notBefore}`, { context: { retryAfterMs: step.ms } });
     const address = config.inboxes[w.inbox as Inbox] as string | undefined;
     if (!address || !isTemplate(w.template)) {
-      const failed: LedgerEntry = { status: 'FAILED', attempts: w.attempts, messageId: w.messageId, at: now.toISOString(), by: coordinates, errorCode: 'CMS_EVENT_INVALID' };
       log.error({ [LOG_FIELDS.code]: 'CMS_EVENT_INVALID', inbox: w.inbox, template: w.template }, 'queued email names an inbox or template this notifier does not know');
-      await recordLedger(w.idempotencyKey, failed);
-      return publish(failed);
+      return record({ status: 'FAILED', attempts: w.attempts, messageId: w.messageId, at: now.toISOString(), errorCode: 'CMS_EVENT_INVALID' });
     }
     const rendered = render(w.template, { ...w.data, caseGroupIds: [...w.data.caseGroupIds] });
     try {
@@ -213,198 +176,138 @@ export function createNotifierApp(deps: NotifierDeps): NotifierApp {
         const value: NotifierWork = { workId: w.idempotencyKey, occurredAt: now.toISOString(), payload: { ...w, attempts: next.attempts, notBefore: next.notBefore, lastErrorCode: e.code } };
         return [{ topic: TOPICS.notifierWork, key: w.idempotencyKey, value, eventType: 'EmailDue' }];
       }
-      const failed: LedgerEntry = { status: 'FAILED', attempts: next.attempts, messageId: w.messageId, at: now.toISOString(), by: coordinates, errorCode: e.retryable ? 'CMS_SMTP_UNAVAILABLE' : e.code };
-      await recordLedger(w.idempotencyKey, failed);
-      return publish(failed);
+      const failed: LedgerEntry = { status: 'FAILED', attempts: next.attempts, messageId: w.messageId, at: now.toISOString(), errorCode: e.retryable ? 'CMS_SMTP_UNAVAILABLE' : e.code };
+      await writeGuard(w.idempotencyKey, failed);
+      return record(failed);
     }
-    // The window SMTP cannot close: the server has the message, the ledger does not know yet (docs/notifier.md).
+    // The window SMTP cannot close: the server has the message, nothing here knows yet (docs/notifier.md).
     fault('kill-after-smtp-accept');
-    const sent: LedgerEntry = { status: 'SENT', attempts: w.attempts + 1, messageId: w.messageId, at: now.toISOString(), by: coordinates, errorCode: null };
-    await recordLedger(w.idempotencyKey, sent);
+    const sent: LedgerEntry = { status: 'SENT', attempts: w.attempts + 1, messageId: w.messageId, at: now.toISOString(), errorCode: null };
+    await writeGuard(w.idempotencyKey, sent);
     fault('kill-after-ledger-write');
-    return publish(sent);
+    return record(sent);
   };
 
-  const onSweepFound = async (orphans: NotifierWork['payload'] & { type: 'OrphanSweepFound' }, workId: string, tp: string, now: Date): Promise<OutboundRecord[]> => {
-    const fresh: Orphan[] = [];
-    const segments = new Map<string, string>();
-    for (const found of orphans.orphans) {
-      // Re-checked here: between the sweep and now the case group may have been reallocated or flagged.
-      const allocation = await store.allocation(found.caseGroupId);
-      if (allocation?.userId !== found.userId) continue;
-      const departure = await store.departure(found.userId);
-      const cause = orphanCause(allocation, departure);
-      if (!cause || !departure || isFlaggedFor(await store.flags.load(tp, found.caseGroupId), found.userId)) continue;
-      const o: Orphan = { caseGroupId: found.caseGroupId, userId: found.userId, cause, since: departure.since };
-      stageFlag(tp, o, 'FLAGGED');
-      segments.set(o.caseGroupId, allocation.segment);
-      fresh.push(o);
+  const onDigestPart = async (store: TaskStore, part: Extract<NotifierWork['payload'], { type: 'OrphanDigestPart' }>, occurredAt: string, now: Date): Promise<OutboundRecord[]> => {
+    const k = NOTIFIER_KEYS.digest(part.reportId);
+    const { digest, complete } = addPart((await store.get<Digest>(k)) ?? null, part);
+    store.put(k, digest);
+    if (!complete) return [];
+    // Flagged and recovered: the router has already returned them to their segment's unallocated work.
+    return [...complete.flatMap((o) => [flagEvent(o, 'FLAGGED', occurredAt), flagEvent(o, 'RECOVERED', occurredAt)]), ...planOrphanEmail(`orphans:${part.reportId}`, complete).map((e) => work(e, now))];
+  };
+
+  const onTick = async (store: TaskStore, task: number, at: string): Promise<OutboundRecord[]> => {
+    const indexKey = NOTIFIER_KEYS.reviews(task);
+    const schedule = { ...((await store.get<Record<string, string>>(indexKey)) ?? {}) };
+    const due = dueReviews(schedule, new Date(at));
+    const out: OutboundRecord[] = [];
+    for (const r of due) {
+      const e = planReviewReminder(r.key, r.dueAt);
+      out.push(work(e, new Date(at)));
+      // Reviewed every three months while the flag stands: the next reminder is due three months on.
+      const next = nextReview(r.dueAt);
+      schedule[r.key] = next;
+      const doc = await store.get<{ caseGroupId: string; dueAt: string }>(NOTIFIER_KEYS.review(r.key));
+      store.put(NOTIFIER_KEYS.review(r.key), { caseGroupId: doc?.caseGroupId ?? r.key.split('|')[0] ?? r.key, dueAt: next });
     }
-    return [...fresh.map((o) => flagEvent(o, 'FLAGGED', now.toISOString(), segments.get(o.caseGroupId) ?? null)), ...planOrphanEmail(`sweep:${workId}`, fresh).map((e) => work(e, now))];
+    if (due.length > 0) {
+      store.put(indexKey, schedule);
+      log.info({ [LOG_FIELDS.count]: due.length }, 'personal-interest reviews due: reminders queued');
+    }
+    return out;
   };
 
-  /** One record: its outputs when live; when replaying (state lost or behind), state only and no SMTP. */
-  const apply = async (record: InboundRecord, live: boolean): Promise<OutboundRecord[]> => {
-    const tp = `${qualify(record.topic, ns)}:${record.partition}`;
+  const onWork = async (record: InboundRecord, { store }: HandlerContext): Promise<OutboundRecord[]> => {
+    if (record.topic !== 'cms.notifier-work.v1') return [];
+    const p = record.value.payload;
     const now = clock.now();
-    switch (record.topic) {
-      case 'cms.assignments.v1':
-        return onAssignment(record.value, tp, now);
-      case 'cms.sr-facts.v1':
-        return onSrFact(record.value, record.headers.eventId, now);
-      case 'cms.workforce.v1':
-        return onWorkforce(record.value, record.headers.eventId, tp, now);
-      case 'cms.notifier-work.v1': {
-        const p = record.value.payload;
-        return p.type === 'EmailDue' ? onEmailDue(record, p, tp, live, now) : onSweepFound(p, record.value.workId, tp, now);
+    switch (p.type) {
+      case 'EmailDue':
+        return onEmailDue(store, p, now);
+      case 'OrphanDigestPart':
+        return onDigestPart(store, p, record.value.occurredAt, now);
+      case 'ReviewScheduled': {
+        const indexKey = NOTIFIER_KEYS.reviews(record.partition);
+        const schedule = { ...((await store.get<Record<string, string>>(indexKey)) ?? {}) };
+        // A replayed or repeated schedule never moves a review earlier (a reminder already sent stays sent).
+        if (schedule[p.reviewKey] !== undefined && (schedule[p.reviewKey] ?? '') >= p.dueAt) return [];
+        schedule[p.reviewKey] = p.dueAt;
+        store.put(indexKey, schedule);
+        store.put(NOTIFIER_KEYS.review(p.reviewKey), { caseGroupId: p.caseGroupId, dueAt: p.dueAt });
+        return [];
       }
-      default:
+      case 'ReviewCancelled': {
+        const indexKey = NOTIFIER_KEYS.reviews(record.partition);
+        const current = (await store.get<Record<string, string>>(indexKey)) ?? {};
+        if (!(p.reviewKey in current)) return [];
+        const schedule = Object.fromEntries(Object.entries(current).filter(([k]) => k !== p.reviewKey));
+        store.put(indexKey, Object.keys(schedule).length === 0 ? undefined : schedule);
+        store.put(NOTIFIER_KEYS.review(p.reviewKey), undefined);
+        return [];
+      }
+      case 'Tick':
+        return onTick(store, record.partition, p.at);
+      case 'OrphanSweepFound':
+        // Written by notifiers before the router found orphans itself: nothing to do now.
         return [];
     }
   };
 
-  let rebuilding: Promise<void> | undefined;
-  /**
-   * The ledger must be complete before any email is considered: when Redis has lost it (no marker), it is
-   * rebuilt from cms.notifications.v1, which holds every SENT and FAILED outcome ever published.
-   */
-  const ensureLedger = async (): Promise<void> => {
-    if (await store.ledgerRebuilt()) return;
-    rebuilding ??= (async () => {
-      const topic = qualify(TOPICS.notifications, ns);
-      const started = Date.now();
-      const count = await readTopicToEnd(deps.kafka, topic, async (_partition, message) => {
-        const n = (await serde.decode(topic, message.value)).value as Notification;
-        await store.recordPublished(n.idempotencyKey, { status: n.outcome, attempts: n.attempts, messageId: n.messageId, at: n.occurredAt, by: null, errorCode: n.errorCode });
-      });
-      await store.markLedgerRebuilt();
-      log.info({ [LOG_FIELDS.count]: count, [LOG_FIELDS.durationMs]: Date.now() - started }, 'send-once ledger rebuilt from the notifications topic');
-    })().finally(() => {
-      rebuilding = undefined;
-    });
-    await rebuilding;
+  const runners = {
+    plan: createKafkaRunner({ ...common, groupId: `${config.groupId}.plan`, topics: NOTIFIER_PLAN_INPUTS, handler: plan }),
+    work: createKafkaRunner({
+      ...common,
+      groupId: config.groupId,
+      topics: [TOPICS.notifierWork],
+      handler: onWork,
+      state: { stage: NOTIFIER_STAGE, changelog: TOPICS.notifierState, redis, keyPrefix: config.platform.redis.keyPrefix },
+      // SMTP happens while a work record is handled: one per transaction keeps heartbeats and commits timely.
+      maxInputsPerTransaction: 1,
+    }),
   };
 
-  const hooks: StateHooks = {
-    async check(topic, partition, firstOffset, persistedHere) {
-      await ensureLedger();
-      const applied = await store.appliedOffset(STAGE, topic, partition);
-      return replayFrom(applied, firstOffset, () => offsets.low(topic, partition), persistedHere);
-    },
-    async replay(record) {
-      await apply(record, false);
-    },
-    persist: (topic, partition, lastOffset) => store.persist(STAGE, topic, partition, lastOffset),
-    discard: (topic, partition) => {
-      store.discard(`${topic}:${partition}`);
-    },
-  };
-
-  const runner: KafkaRunner = createKafkaRunner({
-    ...runnerDefaults(config.platform),
-    service: 'notifier',
-    kafka: deps.kafka,
-    serde,
-    logger,
-    groupId: config.groupId,
-    topics: NOTIFIER_INPUTS,
-    onFatal: deps.onFatal,
-    state: hooks,
-    // SMTP happens while a work record is handled: one per transaction keeps heartbeats and commits timely.
-    maxInputsPerTransaction: (topic) => (topic === TOPICS.notifierWork ? 1 : 500),
-    handler: (record) => apply(record, true),
-  });
-
-  // Timers only queue work on cms.notifier-work.v1 (an idempotent producer), where the runner handles it.
+  // Ticks only queue time on cms.notifier-work.v1 (an idempotent producer), where the work stage handles it.
   let producer: Promise<Producer> | undefined;
-  const queue = async (key: string, value: NotifierWork, eventId: string): Promise<void> => {
+  let partitions: Promise<number> | undefined;
+  const tick = async (): Promise<void> => {
     producer ??= (async () => {
       const p = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
       await p.connect();
       return p;
     })();
-    const headers = standardHeaders({ eventId, producedAt: clock.now().toISOString(), eventType: value.payload.type, producer: 'notifier' });
-    await (await producer).send({ topic: qualify(TOPICS.notifierWork, ns), messages: [{ key, value: await serde.encode(TOPICS.notifierWork, value), headers }], acks: -1 });
+    partitions ??= admin.fetchTopicMetadata({ topics: [qualify(TOPICS.notifierWork, ns)] }).then((m) => m.topics[0]?.partitions.length ?? 0);
+    const at = clock.now().toISOString();
+    const value: NotifierWork = { workId: '', occurredAt: at, payload: { type: 'Tick', at } };
+    const bytes = await serde.encode(TOPICS.notifierWork, value);
+    const messages = Array.from({ length: await partitions }, (_, partition) => ({ key: '', value: bytes, partition, headers: standardHeaders({ eventId: deterministicId('notifier', 'tick', at, partition), producedAt: at, eventType: 'Tick', producer: 'notifier' }) }));
+    await (await producer).send({ topic: qualify(TOPICS.notifierWork, ns), messages, acks: -1 });
   };
 
-  /**
-   * Redis lost (no ledger marker): rebuild the ledger, then replay the partitions whose state the timers
-   * read (review dates from cms.sr-facts.v1, allocations and departures from cms.workforce.v1) now, rather
-   * than when their next record happens to arrive.
-   */
-  const recoverIfLost = async (): Promise<void> => {
-    if (await store.ledgerRebuilt()) return;
-    await ensureLedger();
-    for (const base of [TOPICS.srFacts, TOPICS.workforce] as const) {
-      const meta = await admin.fetchTopicMetadata({ topics: [qualify(base, ns)] });
-      for (const p of meta.topics[0]?.partitions ?? []) await runner.rebuild(base, p.partitionId);
-    }
-  };
-
-  const checkReviews = async (): Promise<number> => {
-    await recoverIfLost();
-    const now = clock.now();
-    const due = await store.dueReviews(now);
-    for (const r of due) {
-      const e = planReviewReminder(r.key, r.dueAt);
-      await queue(e.idempotencyKey, emailWork(e, now), deterministicId('notifier', 'review', e.idempotencyKey));
-      // Reviewed every three months while the flag stands: the next reminder is due three months on.
-      await store.advanceReview(r.key, r.dueAt, nextReview(r.dueAt));
-    }
-    if (due.length > 0) log.info({ [LOG_FIELDS.count]: due.length }, 'personal-interest reviews due: reminders queued');
-    return due.length;
-  };
-
-  const sweepOrphans = async (): Promise<number> => {
-    await recoverIfLost();
-    const allocations = await store.allAllocations();
-    const departures = await store.allDepartures();
-    const candidates = Object.entries(allocations).filter(([, a]) => departures[a.userId] !== undefined).map(([id]) => id);
-    const found = sweep(allocations, departures, await store.flagged(candidates));
-    if (found.length === 0) return 0;
-    const workId = `sweep:${deterministicId('sweep', ...found.map((o) => `${o.caseGroupId}|${o.userId}|${o.since}`))}`;
-    await queue(workId, { workId, occurredAt: clock.now().toISOString(), payload: { type: 'OrphanSweepFound', orphans: found } }, deterministicId('notifier', workId));
-    log.warn({ [LOG_FIELDS.count]: found.length }, 'orphan sweep found case groups held by users without access');
-    return found.length;
-  };
-
-  const timers: NodeJS.Timeout[] = [];
-  const every = (ms: number, what: string, task: () => Promise<unknown>): void => {
-    let running = false;
-    const timer = setInterval(() => {
-      if (running || stopping.signal.aborted) return;
-      running = true;
-      task()
-        .catch((err: unknown) => {
-          log.warn({ err, task: what }, 'periodic task failed; it runs again at its next interval');
-        })
-        .finally(() => {
-          running = false;
-        });
-    }, ms);
-    timer.unref();
-    timers.push(timer);
-  };
-
+  let timer: NodeJS.Timeout | undefined;
   let stopPromise: Promise<void> | undefined;
   return {
-    runner,
-    store,
-    checkReviews,
-    sweepOrphans,
+    runners,
+    tick,
     async start() {
-      await admin.connect();
-      await ensureContract(admin, serde, [...NOTIFIER_INPUTS, ...NOTIFIER_OUTPUTS], ns);
-      await runner.start();
-      every(config.reviewCheckIntervalMs, 'review check', checkReviews);
-      every(config.orphanSweepIntervalMs, 'orphan sweep', sweepOrphans);
+      await ensureContract(admin, serde, NOTIFIER_TOPICS, ns, -1, { log: (line) => { log.info(line); } });
+      await runners.work.start();
+      await runners.plan.start();
+      timer = setInterval(() => {
+        if (stopping.signal.aborted) return;
+        tick().catch((err: unknown) => {
+          log.warn({ err }, 'tick not written; the next one follows at its interval');
+        });
+      }, config.reviewCheckIntervalMs);
+      timer.unref();
       log.info({ inboxes: Object.keys(config.inboxes) }, 'notifier started');
     },
     stop() {
       stopPromise ??= (async () => {
         stopping.abort();
-        for (const t of timers) clearInterval(t);
-        await runner.stop();
+        if (timer) clearInterval(timer);
+        await runners.plan.stop();
+        await runners.work.stop();
         if (producer) await (await producer.catch(() => undefined))?.disconnect().catch(() => undefined);
         deps.mailer.close();
         await admin.disconnect().catch(() => undefined);

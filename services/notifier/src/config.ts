@@ -26,8 +26,7 @@ export const envSchema = commonEnvSchema.extend({
   INBOX_SCR_TEAM_LEADER: inbox(),
   /** Local IT / segment manager inbox for orphaned case groups. */
   INBOX_ORPHANS: inbox(),
-  ORPHAN_SWEEP_INTERVAL_MS: env.int(15 * 60_000, 1_000),
-  /** How often due personal-interest reviews are looked for. */
+  /** How often the notifier ticks: due personal-interest reviews are reminded on ticks. */
   REVIEW_CHECK_INTERVAL_MS: env.int(60_000, 1_000),
   NOTIFIER_FAULT_INJECTION: z.enum(FAULT_POINTS).default('none'),
 });
@@ -37,7 +36,6 @@ export interface NotifierConfig {
   readonly groupId: string;
   readonly smtp: { readonly url: string; readonly from: string; readonly maxAttempts: number; readonly retryInitialMs: number; readonly retryMaxMs: number; readonly timeoutMs: number };
   readonly inboxes: { readonly SCR: string; readonly ECH_GATEWAY: string; readonly SCR_TEAM_LEADER: string; readonly ORPHANS: string };
-  readonly orphanSweepIntervalMs: number;
   readonly reviewCheckIntervalMs: number;
   readonly faultInjection: FaultPoint;
 }
@@ -49,7 +47,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): NotifierCon
     groupId: e.NOTIFIER_GROUP_ID,
     smtp: Object.freeze({ url: e.SMTP_URL, from: e.SMTP_FROM, maxAttempts: e.SMTP_MAX_ATTEMPTS, retryInitialMs: e.SMTP_RETRY_INITIAL_MS, retryMaxMs: Math.max(e.SMTP_RETRY_MAX_MS, e.SMTP_RETRY_INITIAL_MS), timeoutMs: e.SMTP_TIMEOUT_MS }),
     inboxes: Object.freeze({ SCR: e.INBOX_SCR, ECH_GATEWAY: e.INBOX_ECH_GATEWAY, SCR_TEAM_LEADER: e.INBOX_SCR_TEAM_LEADER, ORPHANS: e.INBOX_ORPHANS }),
-    orphanSweepIntervalMs: e.ORPHAN_SWEEP_INTERVAL_MS,
     reviewCheckIntervalMs: e.REVIEW_CHECK_INTERVAL_MS,
     faultInjection: e.NOTIFIER_FAULT_INJECTION,
   });

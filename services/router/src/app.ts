@@ -1,12 +1,13 @@
-import type { Kafka } from 'kafkajs';
-import type { CmsError } from '@cms-router/errors';
-import { qualify, TOPICS, type TopicName } from '@cms-router/events';
-import { createKafkaRunner, createPartitionOffsets, ensureContract, runnerDefaults, redisKeys, type KafkaRunner, type Logger, type Redis, type Serde } from '@cms-router/platform';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { CmsError } from '@cms-router/errors';
+import { deterministicId, qualify, standardHeaders, TOPICS, type RouterInboxRecord, type TopicName } from '@cms-router/events';
+import { createKafkaRunner, ensureContract, runnerDefaults, type KafkaRunner, type Logger, type Redis, type Serde } from '@cms-router/platform';
 import type { Rules } from '@cms-router/rules';
 import type { RouterConfig } from './config.ts';
 import { createIngestStage } from './ingest-stage.ts';
+import { createPeopleStage } from './people-stage.ts';
 import { createRouteStage } from './route-stage.ts';
-import { createCaseGroupStore, type CaseGroupStore } from './store.ts';
+import { STAGES } from './state-keys.ts';
 
 export interface RouterDeps {
   readonly config: RouterConfig;
@@ -16,62 +17,109 @@ export interface RouterDeps {
   readonly logger: Logger;
   readonly rules: Rules;
   readonly onFatal: (err: CmsError) => void;
+  /** The time ticks carry (tests pass their own). */
+  readonly now?: () => Date;
 }
 
 export interface RouterApp {
   start(): Promise<void>;
   stop(): Promise<void>;
-  readonly ingest: KafkaRunner;
-  readonly route: KafkaRunner;
-  readonly store: CaseGroupStore;
+  /** Writes a tick to every inbox partition: waiting facts past the expiry are rejected. Runs on a timer too. */
+  tick(): Promise<void>;
+  readonly runners: Readonly<Record<'ingest' | 'people' | 'route', KafkaRunner | undefined>>;
 }
 
-export const ROUTER_INPUT_TOPICS: readonly TopicName[] = [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.srFacts, TOPICS.workforce, TOPICS.orphanFlags];
-export const ROUTER_OUTPUT_TOPICS: readonly TopicName[] = [TOPICS.routerInbox, TOPICS.assignments, TOPICS.rejections, TOPICS.deadLetter];
+export const ROUTER_INPUT_TOPICS: readonly TopicName[] = [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.srFacts, TOPICS.workforce];
+export const ROUTER_TOPICS: readonly TopicName[] = [
+  ...ROUTER_INPUT_TOPICS,
+  TOPICS.routerPeople,
+  TOPICS.routerInbox,
+  TOPICS.routerPeopleState,
+  TOPICS.routerRouteState,
+  TOPICS.assignments,
+  TOPICS.routerOrphans,
+  TOPICS.rejections,
+  TOPICS.deadLetter,
+];
 
-/** The router: an ingest stage (re-key and fan out) feeding a route stage (decide and publish), both exactly-once. */
+/**
+ * The router: ingest (re-key, stateless) -> person registry (by party) -> route (by case group), each
+ * exactly-once, each stateful stage's state in a compacted changelog written in its transactions. Every
+ * stage scales by instances in one consumer group; ROUTER_STAGES runs a subset in this process.
+ */
 export function createRouterApp(deps: RouterDeps): RouterApp {
   const { config, kafka, serde, redis, logger, rules } = deps;
   const ns = config.platform.kafka.topicNamespace;
-  const keys = redisKeys(config.platform.redis.keyPrefix);
+  const now = deps.now ?? (() => new Date());
   const admin = kafka.admin();
-  const offsets = createPartitionOffsets(admin);
-  const store = createCaseGroupStore(redis, keys);
-  const partitions = new Map<string, number[]>();
-  const partitionsOf = async (topic: string): Promise<number[]> => {
-    let known = partitions.get(topic);
-    if (!known) {
-      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-      known = (meta.topics[0]?.partitions ?? []).map((p) => p.partitionId).sort((a, b) => a - b);
-      partitions.set(topic, known);
-    }
-    return known;
-  };
   const common = { ...runnerDefaults(config.platform), service: 'router', kafka, serde, logger, onFatal: deps.onFatal };
-  const ingestGroup = `${config.groupId}.ingest`;
-  const ingestStage = createIngestStage({ redis, keys, offsets, groupId: ingestGroup, qualify: (t) => qualify(t, ns), namespace: ns, runner: () => ingestRunner, partitionsOf });
-  // The stage asks for its runner only while running, after this line has run.
-  const ingestRunner: KafkaRunner = createKafkaRunner({ ...common, groupId: ingestGroup, topics: ROUTER_INPUT_TOPICS, handler: ingestStage.handler, state: ingestStage.hooks });
-  const routeStage = createRouteStage({ redis, keys, serde, store, rules, offsets, namespace: ns });
-  const routeRunner = createKafkaRunner({ ...common, groupId: `${config.groupId}.route`, topics: [TOPICS.routerInbox], handler: routeStage.handler, state: routeStage.hooks });
+  const state = (stage: string, changelog: TopicName) => ({ stage, changelog, redis, keyPrefix: config.platform.redis.keyPrefix });
+  let inboxPartitions: Promise<number> | undefined;
+  const partitionsOfInbox = (): Promise<number> => {
+    // Cached once known; a failure (the broker away) is not cached, so the next call asks again.
+    inboxPartitions ??= admin.fetchTopicMetadata({ topics: [qualify(TOPICS.routerInbox, ns)] }).then((m) => {
+      const count = m.topics[0]?.partitions.length ?? 0;
+      if (count === 0) throw new CmsError('CMS_KAFKA_UNAVAILABLE', 'the router inbox has no partitions in the metadata yet');
+      return count;
+    });
+    inboxPartitions.catch(() => {
+      inboxPartitions = undefined;
+    });
+    return inboxPartitions;
+  };
+  const runs = (stage: 'ingest' | 'people' | 'route'): boolean => config.stages.includes(stage);
+  const runners = {
+    ingest: runs('ingest') ? createKafkaRunner({ ...common, groupId: `${config.groupId}.ingest`, topics: ROUTER_INPUT_TOPICS, handler: createIngestStage().handler }) : undefined,
+    people: runs('people') ? createKafkaRunner({ ...common, groupId: `${config.groupId}.people`, topics: [TOPICS.routerPeople], handler: createPeopleStage({ serde, namespace: ns }).handler, state: state(STAGES.people, TOPICS.routerPeopleState) }) : undefined,
+    route: runs('route')
+      ? createKafkaRunner({ ...common, groupId: `${config.groupId}.route`, topics: [TOPICS.routerInbox], handler: createRouteStage({ serde, namespace: ns, rules, waitExpiryMs: config.waitExpiryMs, inboxPartitions: partitionsOfInbox }).handler, state: state(STAGES.route, TOPICS.routerRouteState) })
+      : undefined,
+  };
 
+  let producer: Promise<Producer> | undefined;
+  const tick = async (): Promise<void> => {
+    producer ??= (async () => {
+      const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+      await p.connect();
+      return p;
+    })();
+    const at = now().toISOString();
+    const value: RouterInboxRecord = { caseGroupId: '', occurredAt: at, source: { topic: 'router-timer', partition: 0, offset: at, eventId: null }, fact: Buffer.alloc(0), signal: { type: 'Tick', at } };
+    const bytes = await serde.encode(TOPICS.routerInbox, value);
+    const count = await partitionsOfInbox();
+    const messages = Array.from({ length: count }, (_, partition) => ({ key: '', value: bytes, partition, headers: standardHeaders({ eventId: deterministicId('router', 'tick', at, partition), producedAt: at, eventType: 'Tick', producer: 'router' }) }));
+    await (await producer).send({ topic: qualify(TOPICS.routerInbox, ns), messages, acks: -1 });
+  };
+
+  let timer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
   return {
-    ingest: ingestRunner,
-    route: routeRunner,
-    store,
+    runners,
+    tick,
     async start() {
-      await admin.connect();
-      await ensureContract(admin, serde, [...ROUTER_INPUT_TOPICS, ...ROUTER_OUTPUT_TOPICS], ns);
-      await routeRunner.start();
-      await ingestRunner.start();
-      logger.info({ rulesVersion: rules.version, effectiveFrom: rules.effectiveFrom }, 'router started');
+      await ensureContract(admin, serde, ROUTER_TOPICS, ns, -1, { log: (line) => { logger.info(line); } });
+      // Downstream first, so each stage finds its consumer running when work arrives.
+      await runners.route?.start();
+      await runners.people?.start();
+      await runners.ingest?.start();
+      if (runners.route && config.tickIntervalMs > 0) {
+        timer = setInterval(() => {
+          tick().catch((err: unknown) => {
+            logger.warn({ err }, 'tick not written; the next one follows at its interval');
+          });
+        }, config.tickIntervalMs);
+        timer.unref();
+      }
+      logger.info({ rulesVersion: rules.version, effectiveFrom: rules.effectiveFrom, stages: config.stages }, 'router started');
     },
     stop() {
-      // Ingest first so the route stage can drain what it already has; then the route stage.
+      // Upstream first so each stage can drain what it already has.
       stopping ??= (async () => {
-        await ingestRunner.stop();
-        await routeRunner.stop();
+        if (timer) clearInterval(timer);
+        await runners.ingest?.stop();
+        await runners.people?.stop();
+        await runners.route?.stop();
+        if (producer) await (await producer.catch(() => undefined))?.disconnect().catch(() => undefined);
         await admin.disconnect().catch(() => undefined);
       })();
       return stopping;

@@ -1,98 +1,164 @@
-import { deterministicId, qualify, type TopicName } from '@cms-router/events';
-import { redisCall, replayFrom, type InboundRecord, type PartitionOffsets, type OutboundRecord, type Redis, type RedisKeys, type Serde, type StateHooks } from '@cms-router/platform';
+import { deterministicId, TOPICS, type OrphanReport } from '@cms-router/events';
+import type { HandlerContext, InboundRecord, OutboundRecord, Serde, TaskStore } from '@cms-router/platform';
 import type { Rules } from '@cms-router/rules';
-import { fromCaseFact, fromOrphanFlag, fromPartyFact, fromSrFact, fromWorkforce, route, type RouteResult, type RouterInput } from '@cms-router/routing';
-import type { CaseGroupStore } from './store.ts';
-
-export const ROUTE_STAGE = 'router-route';
+import {
+  applyTeamFact,
+  applyUserFact,
+  dependencyChanges,
+  expireWaiting,
+  needsOf,
+  oldestWaiting,
+  partitionInputOf,
+  route,
+  routeInputOf,
+  type CaseGroupState,
+  type PartitionInput,
+  type RouteInput,
+  type RouteResult,
+  type SourceRef,
+  type TeamDoc,
+  type UserDoc,
+} from '@cms-router/routing';
+import { decodeCarried } from './people-stage.ts';
+import { STATE_KEYS } from './state-keys.ts';
 
 export interface RouteStageDeps {
-  readonly redis: Redis;
-  readonly keys: RedisKeys;
   readonly serde: Serde;
-  readonly store: CaseGroupStore;
-  readonly rules: Rules;
-  readonly offsets: PartitionOffsets;
   readonly namespace: string | undefined;
+  readonly rules: Rules;
+  /** How long a fact may wait for its case group's application (ROUTER_WAIT_EXPIRY_MS). */
+  readonly waitExpiryMs: number;
+  /** Partitions of the inbox: a departure's orphan report has one part per partition. */
+  readonly inboxPartitions: () => Promise<number>;
 }
 
+type Recovered = { caseGroupId: string; segment: string; recovery: NonNullable<RouteResult['recovered']> };
+
 /**
- * Stage two of the router: one ordered stream per case group (the inbox). Loads the case group,
- * applies the fact with the pure routing core, stages the new state and returns the assignments and
- * rejections to publish in the same transaction as the inbox offset.
+ * Stage three of the router: one ordered stream per case group (the inbox), one task per inbox partition.
+ * Applies each fact with the pure routing core and publishes what moved, with its reasons. Each partition
+ * keeps its own copies of the users and teams its case groups depend on (their facts are sent to every
+ * partition), and indexes to find those case groups when a user's or a team's facts change.
  */
-export function createRouteStage(deps: RouteStageDeps): { handler: (r: InboundRecord) => Promise<OutboundRecord[]>; hooks: StateHooks } {
-  let teamLeaders = new Map<string, string>();
+export function createRouteStage(deps: RouteStageDeps): { handler: (r: InboundRecord, ctx: HandlerContext) => Promise<OutboundRecord[]> } {
+  const handler = async (record: InboundRecord, { store }: HandlerContext): Promise<OutboundRecord[]> => {
+    if (record.topic !== 'cms.router-inbox.v1') return [];
+    const v = record.value;
+    const task = record.partition;
+    const eventId = record.headers.eventId;
+    const arrivedAt = new Date(Number(record.timestamp)).toISOString();
+    const source: SourceRef = v.source;
+    const out: OutboundRecord[] = [];
+    let n = 0;
 
-  const toInput = async (record: InboundRecord): Promise<{ input: RouterInput | undefined; source: { topic: string; partition: number; offset: string; eventId: string | null } } | undefined> => {
-    if (record.topic !== 'cms.router-inbox.v1') return undefined;
-    const inbox = record.value;
-    const inner = await deps.serde.decode(qualify(inbox.source.topic as TopicName, deps.namespace), inbox.fact);
-    const v = inner.value;
-    let input: RouterInput | undefined;
-    switch (inner.topic) {
-      case 'cms.case-facts.v1':
-        input = fromCaseFact(v as Parameters<typeof fromCaseFact>[0]);
-        break;
-      case 'cms.party-facts.v1':
-        input = fromPartyFact(v as Parameters<typeof fromPartyFact>[0], inbox.caseGroupId);
-        break;
-      case 'cms.sr-facts.v1':
-        input = fromSrFact(v as Parameters<typeof fromSrFact>[0]);
-        break;
-      case 'cms.workforce.v1':
-        input = fromWorkforce(v as Parameters<typeof fromWorkforce>[0], inbox.caseGroupId);
-        break;
-      case 'cms.orphan-flags.v1':
-        input = fromOrphanFlag(v as Parameters<typeof fromOrphanFlag>[0]);
-        break;
-      default:
-        input = undefined;
-    }
-    return { input, source: inbox.source };
-  };
+    const emit = (caseGroupId: string, result: RouteResult): void => {
+      for (const o of result.outputs) {
+        if (o.kind === 'assignment') out.push({ topic: TOPICS.assignments, key: caseGroupId, value: o.value, eventType: o.value.subject });
+        else {
+          out.push({
+            topic: TOPICS.rejections,
+            key: caseGroupId,
+            value: { rejectionId: deterministicId('router', eventId, (n += 1)), service: 'router', occurredAt: o.occurredAt, source: o.source ?? source, code: o.code, reason: o.reason, caseGroupId, srId: o.srId },
+            eventType: o.code,
+          });
+        }
+      }
+    };
 
-  const apply = async (record: InboundRecord): Promise<{ result: RouteResult; source: { topic: string; partition: number; offset: string; eventId: string | null }; caseGroupId: string } | undefined> => {
-    const converted = await toInput(record);
-    if (!converted?.input) return undefined;
-    // The staging key must match the runner's (the topic's full name on the wire), or persist misses it.
-    const tp = `${qualify(record.topic, deps.namespace)}:${record.partition}`;
-    const { input } = converted;
-    const state = await deps.store.load(tp, input.caseGroupId);
-    const result = route(state, input, { rules: deps.rules, teamLeaderOf: (t) => teamLeaders.get(t) ?? null, eventId: record.headers.eventId });
-    if (result.state && result.state !== state) deps.store.stage(tp, result.state);
-    return { result, source: converted.source, caseGroupId: input.caseGroupId };
-  };
-
-  const handler = async (record: InboundRecord): Promise<OutboundRecord[]> => {
-    const applied = await apply(record);
-    if (!applied) return [];
-    const { result, source, caseGroupId } = applied;
-    return result.outputs.map((o, i): OutboundRecord => {
-      if (o.kind === 'assignment') return { topic: 'cms.assignments.v1', key: caseGroupId, value: o.value, eventType: o.value.subject };
-      return {
-        topic: 'cms.rejections.v1',
-        key: caseGroupId,
-        value: { rejectionId: deterministicId('router', record.headers.eventId, i), service: 'router', occurredAt: record.value.occurredAt, source, code: o.code, reason: o.reason, caseGroupId, srId: o.srId },
-        eventType: o.code,
-      };
+    const report = (r: { userId: string; cause: OrphanReport['cause']; since: string }, caseGroups: Recovered[], occurredAt: string, part: number, parts: number): OutboundRecord => ({
+      topic: TOPICS.routerOrphans,
+      key: r.userId,
+      value: { reportId: source.eventId ?? deterministicId(source.topic, source.partition, source.offset), userId: r.userId, occurredAt, since: r.since, cause: r.cause, part, parts, caseGroups: caseGroups.map((c) => ({ caseGroupId: c.caseGroupId, segment: c.segment })) },
+      eventType: 'OrphanReport',
     });
-  };
 
-  const hooks: StateHooks = {
-    async check(topic, partition, firstOffset, persistedHere) {
-      // Reference data for approval tasks, read once per batch.
-      teamLeaders = new Map(Object.entries(await redisCall('read team leaders', () => deps.redis.hgetall(deps.keys.teamLeaders()))));
-      const applied = await deps.store.appliedOffset(ROUTE_STAGE, topic, partition);
-      return replayFrom(applied, firstOffset, () => deps.offsets.low(topic, partition), persistedHere);
-    },
-    async replay(record) {
-      await apply(record);
-    },
-    persist: (topic, partition, lastOffset) => deps.store.persist(ROUTE_STAGE, topic, partition, lastOffset),
-    discard: (topic, partition) => {
-      deps.store.discard(`${topic}:${partition}`);
-    },
+    /** Stores a case group's new state and keeps the partition's indexes in step with it. */
+    const save = async (s: TaskStore, caseGroupId: string, before: CaseGroupState | undefined, result: RouteResult): Promise<void> => {
+      const after = result.state;
+      s.put(STATE_KEYS.caseGroup(caseGroupId), after ?? undefined);
+      const changes = dependencyChanges(before?.deps ?? { users: [], teams: [] }, after?.deps ?? { users: [], teams: [] });
+      for (const dep of [...changes.add, ...changes.remove]) {
+        const k = STATE_KEYS.index(task, dep);
+        const members = new Set((await s.get<string[]>(k)) ?? []);
+        if (changes.add.includes(dep)) members.add(caseGroupId);
+        else members.delete(caseGroupId);
+        s.put(k, members.size === 0 ? undefined : [...members].sort());
+      }
+      const wasWaiting = oldestWaiting(before ?? null);
+      const nowWaiting = oldestWaiting(after);
+      if (wasWaiting !== nowWaiting) {
+        const k = STATE_KEYS.waiting(task);
+        const others = Object.entries((await s.get<Record<string, string>>(k)) ?? {}).filter(([id]) => id !== caseGroupId);
+        const waiting = Object.fromEntries(nowWaiting === null ? others : [...others, [caseGroupId, nowWaiting]]);
+        s.put(k, Object.keys(waiting).length === 0 ? undefined : waiting);
+      }
+    };
+
+    /** Routes one case group: fetches the partition's copies of the users and teams its decision reads. */
+    const routeOne = async (caseGroupId: string, input: RouteInput | null): Promise<RouteResult> => {
+      const before = (await store.get<CaseGroupState>(STATE_KEYS.caseGroup(caseGroupId))) ?? undefined;
+      const needs = needsOf(before ?? null, input);
+      const users = new Map(await Promise.all(needs.users.map(async (id) => [id, (await store.get<UserDoc>(STATE_KEYS.user(task, id))) ?? null] as const)));
+      const teams = new Map(await Promise.all(needs.teams.map(async (id) => [id, (await store.get<TeamDoc>(STATE_KEYS.team(task, id))) ?? null] as const)));
+      const result = route(before ?? null, input, { rules: deps.rules, eventId, arrivedAt, user: (id) => users.get(id) ?? null, team: (id) => teams.get(id) ?? null, source });
+      await save(store, caseGroupId, before, result);
+      emit(caseGroupId, result);
+      return result;
+    };
+
+    const partitionFact = async (p: PartitionInput): Promise<void> => {
+      if (p.kind === 'tick') {
+        const cutoff = new Date(Date.parse(p.at) - deps.waitExpiryMs).toISOString();
+        const waiting = (await store.get<Record<string, string>>(STATE_KEYS.waiting(task))) ?? {};
+        for (const caseGroupId of Object.keys(waiting).filter((id) => (waiting[id] ?? '') <= cutoff).sort()) {
+          const before = (await store.get<CaseGroupState>(STATE_KEYS.caseGroup(caseGroupId))) ?? undefined;
+          if (!before) continue;
+          const result = expireWaiting(before, cutoff, deps.waitExpiryMs, { eventId });
+          await save(store, caseGroupId, before, result);
+          emit(caseGroupId, result);
+        }
+        return;
+      }
+      const dependency = p.kind === 'user' ? `user:${p.userId}` : `team:${p.fact.teamId}`;
+      if (p.kind === 'user') {
+        const k = STATE_KEYS.user(task, p.userId);
+        store.put(k, applyUserFact((await store.get<UserDoc>(k)) ?? null, p, source.eventId ?? eventId));
+      } else {
+        const k = STATE_KEYS.team(task, p.fact.teamId);
+        store.put(k, applyTeamFact((await store.get<TeamDoc>(k)) ?? null, p));
+      }
+      const recovered: Recovered[] = [];
+      for (const caseGroupId of (await store.get<string[]>(STATE_KEYS.index(task, dependency))) ?? []) {
+        const result = await routeOne(caseGroupId, null);
+        if (result.recovered) recovered.push({ caseGroupId, segment: result.state?.placement?.decision.segment ?? '', recovery: result.recovered });
+      }
+      // A departure's report has a part from every partition, empty or not: the notifier knows when it has them all.
+      if (p.kind === 'user' && p.fact.type !== 'UserAvailabilityChanged') {
+        const cause = recovered[0]?.recovery.cause ?? (p.fact.type === 'TeamMoveCompleted' ? 'TEAM_MOVE_COMPLETED' : 'SYSTEM_ACCESS_REMOVED');
+        out.push(report({ userId: p.userId, cause, since: recovered[0]?.recovery.since ?? p.occurredAt }, recovered, p.occurredAt, task, await deps.inboxPartitions()));
+      }
+    };
+
+    /** A fact about one case group; a recovery it causes (an allocation to someone gone, a return to the allocation's segment) is a report of one part. */
+    const caseGroupFact = async (input: RouteInput): Promise<void> => {
+      const result = await routeOne(input.caseGroupId, input);
+      if (result.recovered) out.push(report(result.recovered, [{ caseGroupId: input.caseGroupId, segment: result.state?.placement?.decision.segment ?? '', recovery: result.recovered }], input.occurredAt, 0, 1));
+    };
+
+    const signal = v.signal;
+    if (signal?.type === 'Tick') await partitionFact({ kind: 'tick', at: signal.at });
+    else if (signal?.type === 'PersonSnapshot') await caseGroupFact({ kind: 'person', caseGroupId: v.caseGroupId, occurredAt: v.occurredAt, snapshot: signal });
+    else {
+      const upstream = await decodeCarried(deps.serde, deps.namespace, v.source, v.fact);
+      if (v.caseGroupId === '') {
+        const p = partitionInputOf(upstream);
+        if (p) await partitionFact(p);
+      } else {
+        const input = routeInputOf(upstream, v.caseGroupId);
+        if (input) await caseGroupFact(input);
+      }
+    }
+    return out;
   };
-  return { handler, hooks };
+  return { handler };
 }

@@ -1,29 +1,20 @@
-import type { Kafka } from 'kafkajs';
-import { CmsError } from '@cms-router/errors';
-import { deterministicId, qualify, TOPICS, type TopicName } from '@cms-router/events';
-import {
-  createKafkaRunner,
-  createPartitionOffsets,
-  createStagedStore,
-  ensureContract,
-  redisCall,
-  runnerDefaults,
-  redisKeys,
-  replayFrom,
-  type InboundRecord,
-  type KafkaRunner,
-  type Logger,
-  type OutboundRecord,
-  type Redis,
-  type Serde,
-  type StateHooks,
-} from '@cms-router/platform';
-import { applySrEvent, emptyState, type CaseGroupSrState, type Party } from '@cms-router/sr-lifecycle';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { CmsError } from '@cms-router/errors';
+import { deterministicId, invalidIds, qualify, standardHeaders, TOPICS, type SrEventsInboxRecord, type TopicName } from '@cms-router/events';
+import { createKafkaRunner, ensureContract, runnerDefaults, type HandlerContext, type InboundRecord, type KafkaRunner, type Logger, type OutboundRecord, type Redis, type Serde, type TaskStore } from '@cms-router/platform';
+import { applySrEventsInput, expireSrWaiting, oldestSrWaiting, partiesOfApplication, type CaseGroupSrState, type SrStep } from '@cms-router/sr-lifecycle';
 import type { SrEventsConfig } from './config.ts';
 
 export const SR_EVENTS_INPUTS: readonly TopicName[] = [TOPICS.srLifecycle, TOPICS.caseFacts];
-export const SR_EVENTS_OUTPUTS: readonly TopicName[] = [TOPICS.srFacts, TOPICS.rejections, TOPICS.deadLetter];
-const STAGE = 'sr-events';
+export const SR_EVENTS_TOPICS: readonly TopicName[] = [...SR_EVENTS_INPUTS, TOPICS.srEventsInbox, TOPICS.srEventsState, TOPICS.srFacts, TOPICS.rejections, TOPICS.deadLetter];
+export const SR_EVENTS_STAGE = 'sr-events';
+
+/** sr-events' state keys (Redis `<prefix>:sr-events:<key>`, and the changelog). */
+export const SR_STATE_KEYS = {
+  caseGroup: (caseGroupId: string) => `cg:${caseGroupId}`,
+  /** Case groups of a partition with SR events waiting, and the oldest arrival of each. */
+  waiting: (task: number) => `p${task}:waiting`,
+} as const;
 
 export interface SrEventsDeps {
   readonly config: SrEventsConfig;
@@ -32,121 +23,157 @@ export interface SrEventsDeps {
   readonly redis: Redis;
   readonly logger: Logger;
   readonly onFatal: (err: CmsError) => void;
+  readonly now?: () => Date;
+}
+
+export interface SrEventsApp {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  tick(): Promise<void>;
+  readonly runners: { readonly ingest: KafkaRunner; readonly core: KafkaRunner };
 }
 
 /**
  * sr-events: validates SR lifecycle events against the procedures' state machine and publishes the
- * routing facts they derive, exactly once (Kafka transactions; SR state in Redis written after commit
- * and rebuilt by replay). Applications on cms.case-facts.v1 give it each case group's parties.
+ * routing facts they derive, exactly once. Two stages: ingest re-keys SR events and applications (which
+ * give each case its parties) into one ordered stream per case group; the core applies them, one task
+ * per partition, its state in a compacted changelog. An SR event that arrives before its case's
+ * application, or before its SR's creation, waits for it.
  */
-export function createSrEventsApp(deps: SrEventsDeps): { start(): Promise<void>; stop(): Promise<void>; runner: KafkaRunner } {
-  const { config, redis, serde } = deps;
+export function createSrEventsApp(deps: SrEventsDeps): SrEventsApp {
+  const { config, serde, logger } = deps;
   const ns = config.platform.kafka.topicNamespace;
-  const keys = redisKeys(config.platform.redis.keyPrefix);
+  const now = deps.now ?? (() => new Date());
   const admin = deps.kafka.admin();
-  const offsets = createPartitionOffsets(admin);
-  const docs = createStagedStore<CaseGroupSrState>(redis, keys.srCaseGroup);
-  const caseFactsTopic = qualify(TOPICS.caseFacts, ns);
+  const common = { ...runnerDefaults(config.platform), service: 'sr-events', kafka: deps.kafka, serde, logger, onFatal: deps.onFatal };
 
-  const partiesOf = async (caseGroupId: string): Promise<Party[]> =>
-    (await redisCall('read parties', () => redis.smembers(keys.srParties(caseGroupId))))
-      .map((x) => {
-        const [partyId = '', role = 'RECEIVING_PARENT'] = x.split('|');
-        return { partyId, role: role as Party['role'] };
-      })
-      .sort((a, b) => a.partyId.localeCompare(b.partyId));
-
-  const applyApplication = async (record: InboundRecord): Promise<void> => {
-    if (record.topic !== 'cms.case-facts.v1' || record.value.payload.type !== 'ApplicationReceived') return;
-    const a = record.value.payload;
-    const members = [`${a.payingParent.partyId}|PAYING_PARENT`, `${a.receivingParent.partyId}|RECEIVING_PARENT`, ...a.qualifyingChildren.map((c) => `${c.partyId}|QUALIFYING_CHILD`)];
-    await redisCall('add parties', () => redis.sadd(keys.srParties(record.value.caseGroupId), ...members));
-  };
-
-  const applyLifecycle = async (record: InboundRecord, produce: boolean): Promise<OutboundRecord[]> => {
-    if (record.topic !== 'cms.sr-lifecycle.v1') return [];
-    const event = record.value;
-    const tp = `${qualify(TOPICS.srLifecycle, ns)}:${record.partition}`;
-    const state = (await docs.load(tp, event.caseGroupId)) ?? emptyState(event.caseGroupId);
-    // Parties matter only when a personal-interest referral closes; skip the Redis read otherwise.
-    const parties = event.payload.type === 'SrStatusChanged' && event.payload.status === 'CLOSED' ? await partiesOf(event.caseGroupId) : [];
-    const outcome = applySrEvent(state, event, { eventId: record.headers.eventId, parties });
-    if (outcome.kind === 'applied') {
-      const needsParties = outcome.facts.some((f) => f.payload.type === 'PersonalInterestFlagChanged' && f.payload.flagged);
-      if (needsParties && parties.length === 0) {
-        // The parties come from the application; if Redis lost them, rebuild before flagging anyone.
-        for (const partition of (await admin.fetchTopicMetadata({ topics: [caseFactsTopic] })).topics[0]?.partitions ?? []) await runner.rebuild(TOPICS.caseFacts, partition.partitionId);
-        throw new CmsError('CMS_STATE_REBUILDING', `the parties of case group ${event.caseGroupId} are not known (yet); waiting for the application`, { context: { caseGroupId: event.caseGroupId } });
-      }
-    }
-    docs.stage(tp, event.caseGroupId, outcome.state);
-    if (!produce) return [];
-    if (outcome.kind === 'applied') return outcome.facts.map((value) => ({ topic: 'cms.sr-facts.v1', key: event.caseGroupId, value }));
-    if (outcome.kind === 'rejected') {
-      return [
+  const ingest = (record: InboundRecord): Promise<OutboundRecord[]> => {
+    if (record.topic !== 'cms.sr-lifecycle.v1' && record.topic !== 'cms.case-facts.v1') return Promise.resolve([]);
+    // Only applications matter here: they give each case its parties.
+    if (record.topic === 'cms.case-facts.v1' && record.value.payload.type !== 'ApplicationReceived') return Promise.resolve([]);
+    const source = { topic: record.topic, partition: record.partition, offset: record.offset, eventId: record.headers.eventId };
+    const bad = invalidIds(record.topic, record.value);
+    if (bad.length > 0) {
+      // A case-facts record is the router's to reject too; sr-events rejects only its own input.
+      if (record.topic !== 'cms.sr-lifecycle.v1') return Promise.resolve([]);
+      return Promise.resolve([
         {
-          topic: 'cms.rejections.v1',
-          key: event.caseGroupId,
-          value: {
-            rejectionId: deterministicId('sr-events', record.topic, record.partition, record.offset),
-            service: 'sr-events',
-            occurredAt: event.occurredAt,
-            source: { topic: record.topic, partition: record.partition, offset: record.offset, eventId: record.headers.eventId },
-            code: outcome.code,
-            reason: outcome.reason,
-            caseGroupId: event.caseGroupId,
-            srId: event.srId,
-          },
-          eventType: outcome.code,
+          topic: TOPICS.rejections,
+          key: deterministicId(record.topic, record.partition, record.offset),
+          value: { rejectionId: deterministicId('sr-events', record.topic, record.partition, record.offset), service: 'sr-events', occurredAt: record.value.occurredAt, source, code: 'CMS_EVENT_INVALID', reason: `${record.topic} record: ${bad.join('; ')}`, caseGroupId: null, srId: null },
+          eventType: 'CMS_EVENT_INVALID',
         },
-      ];
+      ]);
     }
-    return [];
+    const value: SrEventsInboxRecord = { caseGroupId: record.value.caseGroupId, occurredAt: record.value.occurredAt, source, fact: record.raw, signal: null };
+    return Promise.resolve([{ topic: TOPICS.srEventsInbox, key: record.value.caseGroupId, value, eventType: record.value.payload.type }]);
   };
 
-  const hooks: StateHooks = {
-    async check(topic, partition, firstOffset, persistedHere) {
-      const applied = await redisCall('get applied offset', () => redis.get(keys.appliedOffset(STAGE, topic, partition)));
-      return replayFrom(applied, firstOffset, () => offsets.low(topic, partition), persistedHere);
-    },
-    async replay(record) {
-      await applyApplication(record);
-      await applyLifecycle(record, false);
-    },
-    persist: (topic, partition, lastOffset) => docs.persist(keys.appliedOffset(STAGE, topic, partition), `${topic}:${partition}`, lastOffset),
-    discard: (topic, partition) => {
-      docs.discard(`${topic}:${partition}`);
-    },
+  const core = async (record: InboundRecord, { store }: HandlerContext): Promise<OutboundRecord[]> => {
+    if (record.topic !== 'cms.sr-events-inbox.v1') return [];
+    const v = record.value;
+    const task = record.partition;
+    const out: OutboundRecord[] = [];
+    const reject = (caseGroupId: string, srId: string | null, source: SrEventsInboxRecord['source'], occurredAt: string, code: string, reason: string): void => {
+      out.push({
+        topic: TOPICS.rejections,
+        key: caseGroupId,
+        value: { rejectionId: deterministicId('sr-events', source.topic, source.partition, source.offset), service: 'sr-events', occurredAt, source, code, reason, caseGroupId, srId },
+        eventType: code,
+      });
+    };
+    const emit = (steps: readonly SrStep[]): void => {
+      for (const s of steps) {
+        if (s.outcome.kind === 'applied') out.push(...s.outcome.facts.map((value): OutboundRecord => ({ topic: TOPICS.srFacts, key: s.event.caseGroupId, value })));
+        if (s.outcome.kind === 'rejected') reject(s.event.caseGroupId, s.event.srId, s.source, s.event.occurredAt, s.outcome.code, s.outcome.reason);
+      }
+    };
+    const save = async (s: TaskStore, caseGroupId: string, before: CaseGroupSrState | undefined, after: CaseGroupSrState): Promise<void> => {
+      s.put(SR_STATE_KEYS.caseGroup(caseGroupId), after);
+      const was = oldestSrWaiting(before ?? null);
+      const is = oldestSrWaiting(after);
+      if (was === is) return;
+      const k = SR_STATE_KEYS.waiting(task);
+      const others = Object.entries((await s.get<Record<string, string>>(k)) ?? {}).filter(([id]) => id !== caseGroupId);
+      const waiting = Object.fromEntries(is === null ? others : [...others, [caseGroupId, is]]);
+      s.put(k, Object.keys(waiting).length === 0 ? undefined : waiting);
+    };
+    if (v.signal?.type === 'Tick') {
+      const cutoff = new Date(Date.parse(v.signal.at) - config.waitExpiryMs).toISOString();
+      const waiting = (await store.get<Record<string, string>>(SR_STATE_KEYS.waiting(task))) ?? {};
+      for (const caseGroupId of Object.keys(waiting).filter((id) => (waiting[id] ?? '') <= cutoff).sort()) {
+        const before = await store.get<CaseGroupSrState>(SR_STATE_KEYS.caseGroup(caseGroupId));
+        if (!before) continue;
+        const { state, expired } = expireSrWaiting(before, cutoff, config.waitExpiryMs);
+        for (const w of expired) reject(caseGroupId, w.event.srId, w.source, w.event.occurredAt, 'CMS_WAIT_EXPIRED', w.reason);
+        await save(store, caseGroupId, before, state);
+      }
+      return out;
+    }
+    const decoded = await serde.decode(qualify(v.source.topic as TopicName, ns), v.fact);
+    const before = await store.get<CaseGroupSrState>(SR_STATE_KEYS.caseGroup(v.caseGroupId));
+    let result;
+    if (decoded.topic === 'cms.case-facts.v1') {
+      const fact = decoded.value as Extract<InboundRecord, { topic: 'cms.case-facts.v1' }>['value'];
+      if (fact.payload.type !== 'ApplicationReceived') return [];
+      result = applySrEventsInput(before ?? null, { kind: 'application', caseId: fact.caseId, parties: partiesOfApplication(fact.payload) }, v.caseGroupId);
+    } else if (decoded.topic === 'cms.sr-lifecycle.v1') {
+      const event = decoded.value as Extract<InboundRecord, { topic: 'cms.sr-lifecycle.v1' }>['value'];
+      // The upstream event id: a record sent twice upstream is the same event, whatever offset it landed on.
+      const eventId = v.source.eventId ?? record.headers.eventId;
+      result = applySrEventsInput(before ?? null, { kind: 'lifecycle', event, eventId, arrivedAt: new Date(Number(record.timestamp)).toISOString(), source: { ...v.source, eventId } }, v.caseGroupId);
+    } else return [];
+    await save(store, v.caseGroupId, before, result.state);
+    emit(result.steps);
+    return out;
   };
 
-  // Handlers call `runner` only while it runs, after this line.
-  const runner: KafkaRunner = createKafkaRunner({
-    ...runnerDefaults(config.platform),
-    service: 'sr-events',
-    kafka: deps.kafka,
-    serde,
-    logger: deps.logger,
-    groupId: config.groupId,
-    topics: SR_EVENTS_INPUTS,
-    onFatal: deps.onFatal,
-    state: hooks,
-    handler: async (record) => {
-      await applyApplication(record);
-      return applyLifecycle(record, true);
-    },
-  });
+  const runners = {
+    ingest: createKafkaRunner({ ...common, groupId: `${config.groupId}.ingest`, topics: SR_EVENTS_INPUTS, handler: ingest }),
+    core: createKafkaRunner({ ...common, groupId: config.groupId, topics: [TOPICS.srEventsInbox], handler: core, state: { stage: SR_EVENTS_STAGE, changelog: TOPICS.srEventsState, redis: deps.redis, keyPrefix: config.platform.redis.keyPrefix } }),
+  };
+
+  let producer: Promise<Producer> | undefined;
+  let partitions: Promise<number> | undefined;
+  const tick = async (): Promise<void> => {
+    producer ??= (async () => {
+      const p = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+      await p.connect();
+      return p;
+    })();
+    partitions ??= admin.fetchTopicMetadata({ topics: [qualify(TOPICS.srEventsInbox, ns)] }).then((m) => m.topics[0]?.partitions.length ?? 0);
+    const at = now().toISOString();
+    const value: SrEventsInboxRecord = { caseGroupId: '', occurredAt: at, source: { topic: 'sr-events-timer', partition: 0, offset: at, eventId: null }, fact: Buffer.alloc(0), signal: { type: 'Tick', at } };
+    const bytes = await serde.encode(TOPICS.srEventsInbox, value);
+    const messages = Array.from({ length: await partitions }, (_, partition) => ({ key: '', value: bytes, partition, headers: standardHeaders({ eventId: deterministicId('sr-events', 'tick', at, partition), producedAt: at, eventType: 'Tick', producer: 'sr-events' }) }));
+    await (await producer).send({ topic: qualify(TOPICS.srEventsInbox, ns), messages, acks: -1 });
+  };
+
+  let timer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
   return {
-    runner,
+    runners,
+    tick,
     async start() {
-      await admin.connect();
-      await ensureContract(admin, serde, [...SR_EVENTS_INPUTS, ...SR_EVENTS_OUTPUTS], ns);
-      await runner.start();
-      deps.logger.info('sr-events started');
+      await ensureContract(admin, serde, SR_EVENTS_TOPICS, ns, -1, { log: (line) => { logger.info(line); } });
+      await runners.core.start();
+      await runners.ingest.start();
+      if (config.tickIntervalMs > 0) {
+        timer = setInterval(() => {
+          tick().catch((err: unknown) => {
+            logger.warn({ err }, 'tick not written; the next one follows at its interval');
+          });
+        }, config.tickIntervalMs);
+        timer.unref();
+      }
+      logger.info('sr-events started');
     },
     stop() {
       stopping ??= (async () => {
-        await runner.stop();
+        if (timer) clearInterval(timer);
+        await runners.ingest.stop();
+        await runners.core.stop();
+        if (producer) await (await producer.catch(() => undefined))?.disconnect().catch(() => undefined);
         await admin.disconnect().catch(() => undefined);
       })();
       return stopping;

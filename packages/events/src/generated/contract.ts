@@ -33,6 +33,10 @@ export interface Assignment {
   readonly rulesVersion: string;
   /** Why, in order: the deciding rule first. */
   readonly reasons: readonly (Reason)[];
+  /** A move of the case group that waits for case-owning work in progress (004: "the case will flip to the new owning segment when the SR is completed"): where it will go, and the SRs that hold it. Null when no move is pending. */
+  readonly pendingMove: null | PendingMove;
+  /** When this assignment returns an orphaned case group to its segment's unallocated work: who it was left with, why, since when. */
+  readonly orphan: null | OrphanRecovery;
 }
 
 /** Kind of work item. */
@@ -50,6 +54,33 @@ export interface Reason {
   /** The DWP procedure (and step) the rule comes from. */
   readonly procedure: string;
 }
+
+/** A placement that takes effect when the SRs that hold it complete. */
+export interface PendingMove {
+  /** Segment the case group moves to. */
+  readonly segment: string;
+  /** Region within it. */
+  readonly region: null | string;
+  /** Team within it. */
+  readonly team: null | string;
+  /** The open case-owning SRs it waits for. */
+  readonly heldBySrIds: readonly (string)[];
+  /** The rule that decided the move. */
+  readonly ruleId: string;
+}
+
+/** An orphaned case group, recovered. */
+export interface OrphanRecovery {
+  /** The caseworker it was left with. */
+  readonly userId: string;
+  /** Why it was orphaned. */
+  readonly cause: OrphanCause;
+  /** Since when the caseworker has been gone. */
+  readonly since: string;
+}
+
+/** Cause of orphaning. */
+export type OrphanCause = 'TEAM_MOVE_COMPLETED' | 'SYSTEM_ACCESS_REMOVED' | 'OWNER_WITHOUT_ACCESS';
 
 /** Upstream case facts about one case group. Key: caseGroupId (UTF-8), so every fact about a case group stays in order. */
 export interface CaseFact {
@@ -141,14 +172,14 @@ export interface Notification {
 /** Delivery outcome. */
 export type NotificationOutcome = 'SENT' | 'FAILED';
 
-/** The notifier's own queue (internal): emails to send, retries waiting for their next attempt, review reminders that fell due and orphans found by the periodic sweep. Key: workId. Handled exactly once, like every other input, so no email or event depends on a timer firing exactly once. */
+/** The notifier's own queue (internal): emails to send, retries waiting for their next attempt, review schedules, parts of orphan reports to put together, and ticks of its timer. Key: workId. Handled exactly once, like every other input, so no email or event depends on a timer firing exactly once. */
 export interface NotifierWork {
-  /** Idempotency key of the email, or the sweep id. Also the record key. */
+  /** Idempotency key of the email, the review key or the orphan report id (empty for a tick). Also the record key. */
   readonly workId: string;
   /** When the work was queued (UTC). ISO-8601 in the JSON form. */
   readonly occurredAt: string;
   /** What to do. The JSON form names the branch in a "type" field. */
-  readonly payload: EmailDue | OrphanSweepFound;
+  readonly payload: EmailDue | OrphanSweepFound | OrphanDigestPart | ReviewScheduled | ReviewCancelled | Tick;
 }
 
 /** One email to one inbox, sent at most once per idempotency key (the ledger). */
@@ -213,8 +244,61 @@ export interface SweptOrphan {
   readonly since: string;
 }
 
-/** Cause of orphaning. */
-export type OrphanCause = 'TEAM_MOVE_COMPLETED' | 'SYSTEM_ACCESS_REMOVED' | 'OWNER_WITHOUT_ACCESS';
+/** One router partition's part of an orphan report; the notifier emails local IT once it has every part. */
+export interface OrphanDigestPart {
+  /** Union branch discriminator (the record's name). */
+  readonly type: 'OrphanDigestPart';
+  /** The report. */
+  readonly reportId: string;
+  /** The caseworker. */
+  readonly userId: string;
+  /** Since when the caseworker has been gone. */
+  readonly since: string;
+  /** Why. */
+  readonly cause: OrphanCause;
+  /** Part number. */
+  readonly part: number;
+  /** Parts in all. */
+  readonly parts: number;
+  /** The case groups of this part. */
+  readonly caseGroups: readonly (OrphanedCaseGroup)[];
+}
+
+/** One recovered case group. */
+export interface OrphanedCaseGroup {
+  /** The case group. */
+  readonly caseGroupId: string;
+  /** Segment whose unallocated work it returned to. */
+  readonly segment: string;
+}
+
+/** A threat-of-suicide flag was set: its three-monthly review is due at dueAt (003). */
+export interface ReviewScheduled {
+  /** Union branch discriminator (the record's name). */
+  readonly type: 'ReviewScheduled';
+  /** caseGroupId|partyId. */
+  readonly reviewKey: string;
+  /** Case group. */
+  readonly caseGroupId: string;
+  /** When the review falls due. */
+  readonly dueAt: string;
+}
+
+/** The flag was removed: no more reviews. */
+export interface ReviewCancelled {
+  /** Union branch discriminator (the record's name). */
+  readonly type: 'ReviewCancelled';
+  /** caseGroupId|partyId. */
+  readonly reviewKey: string;
+}
+
+/** The passing of time, written by a timer of the consuming service: waiting facts expire and due work is done as of `at`. Deterministic on replay (the time is in the record). */
+export interface Tick {
+  /** Union branch discriminator (the record's name). */
+  readonly type: 'Tick';
+  /** The time the timer read (UTC). ISO-8601 in the JSON form. */
+  readonly at: string;
+}
 
 /** A case group left with a caseworker who moved team or lost access, and its recovery. Key: caseGroupId. */
 export interface OrphanFlag {
@@ -244,7 +328,7 @@ export interface PartyFact {
   /** When the fact happened upstream (UTC). ISO-8601 in the JSON form. */
   readonly occurredAt: string;
   /** What changed. The JSON form names the branch in a "type" field. */
-  readonly payload: PartyAddressChanged | PartyIncomeSourceChanged | PartyIdentifierAllocated | PartyKnownAsChanged | NationallySensitiveChanged;
+  readonly payload: PartyAddressChanged | PartyIncomeSourceChanged | PartyIdentifierAllocated | PartyKnownAsChanged | NationallySensitiveChanged | PersonalInterestRecorded;
 }
 
 /** The party moved. For a paying parent this can move the whole case group. */
@@ -290,6 +374,20 @@ export interface NationallySensitiveChanged {
   readonly nationallySensitive: boolean;
 }
 
+/** A Special Client Records caseworker or team leader set or cleared the personal-interest flag of a contact by hand, without an SR (003 steps 15-21: associated contacts; step 26: removal). The reason is personal data: used for decisions, never logged. */
+export interface PersonalInterestRecorded {
+  /** Union branch discriminator (the record's name). */
+  readonly type: 'PersonalInterestRecorded';
+  /** True when the Personal Interest box is ticked, false when it is cleared (reason N). */
+  readonly flagged: boolean;
+  /** PI reason code: ASSOCIATED_CONTACT, CONFLICT_OF_INTEREST, EMPLOYEE_IS_CLIENT, CIFBA or COMMISSION_DEFINED. A threat of suicide is only set by a referral, against the client. Null when cleared. */
+  readonly reason: null | string;
+  /** The case whose contacts the SCR caseworker was checking (003 step 15), when known. */
+  readonly caseId: null | string;
+  /** SCR caseworker or team leader who changed the flag. */
+  readonly recordedByUserId: string;
+}
+
 /** A well-formed event that cannot be applied, with a reason a person can act on. Key: the rejected record's key. */
 export interface Rejection {
   /** Deterministic id (service, source topic, partition, offset). */
@@ -322,16 +420,98 @@ export interface SourceRecord {
   readonly eventId: null | string;
 }
 
-/** The router's own ordered stream: every fact that can change a case group's routing, re-keyed by caseGroupId (party facts fanned out, one record per case group). Kept forever: replaying it rebuilds the router's state. */
+/** The router's own ordered stream, keyed by caseGroupId: every fact that can change a case group's routing (case facts, SR facts, allocations) with its original bytes, the current facts of each person in the case group (from the router's person registry), and records for the whole partition (workforce facts about a user or a team, timer ticks; key empty, one copy per partition). Kept forever: it is the input history what-if and replays read. */
 export interface RouterInboxRecord {
-  /** Case group the fact applies to. Also the record key. */
+  /** Case group the fact applies to, also the record key; empty for a record that concerns every case group of its partition (a user or team fact, a tick). */
   readonly caseGroupId: string;
   /** Business time of the original fact (UTC). ISO-8601 in the JSON form. */
   readonly occurredAt: string;
   /** Where the original fact was read. */
   readonly source: SourceRecord;
-  /** The original record value, unchanged (Confluent wire format); decoded with the source topic's schema. */
+  /** The original record value, unchanged (Confluent wire format), decoded with the source topic's schema; empty when `signal` carries the content. */
   readonly fact: Buffer;
+  /** Content the router made itself, instead of an original fact: a person's current facts, or a tick. Null for an original fact. */
+  readonly signal: null | PersonSnapshot | Tick;
+}
+
+/** The current facts of one person, as the router's person registry holds them, sent to every case group the person is in whenever they change and when the person joins a case group. No names, NINOs, addresses beyond the postcode, or personal-interest reasons. */
+export interface PersonSnapshot {
+  /** Union branch discriminator (the record's name). */
+  readonly type: 'PersonSnapshot';
+  /** The person. */
+  readonly partyId: string;
+  /** Where the person lives, when known. */
+  readonly residence: null | Residence;
+  /** True when the person has a NINO (adult) or CRN (child). */
+  readonly identifierKnown: boolean;
+  /** Business time the identifier became known (the application, or the allocation). */
+  readonly identifierKnownAt: null | string;
+  /** The nationally sensitive indicator. */
+  readonly nationallySensitive: boolean;
+  /** A known-as name that must not be disclosed to the other party is recorded. */
+  readonly knownAsRecorded: boolean;
+  /** Income source, when known (it routes the case group where the person is the paying parent). */
+  readonly incomeSource: null | string;
+  /** The personal-interest flag, when set. */
+  readonly personalInterest: null | PersonalInterestState;
+  /** Business time of the newest fact in the snapshot. */
+  readonly updatedAt: string;
+}
+
+/** What routing needs of a personal-interest flag (the reason is not carried). */
+export interface PersonalInterestState {
+  /** CIFBA: a team-leader warm handover to the SCR team leader is needed (003 step 6). */
+  readonly warmHandoverRequired: boolean;
+  /** A new name must not be disclosed: suppress correspondence and block the other parties of the person's cases from the portal (003 step 22). */
+  readonly suppressCorrespondence: boolean;
+  /** Business time the flag was set. */
+  readonly setAt: string;
+}
+
+/** The case groups one router partition returned to their segment's unallocated work because their caseworker moved team or lost access (004: orphaned cases). One report per router partition for a departure (so the notifier knows when it has them all), one for an allocation to someone who had already left. Key: userId. */
+export interface OrphanReport {
+  /** Event id of the fact that orphaned them; shared by the parts of one report. */
+  readonly reportId: string;
+  /** The caseworker the case groups were left with. Also the record key. */
+  readonly userId: string;
+  /** Business time of the fact that orphaned them (UTC). */
+  readonly occurredAt: string;
+  /** Since when the caseworker has been gone (the team move or access removal time). */
+  readonly since: string;
+  /** Why they were orphaned. */
+  readonly cause: OrphanCause;
+  /** Which part of the report this is (0-based). */
+  readonly part: number;
+  /** How many parts the report has. */
+  readonly parts: number;
+  /** The case groups of this part, sorted. */
+  readonly caseGroups: readonly (OrphanedCaseGroup)[];
+}
+
+/** The router's person registry input (internal), keyed by partyId: party facts, each party of an application (the person joins a case group) and personal-interest flags derived from SRs, with their original bytes. Kept forever. */
+export interface RouterPeopleRecord {
+  /** The person the fact is about. Also the record key. */
+  readonly partyId: string;
+  /** Business time of the original fact (UTC). ISO-8601 in the JSON form. */
+  readonly occurredAt: string;
+  /** Where the original fact was read. */
+  readonly source: SourceRecord;
+  /** The original record value, unchanged (Confluent wire format); decoded with the source topic's schema. For an application, the party is the one this record is keyed by. */
+  readonly fact: Buffer;
+}
+
+/** sr-events' own ordered stream (internal), keyed by caseGroupId: SR lifecycle events and applications with their original bytes, and timer ticks (key empty, one copy per partition). Kept forever. */
+export interface SrEventsInboxRecord {
+  /** Case group, also the record key; empty for a tick. */
+  readonly caseGroupId: string;
+  /** Business time of the original fact (UTC). ISO-8601 in the JSON form. */
+  readonly occurredAt: string;
+  /** Where the original fact was read. */
+  readonly source: SourceRecord;
+  /** The original record value, unchanged (Confluent wire format); empty for a tick. */
+  readonly fact: Buffer;
+  /** A tick, instead of an original fact. */
+  readonly signal: null | Tick;
 }
 
 /** Routing facts that sr-events derives from validated SR lifecycle events, for the router and the notifier. Key: caseGroupId. */
@@ -585,7 +765,7 @@ export interface UserAvailabilityChanged {
 }
 
 /** Every topic with a schema; the subject is `<topic>-value` (topic-name strategy). */
-export type SchemaTopic = 'cms.assignments.v1' | 'cms.case-facts.v1' | 'cms.notifications.v1' | 'cms.notifier-work.v1' | 'cms.orphan-flags.v1' | 'cms.party-facts.v1' | 'cms.rejections.v1' | 'cms.router-inbox.v1' | 'cms.sr-facts.v1' | 'cms.sr-lifecycle.v1' | 'cms.workforce.v1';
+export type SchemaTopic = 'cms.assignments.v1' | 'cms.case-facts.v1' | 'cms.notifications.v1' | 'cms.notifier-work.v1' | 'cms.orphan-flags.v1' | 'cms.party-facts.v1' | 'cms.rejections.v1' | 'cms.router-inbox.v1' | 'cms.router-orphans.v1' | 'cms.router-people.v1' | 'cms.sr-events-inbox.v1' | 'cms.sr-facts.v1' | 'cms.sr-lifecycle.v1' | 'cms.workforce.v1';
 
 /** The value type of each topic. */
 export interface TopicValue {
@@ -597,13 +777,16 @@ export interface TopicValue {
   'cms.party-facts.v1': PartyFact;
   'cms.rejections.v1': Rejection;
   'cms.router-inbox.v1': RouterInboxRecord;
+  'cms.router-orphans.v1': OrphanReport;
+  'cms.router-people.v1': RouterPeopleRecord;
+  'cms.sr-events-inbox.v1': SrEventsInboxRecord;
   'cms.sr-facts.v1': SrFact;
   'cms.sr-lifecycle.v1': SrLifecycleEvent;
   'cms.workforce.v1': WorkforceEvent;
 }
 
 /** Avro schema of cms.assignments.v1. */
-export const AssignmentsV1Schema = {"type":"record","name":"Assignment","namespace":"uk.gov.dwp.cms.events","doc":"A routing outcome: where a case group, a service request or an approval task now belongs, and why. Key: caseGroupId. Published only when the outcome changes.","fields":[{"name":"assignmentId","type":"string","doc":"Deterministic id (derived from the causing event and the subject), identical when a replay produces the same assignment."},{"name":"caseGroupId","type":"string","doc":"Case group concerned. Also the record key."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Business time of the event that caused the assignment (UTC). ISO-8601 in the JSON form."},{"name":"subject","doc":"What is assigned.","type":{"type":"enum","name":"AssignmentSubject","doc":"Kind of work item.","symbols":["CASE_GROUP","SERVICE_REQUEST","APPROVAL_TASK"]}},{"name":"srId","type":["null","string"],"default":null,"doc":"The SR, for SERVICE_REQUEST and APPROVAL_TASK subjects."},{"name":"previousSegment","type":["null","string"],"default":null,"doc":"Segment before this assignment (null the first time)."},{"name":"segment","type":"string","doc":"Segment id now responsible (see docs/rules.md)."},{"name":"region","type":["null","string"],"default":null,"doc":"Region or country within the segment (ENGLAND_..., WALES, SCOTLAND, NORTHERN_IRELAND), when the rule routes by location."},{"name":"team","type":["null","string"],"default":null,"doc":"Specialist team or team-leader inbox, when the rule names one."},{"name":"ownerUserId","type":["null","string"],"default":null,"doc":"Named user when the work goes to a person (a team leader's approval inbox); null for a segment's unallocated work."},{"name":"access","doc":"Access granted on the case group by this assignment.","type":{"type":"enum","name":"Access","doc":"Owner or read-only.","symbols":["OWNER","READ_ONLY"]}},{"name":"requirements","type":{"type":"array","items":"string"},"default":[],"doc":"What the receiving caseworker must have, for example SECURITY_CLEARED."},{"name":"handling","type":{"type":"array","items":"string"},"default":[],"doc":"Handling instructions, for example SUPPRESS_CORRESPONDENCE, BLOCK_SELF_SERVICE_PORTAL."},{"name":"rulesVersion","type":"string","doc":"Version of the rules file that decided."},{"name":"reasons","doc":"Why, in order: the deciding rule first.","type":{"type":"array","items":{"type":"record","name":"Reason","doc":"One reason of a decision.","fields":[{"name":"ruleId","type":"string","doc":"Stable rule id from the rules file."},{"name":"text","type":"string","doc":"A sentence a caseworker understands (no personal data)."},{"name":"procedure","type":"string","doc":"The DWP procedure (and step) the rule comes from."}]}}}]} as const;
+export const AssignmentsV1Schema = {"type":"record","name":"Assignment","namespace":"uk.gov.dwp.cms.events","doc":"A routing outcome: where a case group, a service request or an approval task now belongs, and why. Key: caseGroupId. Published only when the outcome changes.","fields":[{"name":"assignmentId","type":"string","doc":"Deterministic id (derived from the causing event and the subject), identical when a replay produces the same assignment."},{"name":"caseGroupId","type":"string","doc":"Case group concerned. Also the record key."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Business time of the event that caused the assignment (UTC). ISO-8601 in the JSON form."},{"name":"subject","doc":"What is assigned.","type":{"type":"enum","name":"AssignmentSubject","doc":"Kind of work item.","symbols":["CASE_GROUP","SERVICE_REQUEST","APPROVAL_TASK"]}},{"name":"srId","type":["null","string"],"default":null,"doc":"The SR, for SERVICE_REQUEST and APPROVAL_TASK subjects."},{"name":"previousSegment","type":["null","string"],"default":null,"doc":"Segment before this assignment (null the first time)."},{"name":"segment","type":"string","doc":"Segment id now responsible (see docs/rules.md)."},{"name":"region","type":["null","string"],"default":null,"doc":"Region or country within the segment (ENGLAND_..., WALES, SCOTLAND, NORTHERN_IRELAND), when the rule routes by location."},{"name":"team","type":["null","string"],"default":null,"doc":"Specialist team or team-leader inbox, when the rule names one."},{"name":"ownerUserId","type":["null","string"],"default":null,"doc":"Named user when the work goes to a person (a team leader's approval inbox); null for a segment's unallocated work."},{"name":"access","doc":"Access granted on the case group by this assignment.","type":{"type":"enum","name":"Access","doc":"Owner or read-only.","symbols":["OWNER","READ_ONLY"]}},{"name":"requirements","type":{"type":"array","items":"string"},"default":[],"doc":"What the receiving caseworker must have, for example SECURITY_CLEARED."},{"name":"handling","type":{"type":"array","items":"string"},"default":[],"doc":"Handling instructions, for example SUPPRESS_CORRESPONDENCE, BLOCK_SELF_SERVICE_PORTAL."},{"name":"rulesVersion","type":"string","doc":"Version of the rules file that decided."},{"name":"reasons","doc":"Why, in order: the deciding rule first.","type":{"type":"array","items":{"type":"record","name":"Reason","doc":"One reason of a decision.","fields":[{"name":"ruleId","type":"string","doc":"Stable rule id from the rules file."},{"name":"text","type":"string","doc":"A sentence a caseworker understands (no personal data)."},{"name":"procedure","type":"string","doc":"The DWP procedure (and step) the rule comes from."}]}}},{"name":"pendingMove","default":null,"doc":"A move of the case group that waits for case-owning work in progress (004: \"the case will flip to the new owning segment when the SR is completed\"): where it will go, and the SRs that hold it. Null when no move is pending.","type":["null",{"type":"record","name":"PendingMove","doc":"A placement that takes effect when the SRs that hold it complete.","fields":[{"name":"segment","type":"string","doc":"Segment the case group moves to."},{"name":"region","type":["null","string"],"default":null,"doc":"Region within it."},{"name":"team","type":["null","string"],"default":null,"doc":"Team within it."},{"name":"heldBySrIds","type":{"type":"array","items":"string"},"doc":"The open case-owning SRs it waits for."},{"name":"ruleId","type":"string","doc":"The rule that decided the move."}]}]},{"name":"orphan","default":null,"doc":"When this assignment returns an orphaned case group to its segment's unallocated work: who it was left with, why, since when.","type":["null",{"type":"record","name":"OrphanRecovery","doc":"An orphaned case group, recovered.","fields":[{"name":"userId","type":"string","doc":"The caseworker it was left with."},{"name":"cause","type":{"type":"enum","name":"OrphanCause","doc":"Cause of orphaning.","symbols":["TEAM_MOVE_COMPLETED","SYSTEM_ACCESS_REMOVED","OWNER_WITHOUT_ACCESS"]},"doc":"Why it was orphaned."},{"name":"since","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Since when the caseworker has been gone."}]}]}]} as const;
 
 /** Avro schema of cms.case-facts.v1. */
 export const CaseFactsV1Schema = {"type":"record","name":"CaseFact","namespace":"uk.gov.dwp.cms.events","doc":"Upstream case facts about one case group. Key: caseGroupId (UTF-8), so every fact about a case group stays in order.","fields":[{"name":"caseGroupId","type":"string","doc":"Case group the fact belongs to: all cases that share one paying parent. Also the record key."},{"name":"caseId","type":"string","doc":"Case within the case group the fact is about."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the fact happened in the upstream case system (UTC). ISO-8601 in the JSON form."},{"name":"payload","doc":"What happened. The JSON form names the branch in a \"type\" field.","type":[{"type":"record","name":"ApplicationReceived","doc":"A new application: creates the case in the case group with its parties.","fields":[{"name":"payingParent","doc":"The paying parent (NRP on the system). Every case in the case group shares this party.","type":{"type":"record","name":"Party","doc":"A person on the case. Identifiers only: names, NINOs and addresses other than the postcode never enter the contract.","fields":[{"name":"partyId","type":"string","doc":"Stable party identifier (SCIN-like); the same person has the same id in every case group."},{"name":"address","doc":"Where the party lives: a UK postcode or a non-UK country.","type":{"type":"record","name":"Residence","doc":"Exactly one of ukPostcode or nonUkCountry is set; neither means the address is not known yet.","fields":[{"name":"ukPostcode","type":["null","string"],"default":null,"doc":"Full UK postcode as given (for example \"CF10 1AA\"); routing uses its area and district."},{"name":"nonUkCountry","type":["null","string"],"default":null,"doc":"ISO 3166-1 alpha-2 country code when the party lives outside the UK (IM, JE and GG are outside the UK)."}]}},{"name":"identifierKnown","type":"boolean","doc":"True when the party's NINO (adults) or CRN (qualifying children) is known. Its value never enters the contract."}]}},{"name":"receivingParent","type":"Party","doc":"The receiving parent (PWC / PeWC on the system)."},{"name":"qualifyingChildren","type":{"type":"array","items":"Party"},"doc":"The qualifying children on this case (at least one)."},{"name":"incomeSource","doc":"Paying parent's income source, one of the factors that decide where the case group is held.","type":{"type":"enum","name":"IncomeSource","doc":"Paying parent's income source.","symbols":["EMPLOYED","SELF_EMPLOYED","BENEFITS","NIL_INCOME","OTHER","UNKNOWN"],"default":"UNKNOWN"}},{"name":"partiesHaveExistingCase","type":"boolean","doc":"True when either parent already has a case. A new application where neither has one goes to the new-case segment."}]},{"type":"record","name":"PromiseToPayScheduleIssued","doc":"The promise-to-pay (P2P) schedule was issued: the case can leave the new-case segment for maintenance.","fields":[{"name":"scheduleId","type":"string","doc":"Identifier of the schedule in the case system."}]},{"type":"record","name":"CaseClosed","doc":"The case was closed. The case group stays while it holds another open case.","fields":[{"name":"closureCode","type":"string","doc":"Closure code from the case system (a code, never free text)."}]}]}]} as const;
@@ -612,19 +795,28 @@ export const CaseFactsV1Schema = {"type":"record","name":"CaseFact","namespace":
 export const NotificationsV1Schema = {"type":"record","name":"Notification","namespace":"uk.gov.dwp.cms.events","doc":"One email sent or finally failed by the notifier, for dashboards and audit. Key: caseGroupId.","fields":[{"name":"idempotencyKey","type":"string","doc":"Key of the (event, inbox) pair; at most one email is sent per key."},{"name":"caseGroupId","type":"string","doc":"Case group the email is about. Also the record key."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the email was accepted or finally failed (UTC). ISO-8601 in the JSON form."},{"name":"inbox","type":"string","doc":"Logical inbox name (SCR, ECH_GATEWAY, SCR_TEAM_LEADER, ORPHANS); the address is configuration."},{"name":"template","type":"string","doc":"Template id used."},{"name":"outcome","doc":"Sent or failed after the retry budget.","type":{"type":"enum","name":"NotificationOutcome","doc":"Delivery outcome.","symbols":["SENT","FAILED"]}},{"name":"messageId","type":"string","doc":"Stable RFC 5322 Message-ID derived from the idempotency key."},{"name":"attempts","type":"int","doc":"SMTP attempts made."},{"name":"errorCode","type":["null","string"],"default":null,"doc":"Error code when FAILED (see docs/errors.md)."}]} as const;
 
 /** Avro schema of cms.notifier-work.v1. */
-export const NotifierWorkV1Schema = {"type":"record","name":"NotifierWork","namespace":"uk.gov.dwp.cms.events","doc":"The notifier's own queue (internal): emails to send, retries waiting for their next attempt, review reminders that fell due and orphans found by the periodic sweep. Key: workId. Handled exactly once, like every other input, so no email or event depends on a timer firing exactly once.","fields":[{"name":"workId","type":"string","doc":"Idempotency key of the email, or the sweep id. Also the record key."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the work was queued (UTC). ISO-8601 in the JSON form."},{"name":"payload","doc":"What to do. The JSON form names the branch in a \"type\" field.","type":[{"type":"record","name":"EmailDue","doc":"One email to one inbox, sent at most once per idempotency key (the ledger).","fields":[{"name":"idempotencyKey","type":"string","doc":"Key of the (event, inbox) pair."},{"name":"caseGroupId","type":"string","doc":"Case group the email is about."},{"name":"inbox","type":"string","doc":"Logical inbox (SCR, ECH_GATEWAY, SCR_TEAM_LEADER, ORPHANS); the address is configuration."},{"name":"template","type":"string","doc":"Template id."},{"name":"data","doc":"What the template may show: identifiers only, never personal data.","type":{"type":"record","name":"EmailData","doc":"Template fields. No names, NINOs, addresses or personal-interest reasons ever enter this record.","fields":[{"name":"caseGroupId","type":"string","doc":"Case group id."},{"name":"caseId","type":["null","string"],"default":null,"doc":"Case id, when one case is concerned."},{"name":"srId","type":["null","string"],"default":null,"doc":"SR number, when an SR caused the email."},{"name":"segment","type":["null","string"],"default":null,"doc":"Segment id."},{"name":"userId","type":["null","string"],"default":null,"doc":"Caseworker id (orphaned work)."},{"name":"dueAt","type":["null","string"],"default":null,"doc":"Review due date, ISO-8601."},{"name":"caseGroupIds","type":{"type":"array","items":"string"},"default":[],"doc":"Every case group concerned, when one email covers several (orphans)."}]}},{"name":"messageId","type":"string","doc":"Stable RFC 5322 Message-ID derived from the idempotency key."},{"name":"attempts","type":"int","doc":"SMTP attempts already made."},{"name":"notBefore","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Do not try before this time (backoff after a temporary SMTP failure)."},{"name":"lastErrorCode","type":["null","string"],"default":null,"doc":"Error code of the last failed attempt."}]},{"type":"record","name":"OrphanSweepFound","doc":"The periodic sweep found case groups owned by users without access that are not flagged yet.","fields":[{"name":"orphans","doc":"What the sweep found, sorted by case group.","type":{"type":"array","items":{"type":"record","name":"SweptOrphan","doc":"One case group the sweep found orphaned.","fields":[{"name":"caseGroupId","type":"string","doc":"The case group."},{"name":"userId","type":"string","doc":"The caseworker it is allocated to."},{"name":"cause","doc":"Why it is orphaned.","type":{"type":"enum","name":"OrphanCause","doc":"Cause of orphaning.","symbols":["TEAM_MOVE_COMPLETED","SYSTEM_ACCESS_REMOVED","OWNER_WITHOUT_ACCESS"]}},{"name":"since","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Since when (the team move or access removal time)."}]}}}]}]}]} as const;
+export const NotifierWorkV1Schema = {"type":"record","name":"NotifierWork","namespace":"uk.gov.dwp.cms.events","doc":"The notifier's own queue (internal): emails to send, retries waiting for their next attempt, review schedules, parts of orphan reports to put together, and ticks of its timer. Key: workId. Handled exactly once, like every other input, so no email or event depends on a timer firing exactly once.","fields":[{"name":"workId","type":"string","doc":"Idempotency key of the email, the review key or the orphan report id (empty for a tick). Also the record key."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the work was queued (UTC). ISO-8601 in the JSON form."},{"name":"payload","doc":"What to do. The JSON form names the branch in a \"type\" field.","type":[{"type":"record","name":"EmailDue","doc":"One email to one inbox, sent at most once per idempotency key (the ledger).","fields":[{"name":"idempotencyKey","type":"string","doc":"Key of the (event, inbox) pair."},{"name":"caseGroupId","type":"string","doc":"Case group the email is about."},{"name":"inbox","type":"string","doc":"Logical inbox (SCR, ECH_GATEWAY, SCR_TEAM_LEADER, ORPHANS); the address is configuration."},{"name":"template","type":"string","doc":"Template id."},{"name":"data","doc":"What the template may show: identifiers only, never personal data.","type":{"type":"record","name":"EmailData","doc":"Template fields. No names, NINOs, addresses or personal-interest reasons ever enter this record.","fields":[{"name":"caseGroupId","type":"string","doc":"Case group id."},{"name":"caseId","type":["null","string"],"default":null,"doc":"Case id, when one case is concerned."},{"name":"srId","type":["null","string"],"default":null,"doc":"SR number, when an SR caused the email."},{"name":"segment","type":["null","string"],"default":null,"doc":"Segment id."},{"name":"userId","type":["null","string"],"default":null,"doc":"Caseworker id (orphaned work)."},{"name":"dueAt","type":["null","string"],"default":null,"doc":"Review due date, ISO-8601."},{"name":"caseGroupIds","type":{"type":"array","items":"string"},"default":[],"doc":"Every case group concerned, when one email covers several (orphans)."}]}},{"name":"messageId","type":"string","doc":"Stable RFC 5322 Message-ID derived from the idempotency key."},{"name":"attempts","type":"int","doc":"SMTP attempts already made."},{"name":"notBefore","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Do not try before this time (backoff after a temporary SMTP failure)."},{"name":"lastErrorCode","type":["null","string"],"default":null,"doc":"Error code of the last failed attempt."}]},{"type":"record","name":"OrphanSweepFound","doc":"The periodic sweep found case groups owned by users without access that are not flagged yet.","fields":[{"name":"orphans","doc":"What the sweep found, sorted by case group.","type":{"type":"array","items":{"type":"record","name":"SweptOrphan","doc":"One case group the sweep found orphaned.","fields":[{"name":"caseGroupId","type":"string","doc":"The case group."},{"name":"userId","type":"string","doc":"The caseworker it is allocated to."},{"name":"cause","doc":"Why it is orphaned.","type":{"type":"enum","name":"OrphanCause","doc":"Cause of orphaning.","symbols":["TEAM_MOVE_COMPLETED","SYSTEM_ACCESS_REMOVED","OWNER_WITHOUT_ACCESS"]}},{"name":"since","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Since when (the team move or access removal time)."}]}}}]},{"type":"record","name":"OrphanDigestPart","doc":"One router partition's part of an orphan report; the notifier emails local IT once it has every part.","fields":[{"name":"reportId","type":"string","doc":"The report."},{"name":"userId","type":"string","doc":"The caseworker."},{"name":"since","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Since when the caseworker has been gone."},{"name":"cause","type":"OrphanCause","doc":"Why."},{"name":"part","type":"int","doc":"Part number."},{"name":"parts","type":"int","doc":"Parts in all."},{"name":"caseGroups","type":{"type":"array","items":{"type":"record","name":"OrphanedCaseGroup","doc":"One recovered case group.","fields":[{"name":"caseGroupId","type":"string","doc":"The case group."},{"name":"segment","type":"string","doc":"Segment whose unallocated work it returned to."}]}},"doc":"The case groups of this part."}]},{"type":"record","name":"ReviewScheduled","doc":"A threat-of-suicide flag was set: its three-monthly review is due at dueAt (003).","fields":[{"name":"reviewKey","type":"string","doc":"caseGroupId|partyId."},{"name":"caseGroupId","type":"string","doc":"Case group."},{"name":"dueAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the review falls due."}]},{"type":"record","name":"ReviewCancelled","doc":"The flag was removed: no more reviews.","fields":[{"name":"reviewKey","type":"string","doc":"caseGroupId|partyId."}]},{"type":"record","name":"Tick","doc":"The passing of time, written by a timer of the consuming service: waiting facts expire and due work is done as of `at`. Deterministic on replay (the time is in the record).","fields":[{"name":"at","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"The time the timer read (UTC). ISO-8601 in the JSON form."}]}]}]} as const;
 
 /** Avro schema of cms.orphan-flags.v1. */
 export const OrphanFlagsV1Schema = {"type":"record","name":"OrphanFlag","namespace":"uk.gov.dwp.cms.events","doc":"A case group left with a caseworker who moved team or lost access, and its recovery. Key: caseGroupId.","fields":[{"name":"caseGroupId","type":"string","doc":"The orphaned case group. Also the record key."},{"name":"userId","type":"string","doc":"The caseworker it was left with."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the flag or recovery happened (UTC). ISO-8601 in the JSON form."},{"name":"since","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Since when the case group has been orphaned (the team move or access removal time)."},{"name":"cause","doc":"Why it is orphaned.","type":{"type":"enum","name":"OrphanCause","doc":"Cause of orphaning.","symbols":["TEAM_MOVE_COMPLETED","SYSTEM_ACCESS_REMOVED","OWNER_WITHOUT_ACCESS"]}},{"name":"state","doc":"Flagged, or recovered to the segment's unallocated work.","type":{"type":"enum","name":"OrphanState","doc":"Flag state.","symbols":["FLAGGED","RECOVERED"]}},{"name":"segment","type":["null","string"],"default":null,"doc":"Segment the case group is held in, when known."}]} as const;
 
 /** Avro schema of cms.party-facts.v1. */
-export const PartyFactsV1Schema = {"type":"record","name":"PartyFact","namespace":"uk.gov.dwp.cms.events","doc":"Upstream facts about one person, whichever case groups they are in. Key: partyId. The router fans each one out to every case group holding the party (docs/contract.md, Partitioning).","fields":[{"name":"partyId","type":"string","doc":"The party the fact is about. Also the record key."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the fact happened upstream (UTC). ISO-8601 in the JSON form."},{"name":"payload","doc":"What changed. The JSON form names the branch in a \"type\" field.","type":[{"type":"record","name":"PartyAddressChanged","doc":"The party moved. For a paying parent this can move the whole case group.","fields":[{"name":"address","doc":"The new residence.","type":{"type":"record","name":"Residence","doc":"Exactly one of ukPostcode or nonUkCountry is set; neither means the address is not known yet.","fields":[{"name":"ukPostcode","type":["null","string"],"default":null,"doc":"Full UK postcode as given (for example \"CF10 1AA\"); routing uses its area and district."},{"name":"nonUkCountry","type":["null","string"],"default":null,"doc":"ISO 3166-1 alpha-2 country code when the party lives outside the UK (IM, JE and GG are outside the UK)."}]}}]},{"type":"record","name":"PartyIncomeSourceChanged","doc":"The paying parent's income source changed.","fields":[{"name":"incomeSource","doc":"The new income source.","type":{"type":"enum","name":"IncomeSource","doc":"Paying parent's income source.","symbols":["EMPLOYED","SELF_EMPLOYED","BENEFITS","NIL_INCOME","OTHER","UNKNOWN"],"default":"UNKNOWN"}}]},{"type":"record","name":"PartyIdentifierAllocated","doc":"A NINO or CRN was allocated: can end type-one exceptional handling.","fields":[{"name":"identifier","doc":"Which identifier; its value never enters the contract.","type":{"type":"enum","name":"IdentifierKind","doc":"NINO for adults, CRN for children.","symbols":["NINO","CRN"]}}]},{"type":"record","name":"PartyKnownAsChanged","doc":"A \"known as\" name was recorded or removed. The name itself never enters the contract.","fields":[{"name":"knownAsRecorded","type":"boolean","doc":"True when a known-as name is now recorded: correspondence is suppressed and the other parties are blocked from the self-service portal."}]},{"type":"record","name":"NationallySensitiveChanged","doc":"The party's nationally sensitive indicator was set or cleared.","fields":[{"name":"nationallySensitive","type":"boolean","doc":"True when set, false when cleared."}]}]}]} as const;
+export const PartyFactsV1Schema = {"type":"record","name":"PartyFact","namespace":"uk.gov.dwp.cms.events","doc":"Upstream facts about one person, whichever case groups they are in. Key: partyId. The router fans each one out to every case group holding the party (docs/contract.md, Partitioning).","fields":[{"name":"partyId","type":"string","doc":"The party the fact is about. Also the record key."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the fact happened upstream (UTC). ISO-8601 in the JSON form."},{"name":"payload","doc":"What changed. The JSON form names the branch in a \"type\" field.","type":[{"type":"record","name":"PartyAddressChanged","doc":"The party moved. For a paying parent this can move the whole case group.","fields":[{"name":"address","doc":"The new residence.","type":{"type":"record","name":"Residence","doc":"Exactly one of ukPostcode or nonUkCountry is set; neither means the address is not known yet.","fields":[{"name":"ukPostcode","type":["null","string"],"default":null,"doc":"Full UK postcode as given (for example \"CF10 1AA\"); routing uses its area and district."},{"name":"nonUkCountry","type":["null","string"],"default":null,"doc":"ISO 3166-1 alpha-2 country code when the party lives outside the UK (IM, JE and GG are outside the UK)."}]}}]},{"type":"record","name":"PartyIncomeSourceChanged","doc":"The paying parent's income source changed.","fields":[{"name":"incomeSource","doc":"The new income source.","type":{"type":"enum","name":"IncomeSource","doc":"Paying parent's income source.","symbols":["EMPLOYED","SELF_EMPLOYED","BENEFITS","NIL_INCOME","OTHER","UNKNOWN"],"default":"UNKNOWN"}}]},{"type":"record","name":"PartyIdentifierAllocated","doc":"A NINO or CRN was allocated: can end type-one exceptional handling.","fields":[{"name":"identifier","doc":"Which identifier; its value never enters the contract.","type":{"type":"enum","name":"IdentifierKind","doc":"NINO for adults, CRN for children.","symbols":["NINO","CRN"]}}]},{"type":"record","name":"PartyKnownAsChanged","doc":"A \"known as\" name was recorded or removed. The name itself never enters the contract.","fields":[{"name":"knownAsRecorded","type":"boolean","doc":"True when a known-as name is now recorded: correspondence is suppressed and the other parties are blocked from the self-service portal."}]},{"type":"record","name":"NationallySensitiveChanged","doc":"The party's nationally sensitive indicator was set or cleared.","fields":[{"name":"nationallySensitive","type":"boolean","doc":"True when set, false when cleared."}]},{"type":"record","name":"PersonalInterestRecorded","doc":"A Special Client Records caseworker or team leader set or cleared the personal-interest flag of a contact by hand, without an SR (003 steps 15-21: associated contacts; step 26: removal). The reason is personal data: used for decisions, never logged.","fields":[{"name":"flagged","type":"boolean","doc":"True when the Personal Interest box is ticked, false when it is cleared (reason N)."},{"name":"reason","type":["null","string"],"default":null,"doc":"PI reason code: ASSOCIATED_CONTACT, CONFLICT_OF_INTEREST, EMPLOYEE_IS_CLIENT, CIFBA or COMMISSION_DEFINED. A threat of suicide is only set by a referral, against the client. Null when cleared."},{"name":"caseId","type":["null","string"],"default":null,"doc":"The case whose contacts the SCR caseworker was checking (003 step 15), when known."},{"name":"recordedByUserId","type":"string","doc":"SCR caseworker or team leader who changed the flag."}]}]}]} as const;
 
 /** Avro schema of cms.rejections.v1. */
 export const RejectionsV1Schema = {"type":"record","name":"Rejection","namespace":"uk.gov.dwp.cms.events","doc":"A well-formed event that cannot be applied, with a reason a person can act on. Key: the rejected record's key.","fields":[{"name":"rejectionId","type":"string","doc":"Deterministic id (service, source topic, partition, offset)."},{"name":"service","type":"string","doc":"Service that rejected it (router, sr-events, notifier)."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Business time of the rejected event (UTC). ISO-8601 in the JSON form."},{"name":"source","doc":"Where the rejected event was read.","type":{"type":"record","name":"SourceRecord","doc":"Coordinates of a Kafka record.","fields":[{"name":"topic","type":"string","doc":"Topic."},{"name":"partition","type":"int","doc":"Partition."},{"name":"offset","type":"string","doc":"Offset (a string: Kafka offsets are 64-bit)."},{"name":"eventId","type":["null","string"],"default":null,"doc":"The event id header of the rejected record, when it had one."}]}},{"name":"code","type":"string","doc":"Stable rejection code (docs/errors.md)."},{"name":"reason","type":"string","doc":"What was wrong and where, in words a person can act on (no personal data)."},{"name":"caseGroupId","type":["null","string"],"default":null,"doc":"Case group concerned, when known."},{"name":"srId","type":["null","string"],"default":null,"doc":"SR concerned, when known."}]} as const;
 
 /** Avro schema of cms.router-inbox.v1. */
-export const RouterInboxV1Schema = {"type":"record","name":"RouterInboxRecord","namespace":"uk.gov.dwp.cms.events","doc":"The router's own ordered stream: every fact that can change a case group's routing, re-keyed by caseGroupId (party facts fanned out, one record per case group). Kept forever: replaying it rebuilds the router's state.","fields":[{"name":"caseGroupId","type":"string","doc":"Case group the fact applies to. Also the record key."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Business time of the original fact (UTC). ISO-8601 in the JSON form."},{"name":"source","doc":"Where the original fact was read.","type":{"type":"record","name":"SourceRecord","doc":"Coordinates of a Kafka record.","fields":[{"name":"topic","type":"string","doc":"Topic."},{"name":"partition","type":"int","doc":"Partition."},{"name":"offset","type":"string","doc":"Offset (a string: Kafka offsets are 64-bit)."},{"name":"eventId","type":["null","string"],"default":null,"doc":"The event id header of the rejected record, when it had one."}]}},{"name":"fact","type":"bytes","doc":"The original record value, unchanged (Confluent wire format); decoded with the source topic's schema."}]} as const;
+export const RouterInboxV1Schema = {"type":"record","name":"RouterInboxRecord","namespace":"uk.gov.dwp.cms.events","doc":"The router's own ordered stream, keyed by caseGroupId: every fact that can change a case group's routing (case facts, SR facts, allocations) with its original bytes, the current facts of each person in the case group (from the router's person registry), and records for the whole partition (workforce facts about a user or a team, timer ticks; key empty, one copy per partition). Kept forever: it is the input history what-if and replays read.","fields":[{"name":"caseGroupId","type":"string","doc":"Case group the fact applies to, also the record key; empty for a record that concerns every case group of its partition (a user or team fact, a tick)."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Business time of the original fact (UTC). ISO-8601 in the JSON form."},{"name":"source","doc":"Where the original fact was read.","type":{"type":"record","name":"SourceRecord","doc":"Coordinates of a Kafka record.","fields":[{"name":"topic","type":"string","doc":"Topic."},{"name":"partition","type":"int","doc":"Partition."},{"name":"offset","type":"string","doc":"Offset (a string: Kafka offsets are 64-bit)."},{"name":"eventId","type":["null","string"],"default":null,"doc":"The event id header of the rejected record, when it had one."}]}},{"name":"fact","type":"bytes","doc":"The original record value, unchanged (Confluent wire format), decoded with the source topic's schema; empty when `signal` carries the content."},{"name":"signal","default":null,"doc":"Content the router made itself, instead of an original fact: a person's current facts, or a tick. Null for an original fact.","type":["null",{"type":"record","name":"PersonSnapshot","doc":"The current facts of one person, as the router's person registry holds them, sent to every case group the person is in whenever they change and when the person joins a case group. No names, NINOs, addresses beyond the postcode, or personal-interest reasons.","fields":[{"name":"partyId","type":"string","doc":"The person."},{"name":"residence","type":["null",{"type":"record","name":"Residence","doc":"Exactly one of ukPostcode or nonUkCountry is set; neither means the address is not known yet.","fields":[{"name":"ukPostcode","type":["null","string"],"default":null,"doc":"Full UK postcode as given (for example \"CF10 1AA\"); routing uses its area and district."},{"name":"nonUkCountry","type":["null","string"],"default":null,"doc":"ISO 3166-1 alpha-2 country code when the party lives outside the UK (IM, JE and GG are outside the UK)."}]}],"default":null,"doc":"Where the person lives, when known."},{"name":"identifierKnown","type":"boolean","doc":"True when the person has a NINO (adult) or CRN (child)."},{"name":"identifierKnownAt","type":["null",{"type":"long","logicalType":"timestamp-millis"}],"default":null,"doc":"Business time the identifier became known (the application, or the allocation)."},{"name":"nationallySensitive","type":"boolean","doc":"The nationally sensitive indicator."},{"name":"knownAsRecorded","type":"boolean","doc":"A known-as name that must not be disclosed to the other party is recorded."},{"name":"incomeSource","type":["null","string"],"default":null,"doc":"Income source, when known (it routes the case group where the person is the paying parent)."},{"name":"personalInterest","default":null,"doc":"The personal-interest flag, when set.","type":["null",{"type":"record","name":"PersonalInterestState","doc":"What routing needs of a personal-interest flag (the reason is not carried).","fields":[{"name":"warmHandoverRequired","type":"boolean","doc":"CIFBA: a team-leader warm handover to the SCR team leader is needed (003 step 6)."},{"name":"suppressCorrespondence","type":"boolean","doc":"A new name must not be disclosed: suppress correspondence and block the other parties of the person's cases from the portal (003 step 22)."},{"name":"setAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Business time the flag was set."}]}]},{"name":"updatedAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Business time of the newest fact in the snapshot."}]},{"type":"record","name":"Tick","doc":"The passing of time, written by a timer of the consuming service: waiting facts expire and due work is done as of `at`. Deterministic on replay (the time is in the record).","fields":[{"name":"at","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"The time the timer read (UTC). ISO-8601 in the JSON form."}]}]}]} as const;
+
+/** Avro schema of cms.router-orphans.v1. */
+export const RouterOrphansV1Schema = {"type":"record","name":"OrphanReport","namespace":"uk.gov.dwp.cms.events","doc":"The case groups one router partition returned to their segment's unallocated work because their caseworker moved team or lost access (004: orphaned cases). One report per router partition for a departure (so the notifier knows when it has them all), one for an allocation to someone who had already left. Key: userId.","fields":[{"name":"reportId","type":"string","doc":"Event id of the fact that orphaned them; shared by the parts of one report."},{"name":"userId","type":"string","doc":"The caseworker the case groups were left with. Also the record key."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Business time of the fact that orphaned them (UTC)."},{"name":"since","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Since when the caseworker has been gone (the team move or access removal time)."},{"name":"cause","type":{"type":"enum","name":"OrphanCause","doc":"Cause of orphaning.","symbols":["TEAM_MOVE_COMPLETED","SYSTEM_ACCESS_REMOVED","OWNER_WITHOUT_ACCESS"]},"doc":"Why they were orphaned."},{"name":"part","type":"int","doc":"Which part of the report this is (0-based)."},{"name":"parts","type":"int","doc":"How many parts the report has."},{"name":"caseGroups","doc":"The case groups of this part, sorted.","type":{"type":"array","items":{"type":"record","name":"OrphanedCaseGroup","doc":"One recovered case group.","fields":[{"name":"caseGroupId","type":"string","doc":"The case group."},{"name":"segment","type":"string","doc":"Segment whose unallocated work it returned to."}]}}}]} as const;
+
+/** Avro schema of cms.router-people.v1. */
+export const RouterPeopleV1Schema = {"type":"record","name":"RouterPeopleRecord","namespace":"uk.gov.dwp.cms.events","doc":"The router's person registry input (internal), keyed by partyId: party facts, each party of an application (the person joins a case group) and personal-interest flags derived from SRs, with their original bytes. Kept forever.","fields":[{"name":"partyId","type":"string","doc":"The person the fact is about. Also the record key."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Business time of the original fact (UTC). ISO-8601 in the JSON form."},{"name":"source","doc":"Where the original fact was read.","type":{"type":"record","name":"SourceRecord","doc":"Coordinates of a Kafka record.","fields":[{"name":"topic","type":"string","doc":"Topic."},{"name":"partition","type":"int","doc":"Partition."},{"name":"offset","type":"string","doc":"Offset (a string: Kafka offsets are 64-bit)."},{"name":"eventId","type":["null","string"],"default":null,"doc":"The event id header of the rejected record, when it had one."}]}},{"name":"fact","type":"bytes","doc":"The original record value, unchanged (Confluent wire format); decoded with the source topic's schema. For an application, the party is the one this record is keyed by."}]} as const;
+
+/** Avro schema of cms.sr-events-inbox.v1. */
+export const SrEventsInboxV1Schema = {"type":"record","name":"SrEventsInboxRecord","namespace":"uk.gov.dwp.cms.events","doc":"sr-events' own ordered stream (internal), keyed by caseGroupId: SR lifecycle events and applications with their original bytes, and timer ticks (key empty, one copy per partition). Kept forever.","fields":[{"name":"caseGroupId","type":"string","doc":"Case group, also the record key; empty for a tick."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"Business time of the original fact (UTC). ISO-8601 in the JSON form."},{"name":"source","doc":"Where the original fact was read.","type":{"type":"record","name":"SourceRecord","doc":"Coordinates of a Kafka record.","fields":[{"name":"topic","type":"string","doc":"Topic."},{"name":"partition","type":"int","doc":"Partition."},{"name":"offset","type":"string","doc":"Offset (a string: Kafka offsets are 64-bit)."},{"name":"eventId","type":["null","string"],"default":null,"doc":"The event id header of the rejected record, when it had one."}]}},{"name":"fact","type":"bytes","doc":"The original record value, unchanged (Confluent wire format); empty for a tick."},{"name":"signal","type":["null",{"type":"record","name":"Tick","doc":"The passing of time, written by a timer of the consuming service: waiting facts expire and due work is done as of `at`. Deterministic on replay (the time is in the record).","fields":[{"name":"at","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"The time the timer read (UTC). ISO-8601 in the JSON form."}]}],"default":null,"doc":"A tick, instead of an original fact."}]} as const;
 
 /** Avro schema of cms.sr-facts.v1. */
 export const SrFactsV1Schema = {"type":"record","name":"SrFact","namespace":"uk.gov.dwp.cms.events","doc":"Routing facts that sr-events derives from validated SR lifecycle events, for the router and the notifier. Key: caseGroupId.","fields":[{"name":"caseGroupId","type":"string","doc":"Case group the fact is about. Also the record key."},{"name":"caseId","type":"string","doc":"Case the originating SR is attached to."},{"name":"srId","type":"string","doc":"The SR the fact was derived from."},{"name":"occurredAt","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the originating SR event happened (UTC). ISO-8601 in the JSON form."},{"name":"payload","doc":"The derived fact. The JSON form names the branch in a \"type\" field.","type":[{"type":"record","name":"CaseGroupMarkedSpecial","doc":"A non-standard referral was approved and closed with Complex Case Approved: the whole case group is exceptional.","fields":[{"name":"referringUserId","type":"string","doc":"Caseworker who referred; they lose access to the case group."},{"name":"exceptionalType","doc":"Type one (a participant has no NINO/CRN) or type two (cannot reach an accurate outcome on the system).","type":{"type":"enum","name":"ExceptionalType","doc":"ECH case type.","symbols":["TYPE_ONE","TYPE_TWO"]}}]},{"type":"record","name":"CaseGroupLoadedBack","doc":"The underlying reason for exceptional handling is fixed: the case group leaves the non-standard segment and is routed again.","fields":[{"name":"fix","doc":"What fixed it.","type":{"type":"enum","name":"ExceptionalExit","doc":"Why exceptional handling ended.","symbols":["NINO_OR_CRN_ALLOCATED","SYSTEM_FIX_RECORDED"]}}]},{"type":"record","name":"ReferralRejected","doc":"A team leader rejected a referral: the case is accessible to the referring caseworker again.","fields":[{"name":"referringUserId","type":"string","doc":"Caseworker who referred."},{"name":"referralArea","type":"string","doc":"Area of the referral SR (\"Non Standard\" or \"Personal Interest\")."}]},{"type":"record","name":"PersonalInterestFlagChanged","doc":"A personal-interest flag was set on, or removed from, a party.","fields":[{"name":"partyId","type":"string","doc":"The flagged party."},{"name":"flagged","type":"boolean","doc":"True when set, false when removed (cessation)."},{"name":"reason","type":["null","string"],"default":null,"doc":"PI reason code (for example COMMISSION_DEFINED, ASSOCIATED_CONTACT, THREAT_OF_SUICIDE). Personal data: never logged, never in an email."},{"name":"reviewDueAt","type":["null",{"type":"long","logicalType":"timestamp-millis"}],"default":null,"doc":"When the flag must be reviewed (threat of suicide: three months after it was set)."},{"name":"warmHandoverRequired","type":"boolean","default":false,"doc":"True for a CIFBA case: a team leader warm handover to the SCR team leader is needed."},{"name":"suppressCorrespondence","type":"boolean","default":false,"doc":"True when a known-as name must not be disclosed: outbound correspondence is suppressed and issued clerically."},{"name":"blockPortalForPartyIds","type":{"type":"array","items":"string"},"default":[],"doc":"Parties to block from the self-service portal because they must not see the flagged party's name."}]},{"type":"record","name":"ServiceRequestChanged","doc":"A routable SR opened, completed or entered pending approval; the router assigns it and tracks open case-owning work.","fields":[{"name":"process","type":"string","doc":"Process of the SR."},{"name":"area","type":"string","doc":"Area of the SR."},{"name":"subArea","type":"string","doc":"Sub Area of the SR."},{"name":"raisedAgainstPartyId","type":["null","string"],"default":null,"doc":"Party the SR is raised against."},{"name":"change","doc":"What happened to it.","type":{"type":"enum","name":"SrChange","doc":"Routable SR change.","symbols":["OPENED","PENDING_APPROVAL","COMPLETED","CANCELLED"]}},{"name":"ownerUserId","type":["null","string"],"default":null,"doc":"Caseworker who owns the SR (the referrer for approvals)."},{"name":"ownerTeamId","type":["null","string"],"default":null,"doc":"Owner's team: approval tasks and work of an unavailable owner go to this team's leader."}]}]}]} as const;
@@ -645,6 +837,9 @@ export const TOPIC_SCHEMAS: { readonly [T in SchemaTopic]: Readonly<Record<strin
   'cms.party-facts.v1': PartyFactsV1Schema,
   'cms.rejections.v1': RejectionsV1Schema,
   'cms.router-inbox.v1': RouterInboxV1Schema,
+  'cms.router-orphans.v1': RouterOrphansV1Schema,
+  'cms.router-people.v1': RouterPeopleV1Schema,
+  'cms.sr-events-inbox.v1': SrEventsInboxV1Schema,
   'cms.sr-facts.v1': SrFactsV1Schema,
   'cms.sr-lifecycle.v1': SrLifecycleV1Schema,
   'cms.workforce.v1': WorkforceV1Schema,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { CmsError } from '@cms-router/errors';
+import { untilReady } from './client.ts';
 
 /**
  * Reads a topic, read_committed, from its low watermarks up to the high watermarks it had when the read
@@ -18,8 +19,11 @@ export async function readTopicToEnd(
 ): Promise<number> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const admin = kafka.admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+  // The ends, waited for while the broker is busy or just elected a leader (a restore must not fail on that).
+  const ends = await untilReady(`the ends of ${topic}`, async () => {
+    await admin.connect();
+    return admin.fetchTopicOffsets(topic);
+  }, { timeoutMs }).finally(() => admin.disconnect());
   const start = (partition: number, low: string): bigint => BigInt(opts.from ? (opts.from.get(partition) ?? '-1') : low);
   const pending = new Map(ends.filter((e) => start(e.partition, e.low) >= 0n && BigInt(e.high) > start(e.partition, e.low)).map((e) => [e.partition, BigInt(e.high) - 1n] as const));
   if (pending.size === 0) return 0;

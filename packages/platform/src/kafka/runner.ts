@@ -1,13 +1,15 @@
-import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type IHeaders, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
-import { CmsError, isCmsError, messageOf } from '@cms-router/errors';
+import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type IHeaders, type Kafka, type KafkaMessage, type Message, type Producer, type RecordMetadata } from 'kafkajs';
+import { CmsError, messageOf } from '@cms-router/errors';
 import {
   DEAD_LETTER_HEADERS,
   deterministicId,
   qualify,
   readStandardHeaders,
   standardHeaders,
+  TOPIC_SPECS,
   TOPICS,
   unqualify,
+  UPSTREAM_MAX_BYTES,
   type SchemaTopic,
   type StandardHeaders,
   type TopicName,
@@ -15,8 +17,12 @@ import {
 } from '@cms-router/events';
 import { LOG_FIELDS } from '../log-fields.ts';
 import type { Logger } from '../logger.ts';
+import type { Redis } from '../redis.ts';
 import type { Serde } from '../registry.ts';
+import { createTaskState, stateLost, type TaskState, type TaskStore } from '../state/task-state.ts';
 import { backoffDelay } from './backoff.ts';
+import { untilReady } from './client.ts';
+import { toCmsError } from './errors.ts';
 
 /** A decoded input record. `topic` is the contract name (namespace removed); the union narrows `value`. */
 export type InboundRecord = {
@@ -43,10 +49,29 @@ export type OutboundRecord = {
     /** Defaults to an id derived from the input's coordinates and the output's position. */
     readonly eventId?: string;
     readonly eventType?: string;
+    /** An explicit partition (the default is the key's partition, murmur2 like the Java client). */
+    readonly partition?: number;
+    /** One copy to every partition of the topic (a fact every task of a stage must see), ids suffixed per partition. */
+    readonly broadcast?: boolean;
   };
 }[SchemaTopic];
 
-export type Handler = (record: InboundRecord) => Promise<readonly OutboundRecord[]>;
+export interface HandlerContext {
+  /** The state of the input's task. Only for a runner with `state`. */
+  readonly store: TaskStore;
+}
+
+export type Handler = (record: InboundRecord, ctx: HandlerContext) => Promise<readonly OutboundRecord[]>;
+
+export interface RunnerStateOptions {
+  /** Names the stage's state in Redis and in logs, e.g. `router-route`. */
+  readonly stage: string;
+  /** The compacted changelog topic: one partition per partition of the (single) input topic. */
+  readonly changelog: TopicName;
+  readonly redis: Redis;
+  readonly keyPrefix: string;
+  readonly cacheEntries?: number;
+}
 
 export interface RunnerOptions {
   readonly service: string;
@@ -73,63 +98,28 @@ export interface RunnerOptions {
    * with slow side effects (SMTP) keeps its transactions, and the gaps between heartbeats, short.
    */
   readonly maxInputsPerTransaction?: number | ((topic: TopicName) => number);
-  /** For services that keep state outside Kafka (Redis): see StateHooks. */
-  readonly state?: StateHooks;
-}
-
-/**
- * How a stateful service keeps its state consistent with Kafka. State changes are staged while a batch
- * is handled and persisted only after its transaction commits, with the last applied offset. Before
- * each batch the runner asks whether the stored state is behind the partition (a crash between commit
- * and persist) or gone (Redis lost); if so it replays the partition from the offset given, calling
- * `replay` (apply, produce nothing: those outputs were committed long ago), then carries on.
- */
-export interface StateHooks {
-  /**
-   * The offset to replay this partition from, or undefined when the stored state is current.
-   * `persistedHere` is the last offset this process persisted for the partition (undefined after a new
-   * assignment): offsets between it and `firstOffset` are transaction markers, not missed records.
-   */
-  check(topic: string, partition: number, firstOffset: string, persistedHere: string | undefined): Promise<string | undefined>;
-  /** Applies a record to state without producing anything. */
-  replay(record: InboundRecord): Promise<void>;
-  /** Persists what was staged for this partition, up to and including `lastOffset`. */
-  persist(topic: string, partition: number, lastOffset: string): Promise<void>;
-  /** Drops what was staged for this partition since the last persist (the transaction did not commit). */
-  discard(topic: string, partition: number): void;
+  /** Changelog-backed state for a stateful stage (it must consume exactly one topic): see createTaskState. */
+  readonly state?: RunnerStateOptions;
 }
 
 export interface RunnerStats {
   processed: number;
-  /** Redelivered records this process had already committed, not applied again. */
-  skipped: number;
-  replayed: number;
   produced: number;
   deadLettered: number;
   retries: number;
   transactions: number;
+  /** Inputs whose outputs could not be published (too large, refused by the broker) and were dead-lettered as a reference. */
+  oversized: number;
 }
 
 export interface KafkaRunner {
   start(): Promise<void>;
-  /**
-   * Replays a partition this instance owns from its low watermark up to its committed offset through
-   * `state.replay`, e.g. to rebuild lost state other partitions depend on. Returns false when the
-   * partition is not assigned here or has nothing to replay.
-   */
-  rebuild(topic: TopicName, partition: number): Promise<boolean>;
   /** Ordered, idempotent: stop consuming, finish the in-flight batch, commit, close producers. */
   stop(): Promise<void>;
   readonly stats: Readonly<RunnerStats>;
-}
-
-function toCmsError(err: unknown): CmsError {
-  if (isCmsError(err)) return err;
-  const e = err as { name?: string; retriable?: boolean; message?: string };
-  if (typeof e?.name === 'string' && e.name.startsWith('KafkaJS')) {
-    return new CmsError(e.retriable === false ? 'CMS_INTERNAL' : 'CMS_KAFKA_UNAVAILABLE', `kafka: ${e.message ?? e.name}`, { cause: err });
-  }
-  return new CmsError('CMS_INTERNAL', `unexpected error: ${messageOf(err)}`, { cause: err });
+  /** Partitions assigned to this instance, and whether each task's state is restored (readiness). */
+  assignment(): { readonly topic: string; readonly partition: number; readonly ready: boolean }[];
+  readonly taskState: TaskState | undefined;
 }
 
 /**
@@ -157,40 +147,80 @@ async function retryConcurrentTransactions<T>(operation: () => Promise<T>): Prom
 
 const clip = (text: string, max = 500): string => (text.length > max ? `${text.slice(0, max)}...` : text);
 
+/** What a dead-letter reference keeps of a record too large to carry on: enough to find and inspect it. */
+const REFERENCE_COPY_BYTES = 64 * 1024;
+/** Per-record overhead Kafka adds to key + value + headers (record batch framing), with room to spare. */
+const RECORD_OVERHEAD = 512;
+
+type Pending = { topic: string; message: Message };
+
 /**
  * Runs a handler over input topics with eachBatch:
  * - decode failures and non-retryable handler errors -> dead-letter record (original bytes, reason
- *   headers, in the same transaction as the offset), and the partition keeps flowing;
- * - retryable errors (Redis, registry, broker down) -> commit what is done, back off, retry the same
- *   record; never dead-lettered;
+ *   headers, in the same transaction as the offset), the input's state writes dropped, and the
+ *   partition keeps flowing;
+ * - an output the broker cannot take (too large, or refused for good) -> the input is dead-lettered as a
+ *   reference (coordinates and a truncated copy), found by committing the batch one input at a time;
+ * - retryable errors (Redis, registry, broker down) -> commit what is done, back off with growing delays
+ *   (reset only by a commit), retry the same record; never dead-lettered;
  * - a consumer crash that kafkajs will not restart -> onFatal, so no live-looking dead process.
+ * With `state`, each partition is a task whose state is written to a compacted changelog in the same
+ * transaction and to Redis after it (createTaskState); a task is restored before it is used when this
+ * process takes it over, and whenever Redis lost it.
  */
 export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
   const log = opts.logger.child({ component: 'runner', groupId: opts.groupId });
-  const stats: RunnerStats = { processed: 0, skipped: 0, replayed: 0, produced: 0, deadLettered: 0, retries: 0, transactions: 0 };
-  /** Partitions being replayed, with the offset where normal processing resumes. */
-  const restoring = new Map<string, string>();
-  /** Retry attempts per partition while it is paused after a retryable failure. */
+  const stats: RunnerStats = { processed: 0, produced: 0, deadLettered: 0, retries: 0, transactions: 0, oversized: 0 };
+  /** Retry attempts per partition since its last successful commit. */
   const attempts = new Map<string, number>();
   const assigned = new Set<string>();
-  /** Last offset whose state this process persisted, per partition. */
-  const persistedHere = new Map<string, string>();
+  /** Partitions whose next transactions hold one input each, to isolate an output the broker refuses. */
+  const isolating = new Set<string>();
   const resumeTimers = new Set<NodeJS.Timeout>();
   let admin: Admin | undefined;
   const stopping = new AbortController();
   const producers = new Map<string, Promise<Producer>>();
   const deadLetterTopic = qualify(TOPICS.deadLetter, opts.namespace);
+  const changelogTopic = opts.state ? qualify(opts.state.changelog, opts.namespace) : undefined;
+  if (opts.state && opts.topics.length !== 1) throw new CmsError('CMS_CONFIG_INVALID', `a stateful runner consumes exactly one topic (its task = its partition); ${opts.groupId} has ${opts.topics.length}`);
+  const taskState = opts.state
+    ? createTaskState({ stage: opts.state.stage, changelogTopic: changelogTopic ?? '', redis: opts.state.redis, keyPrefix: opts.state.keyPrefix, kafka: opts.kafka, logger: opts.logger, cacheEntries: opts.state.cacheEntries })
+    : undefined;
   const limit = opts.maxInputsPerTransaction ?? 500;
   const maxInputsOf = (fullTopic: string): number => {
     if (typeof limit === 'number') return limit;
     const base = unqualify(fullTopic, opts.namespace);
     return base ? limit(base) : 500;
   };
+  const maxBytesOf = (fullTopic: string): number => {
+    const base = unqualify(fullTopic, opts.namespace);
+    return (base ? TOPIC_SPECS[base].maxMessageBytes : undefined) ?? UPSTREAM_MAX_BYTES;
+  };
   let consumer: Consumer | undefined;
   let plainProducer: Promise<Producer> | undefined;
   let stopPromise: Promise<void> | undefined;
+  const partitionCounts = new Map<string, Promise<number>>();
 
   const transactionalId = (topic: string, partition: number): string => `${opts.service}.${opts.groupId}.${topic}.${partition}`;
+  const connectedAdmin = async (): Promise<Admin> => {
+    admin ??= opts.kafka.admin();
+    await admin.connect();
+    return admin;
+  };
+  const partitionsOf = (fullTopic: string): Promise<number> => {
+    let count = partitionCounts.get(fullTopic);
+    if (!count) {
+      count = (async () => {
+        const n = (await (await connectedAdmin()).fetchTopicMetadata({ topics: [fullTopic] })).topics[0]?.partitions.length ?? 0;
+        // A broadcast to no partition would lose the record: wait for metadata that names them.
+        if (n === 0) throw new CmsError('CMS_KAFKA_UNAVAILABLE', `no partitions of ${fullTopic} in the metadata yet`);
+        return n;
+      })();
+      partitionCounts.set(fullTopic, count);
+      count.catch(() => partitionCounts.delete(fullTopic));
+    }
+    return count;
+  };
 
   const producerFor = (topic: string, partition: number): Promise<Producer> => {
     if (!opts.transactional) {
@@ -223,7 +253,7 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
     if (producer) await (await producer.catch(() => undefined))?.disconnect().catch(() => undefined);
   };
 
-  const deadLetter = (topic: string, partition: number, message: KafkaMessage, err: CmsError): Message => {
+  const deadLetter = (topic: string, partition: number, message: KafkaMessage, err: CmsError, reference = false): Message => {
     const headers: IHeaders = { ...(message.headers ?? {}) };
     headers[DEAD_LETTER_HEADERS.sourceTopic] = topic;
     headers[DEAD_LETTER_HEADERS.sourcePartition] = String(partition);
@@ -232,7 +262,14 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
     headers[DEAD_LETTER_HEADERS.errorMessage] = clip(err.message);
     headers[DEAD_LETTER_HEADERS.service] = opts.service;
     headers[DEAD_LETTER_HEADERS.failedAt] = new Date().toISOString();
-    return { key: message.key, value: message.value, headers };
+    const value = message.value ?? null;
+    // A record too large to carry on whole is kept as a reference: its coordinates plus a truncated copy.
+    const truncate = reference || (value !== null && value.length + RECORD_OVERHEAD > maxBytesOf(deadLetterTopic));
+    if (truncate) {
+      headers[DEAD_LETTER_HEADERS.reference] = 'true';
+      headers[DEAD_LETTER_HEADERS.originalBytes] = String(value?.length ?? 0);
+    }
+    return { key: message.key, value: truncate && value ? value.subarray(0, REFERENCE_COPY_BYTES) : value, headers };
   };
 
   /** Decodes a record; undecodable input is a non-retryable CmsError, registry trouble a retryable one. */
@@ -251,8 +288,14 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
     } as InboundRecord;
   };
 
+  const sizeOf = (m: Message): number => {
+    let n = RECORD_OVERHEAD + (m.key ? Buffer.byteLength(m.key) : 0) + (m.value ? Buffer.byteLength(m.value) : 0);
+    for (const [k, v] of Object.entries(m.headers ?? {})) n += k.length + (v === undefined ? 0 : Buffer.byteLength(Array.isArray(v) ? v.join('') : (v)));
+    return n;
+  };
+
   /** Decode + handle one record. Returns the records to produce; throws only retryable errors. */
-  const processOne = async (topic: string, partition: number, message: KafkaMessage): Promise<{ topic: string; message: Message }[]> => {
+  const processOne = async (topic: string, partition: number, message: KafkaMessage): Promise<Pending[]> => {
     let record: InboundRecord;
     try {
       record = await decodeRecord(topic, partition, message);
@@ -263,71 +306,105 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
     }
     const headers = record.headers;
     let outputs: readonly OutboundRecord[];
+    const store = taskState?.store(partition);
     try {
-      outputs = await opts.handler(record);
+      outputs = await opts.handler(record, { store: store ?? noStore });
     } catch (err) {
+      taskState?.dropInput(partition);
       const e = toCmsError(err);
       if (e.retryable) throw e;
-      log.warn({ [LOG_FIELDS.code]: e.code, [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.offset]: message.offset, [LOG_FIELDS.eventId]: headers.eventId, err: e }, 'record dead-lettered');
+      log.warn({ [LOG_FIELDS.code]: e.code, [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.offset]: message.offset, [LOG_FIELDS.eventId]: headers.eventId, [LOG_FIELDS.correlationId]: headers.correlationId ?? headers.eventId, err: e }, 'record dead-lettered');
       return [{ topic: deadLetterTopic, message: deadLetter(topic, partition, message, e) }];
     }
     const producedAt = new Date().toISOString();
-    return Promise.all(
-      outputs.map(async (out, i) => ({
-        topic: qualify(out.topic, opts.namespace),
-        message: {
-          key: out.key,
-          value: await opts.serde.encode(out.topic, out.value as never),
-          headers: standardHeaders({
-            eventId: out.eventId ?? deterministicId(opts.service, topic, partition, message.offset, i),
-            causationId: headers.eventId,
-            correlationId: headers.correlationId ?? headers.eventId,
-            producedAt,
-            eventType: out.eventType ?? (out.value as { payload?: { type?: string } }).payload?.type ?? out.topic,
-            producer: opts.service,
-          }),
-        },
-      })),
-    );
+    const pending: Pending[] = [];
+    try {
+      let i = 0;
+      for (const out of outputs) {
+        const full = qualify(out.topic, opts.namespace);
+        const value = await opts.serde.encode(out.topic, out.value);
+        const baseId = out.eventId ?? deterministicId(opts.service, topic, partition, message.offset, i);
+        i += 1;
+        const copy = (id: string, p: number | undefined): Pending => ({
+          topic: full,
+          message: {
+            key: out.key,
+            value,
+            ...(p === undefined ? {} : { partition: p }),
+            headers: standardHeaders({
+              eventId: id,
+              causationId: headers.eventId,
+              correlationId: headers.correlationId ?? headers.eventId,
+              producedAt,
+              eventType: out.eventType ?? (out.value as { payload?: { type?: string } }).payload?.type ?? out.topic,
+              producer: opts.service,
+            }),
+          },
+        });
+        if (out.broadcast) {
+          const count = await partitionsOf(full);
+          for (let p = 0; p < count; p += 1) pending.push(copy(`${baseId}:p${p}`, p));
+        } else pending.push(copy(baseId, out.partition));
+      }
+    } catch (err) {
+      taskState?.dropInput(partition);
+      const e = toCmsError(err);
+      if (e.retryable) throw e;
+      return [{ topic: deadLetterTopic, message: deadLetter(topic, partition, message, e) }];
+    }
+    const tooLarge = pending.find((p) => sizeOf(p.message) > maxBytesOf(p.topic));
+    if (tooLarge) {
+      taskState?.dropInput(partition);
+      stats.oversized += 1;
+      const e = new CmsError('CMS_RECORD_TOO_LARGE', `an output for ${unqualify(tooLarge.topic, opts.namespace) ?? tooLarge.topic} would be ${sizeOf(tooLarge.message)} bytes, over the topic's limit of ${maxBytesOf(tooLarge.topic)}`, { context: { bytes: sizeOf(tooLarge.message) } });
+      log.warn({ [LOG_FIELDS.code]: e.code, [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.offset]: message.offset }, 'record dead-lettered as a reference: its outputs are too large to publish');
+      return [{ topic: deadLetterTopic, message: deadLetter(topic, partition, message, e, true) }];
+    }
+    taskState?.keepInput(partition);
+    return pending;
   };
 
   /** One request for all topics: one AddPartitionsToTxn per transaction, however many topics it writes. */
-  const send = async (producerOrTx: Pick<Producer, 'sendBatch'>, outputs: readonly { topic: string; message: Message }[]): Promise<void> => {
-    if (outputs.length === 0) return;
+  const send = async (producerOrTx: Pick<Producer, 'sendBatch'>, outputs: readonly Pending[]): Promise<RecordMetadata[]> => {
+    if (outputs.length === 0) return [];
     const byTopic = new Map<string, Message[]>();
     for (const o of outputs) {
       const list = byTopic.get(o.topic);
       if (list) list.push(o.message);
       else byTopic.set(o.topic, [o.message]);
     }
-    await producerOrTx.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: -1 });
+    return producerOrTx.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: -1 });
   };
-
 
   const key = (topic: string, partition: number): string => `${topic}:${partition}`;
 
-  /** After a failed commit: a fresh producer (same transactional id) closes the old transaction; did it commit? */
-  const committedAnyway = async (topic: string, partition: number, next: string): Promise<boolean> => {
-    try {
-      await producerFor(topic, partition);
-      admin ??= opts.kafka.admin();
-      await admin.connect();
-      const [offsets] = await admin.fetchOffsets({ groupId: opts.groupId, topics: [topic] });
-      const committed = offsets?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
-      return BigInt(committed) >= BigInt(next);
-    } catch {
-      return false;
-    }
+  /**
+   * Partitions whose consumer position is known to follow the committed offset. kafkajs reads committed
+   * offsets without KIP-447's require_stable, so a partition taken over while its previous owner's
+   * transaction is still completing (a rebalance, a SIGTERM, a broker restart) starts from the offset
+   * before that transaction, and would do its inputs again. Before the first batch of a partition, and
+   * after any failed commit, the runner therefore opens the partition's transactional producer (which
+   * fences the previous owner and waits until its last transaction is committed or aborted), reads the
+   * committed offset again, and moves the position there if it differs.
+   */
+  const positioned = new Set<string>();
+
+  /** The committed offset of a partition once any previous transaction on it is complete; '-1' when none. */
+  const settledOffset = async (topic: string, partition: number): Promise<string> => {
+    if (opts.transactional) await producerFor(topic, partition);
+    const [offsets] = await (await connectedAdmin()).fetchOffsets({ groupId: opts.groupId, topics: [topic] });
+    return offsets?.partitions.find((x) => x.partition === partition)?.offset ?? '-1';
   };
 
   /** Pause a partition after a retryable failure and come back to `offset` after a backoff. */
-  const pauseAndRetry = (topic: string, partition: number, offset: string, e: CmsError): void => {
+  const pauseAndRetry = (topic: string, partition: number, offset: string, e: CmsError, immediate = false): void => {
     const tp = key(topic, partition);
     // A retryable error may say how long to wait (`retryAfterMs`: work scheduled for later, a server's
     // retry-after): that is waited for as stated, and is not a failure counted towards the backoff.
     const waitMs = e.context['retryAfterMs'];
     let delayMs: number;
-    if (typeof waitMs === 'number') {
+    if (immediate) delayMs = 1;
+    else if (typeof waitMs === 'number') {
       delayMs = Math.max(1, waitMs);
       log.debug({ [LOG_FIELDS.code]: e.code, [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.offset]: offset, [LOG_FIELDS.delayMs]: delayMs }, 'partition paused for the time the record asked for');
     } else {
@@ -343,7 +420,8 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
     c.seek({ topic, partition, offset });
     const timer = setTimeout(() => {
       resumeTimers.delete(timer);
-      if (!stopping.signal.aborted) c.resume([{ topic, partitions: [partition] }]);
+      // The consumer may have been replaced after a crash meanwhile: resuming the old one is harmless.
+      if (!stopping.signal.aborted && c === consumer) c.resume([{ topic, partitions: [partition] }]);
     }, delayMs);
     resumeTimers.add(timer);
   };
@@ -357,163 +435,171 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
     const tp = key(topic, partition);
     const first = batch.messages[0];
     if (!first) return;
-    let pending: { topic: string; message: Message }[] = [];
+    let pending: Pending[] = [];
+    /** The inputs of the open transaction, to dead-letter one that the broker refuses. */
+    let inputs: KafkaMessage[] = [];
     let lastOffset: string | undefined;
-    /** Offset of the first input not yet committed: where to come back to if the commit fails. */
-    let pendingFrom: string | undefined;
-    let inputs = 0;
-    const maxInputs = maxInputsOf(topic);
+    const maxInputs = (): number => (isolating.has(tp) ? 1 : maxInputsOf(topic));
+    let referenceFailed = false;
+
+    if (!positioned.has(tp)) {
+      try {
+        const committed = await settledOffset(topic, partition);
+        positioned.add(tp);
+        if (committed !== '-1' && committed !== first.offset) {
+          // Ahead: a transaction of the previous owner (or of a failed attempt) committed meanwhile, and its
+          // inputs would otherwise be done twice. Behind: usually only a transaction marker lies between.
+          const ahead = BigInt(committed) > BigInt(first.offset);
+          log[ahead ? 'info' : 'debug']({ [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.offset]: first.offset, committed }, ahead ? 'inputs already committed by a transaction that completed meanwhile: the position moves past them' : 'position moved back to the committed offset');
+          taskState?.unverify(partition);
+          consumer?.seek({ topic, partition, offset: committed });
+          return;
+        }
+      } catch (err) {
+        pauseAndRetry(topic, partition, first.offset, toCmsError(err));
+        return;
+      }
+    }
+
+    // A task's state must be the committed one before anything reads it: restore it on first use here,
+    // and whenever Redis lost it (its marker gone), without replaying history.
+    if (taskState) {
+      try {
+        if (!taskState.isVerified(partition) || !(await taskState.intact(partition))) {
+          await taskState.verify(partition);
+        }
+      } catch (err) {
+        const e = toCmsError(err);
+        pauseAndRetry(topic, partition, first.offset, e.retryable ? e : new CmsError('CMS_STATE_REBUILDING', e.message, { cause: err }));
+        return;
+      }
+    }
 
     /**
-     * Commits what is pending (outputs + offset, one transaction) and then persists state. Returns
-     * false when the commit failed: the transaction is aborted, staged state dropped, and the partition
-     * paused and rewound to the first uncommitted input, to be processed again from committed state.
+     * Commits what is pending (outputs + changelog + offset, one transaction) and then persists state.
+     * Returns false when the commit failed: the transaction is aborted, staged state dropped, and the
+     * partition paused and rewound to the first uncommitted input, to be processed again.
      */
     const flush = async (): Promise<boolean> => {
       if (lastOffset === undefined) return true;
       const next = (BigInt(lastOffset) + 1n).toString();
+      const from = inputs[0]?.offset ?? lastOffset;
+      const writes = taskState?.writes(partition) ?? [];
+      const changelog: Pending[] = writes.map((w) => ({ topic: changelogTopic ?? '', message: { key: w.key, value: w.value, partition } }));
+      let metadata: RecordMetadata[] = [];
       try {
+        // State read from a Redis that vanished during the batch must not be committed.
+        if (taskState && !(await taskState.intact(partition))) throw stateLost(partition);
         if (opts.transactional) {
           const producer = await producerFor(topic, partition);
           const tx = await producer.transaction();
           try {
-            await send(tx, pending);
+            metadata = await send(tx, [...pending, ...changelog]);
             await retryConcurrentTransactions(() => tx.sendOffsets({ consumerGroupId: opts.groupId, topics: [{ topic, partitions: [{ partition, offset: next }] }] }));
             await retryConcurrentTransactions(() => tx.commit());
           } catch (err) {
             await retryConcurrentTransactions(() => tx.abort()).catch(() => undefined);
             // A fenced or broken producer is not reused: the next attempt makes a fresh one, whose
-            // initialisation also finishes or aborts anything this one left open.
+            // initialisation also finishes or aborts anything this one left open. A failed commit can
+            // still have committed (the coordinator wrote the marker before the client saw an error):
+            // the position check before the next batch finds out from the committed offset, and the
+            // task's state is verified against its changelog.
             await dropProducer(topic, partition);
-            // A failed commit can still have committed (the coordinator may have written the marker
-            // before the client saw an error). Outputs and offsets commit together, so the committed
-            // offset tells which it was, once a fresh producer has closed the old transaction.
-            if (!(await committedAnyway(topic, partition, next))) throw err;
-            log.warn({ [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.offset]: lastOffset, err: toCmsError(err) }, 'commit reported an error but the transaction committed');
+            positioned.delete(tp);
+            taskState?.unverify(partition);
+            throw err;
           }
           stats.transactions += 1;
         } else {
           await send(await producerFor(topic, partition), pending);
         }
       } catch (err) {
-        opts.state?.discard(topic, partition);
-        persistedHere.delete(tp);
-        const from = pendingFrom ?? lastOffset;
+        taskState?.discard(partition);
+        const e = toCmsError(err);
+        const count = inputs.length;
+        const refused = inputs;
         pending = [];
+        inputs = [];
         lastOffset = undefined;
-        pendingFrom = undefined;
-        inputs = 0;
-        pauseAndRetry(topic, partition, from, toCmsError(err));
+        // Only a broker's refusal of a record for good is isolated and dead-lettered; anything else in a
+        // commit (the cluster away, a bug in a client) is waited out: the inputs are retried, never lost.
+        if (e.code === 'CMS_RECORD_TOO_LARGE') {
+          // The broker refused an output for good (too large, invalid): find the input, one per transaction.
+          if (count > 1 || !refused[0]) {
+            isolating.add(tp);
+            log.warn({ [LOG_FIELDS.code]: e.code, [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.offset]: from, err: e }, 'the broker refused a transaction for good: committing its inputs one at a time to find the one it refuses');
+            pauseAndRetry(topic, partition, from, e, true);
+            return false;
+          }
+          const poison = refused[0];
+          if (referenceFailed) {
+            // Even the reference was refused: wait and try again rather than lose the record.
+            referenceFailed = false;
+            pauseAndRetry(topic, partition, poison.offset, new CmsError('CMS_KAFKA_UNAVAILABLE', `the broker refused the dead-letter reference too: ${e.message}`));
+            return false;
+          }
+          referenceFailed = true;
+          stats.oversized += 1;
+          log.warn({ [LOG_FIELDS.code]: e.code, [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.offset]: poison.offset, err: e }, 'record dead-lettered as a reference: the broker refused its outputs');
+          pending = [{ topic: deadLetterTopic, message: deadLetter(topic, partition, poison, new CmsError('CMS_RECORD_TOO_LARGE', `the broker refused this record's outputs: ${e.message}`), true) }];
+          inputs = [poison];
+          lastOffset = poison.offset;
+          stats.deadLettered += 1;
+          return flush();
+        }
+        pauseAndRetry(topic, partition, from, e);
         return false;
       }
       payload.resolveOffset(lastOffset);
       if (!opts.transactional) await payload.commitOffsetsIfNecessary();
-      if (opts.state) {
-        // Committed in Kafka; if persisting fails the state is behind, which the next check() replays.
-        const persisted = lastOffset;
-        await opts.state.persist(topic, partition, lastOffset).then(
-          () => persistedHere.set(tp, persisted),
-          (err: unknown) => {
-          persistedHere.delete(tp);
-          opts.state?.discard(topic, partition);
-          log.warn({ err: toCmsError(err), [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition }, 'state not persisted after commit; it will be replayed');
+      attempts.delete(tp);
+      referenceFailed = false;
+      if (taskState) {
+        const written = metadata.filter((m) => m.topicName === changelogTopic && m.partition === partition);
+        const base = written.reduce<bigint | undefined>((a, m) => (m.baseOffset === undefined ? a : a === undefined || BigInt(m.baseOffset) < a ? BigInt(m.baseOffset) : a), undefined);
+        const last = base === undefined ? undefined : (base + BigInt(changelog.length) - 1n).toString();
+        // Committed in Kafka; if Redis refuses or fails, the task is restored from the changelog before its next batch.
+        await taskState.persist(partition, last).catch((err: unknown) => {
+          taskState.unverify(partition);
+          taskState.discard(partition);
+          log.warn({ err: toCmsError(err), [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition }, 'state not written to Redis after the commit; it is restored from the changelog');
         });
       }
-      stats.processed += inputs;
+      stats.processed += inputs.length;
       stats.produced += pending.length;
       pending = [];
+      inputs = [];
       lastOffset = undefined;
-      pendingFrom = undefined;
-      inputs = 0;
       await heartbeat();
       return true;
     };
 
-    if (opts.state && !restoring.has(tp)) {
-      let from: string | undefined;
-      try {
-        from = await opts.state.check(topic, partition, first.offset, persistedHere.get(tp));
-      } catch (err) {
-        const e = toCmsError(err);
-        if (!e.retryable) throw e;
-        pauseAndRetry(topic, partition, first.offset, e);
-        return;
-      }
-      if (from !== undefined && BigInt(from) < BigInt(first.offset)) {
-        log.warn({ [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, from, until: first.offset }, 'state is behind or lost: replaying the partition');
-        restoring.set(tp, first.offset);
-        consumer?.seek({ topic, partition, offset: from });
-        return;
-      }
-    }
-
-    let lastReplayed: string | undefined;
     for (const message of batch.messages) {
       if (!isRunning() || isStale() || stopping.signal.aborted) break;
-      const target = restoring.get(tp);
-      if (target !== undefined && opts.state) {
-        if (BigInt(message.offset) < BigInt(target)) {
-          try {
-            await opts.state.replay(await decodeRecord(topic, partition, message));
-          } catch (err) {
-            const e = toCmsError(err);
-            if (e.retryable) {
-              if (lastReplayed !== undefined) await opts.state.persist(topic, partition, lastReplayed);
-              pauseAndRetry(topic, partition, message.offset, e);
-              return;
-            }
-            // Undecodable or rejected when first seen: it changed no state then, and changes none now.
-          }
-          lastReplayed = message.offset;
-          stats.replayed += 1;
-          continue;
-        }
-        if (lastReplayed !== undefined) {
-          await opts.state.persist(topic, partition, lastReplayed);
-          persistedHere.set(tp, lastReplayed);
-          payload.resolveOffset(lastReplayed);
-          lastReplayed = undefined;
-        }
-        restoring.delete(tp);
-        log.info({ [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.offset]: message.offset }, 'replay finished');
-      }
-      // Already committed and persisted by this process (kafkajs can redeliver a prefetched batch after a
-      // seek): applying it again would repeat its outputs against state that already contains it.
-      const done = persistedHere.get(tp);
-      if (done !== undefined && BigInt(message.offset) <= BigInt(done)) {
-        stats.skipped += 1;
-        continue;
-      }
-      let outputs: { topic: string; message: Message }[];
+      let outputs: Pending[];
       try {
         outputs = await processOne(topic, partition, message);
       } catch (err) {
         // Keep what is done, then wait for the world to come back; this record is retried, never dead-lettered.
         if (!(await flush())) return;
-        opts.state?.discard(topic, partition);
         pauseAndRetry(topic, partition, message.offset, toCmsError(err));
         return;
       }
-      attempts.delete(tp);
       stats.deadLettered += outputs.filter((o) => o.topic === deadLetterTopic).length;
       pending.push(...outputs);
-      pendingFrom ??= message.offset;
+      inputs.push(message);
       lastOffset = message.offset;
-      inputs += 1;
-      if (inputs >= maxInputs && !(await flush())) return;
+      if (inputs.length >= maxInputs() && !(await flush())) return;
     }
-    if (lastReplayed !== undefined && opts.state) {
-      await opts.state.persist(topic, partition, lastReplayed);
-      persistedHere.set(tp, lastReplayed);
-      payload.resolveOffset(lastReplayed);
-      await heartbeat();
-    }
-    await flush();
+    if (await flush()) isolating.delete(tp);
   };
 
-  return {
-    stats,
-    async start() {
+  /** Consumer crashes in a row that we restarted ourselves (the backoff between them grows). */
+  let crashes = 0;
+
+  /** Creates, connects and runs the consumer; again after a crash kafkajs does not restart from. */
+  async function startConsumer(): Promise<void> {
+    const makeConsumer = (): Consumer => {
       const c = opts.kafka.consumer({
         groupId: opts.groupId,
         sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
@@ -522,19 +608,37 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
         readUncommitted: false,
         maxWaitTimeInMs: 250,
       });
-      consumer = c;
       c.on(c.events.CRASH, ({ payload }) => {
-        if (!payload.restart && !stopping.signal.aborted) {
+        if (payload.restart || stopping.signal.aborted) return;
+        // kafkajs restarts a crashed consumer only when it calls the error retriable, and it does not call
+        // "Failed to find group coordinator" (a broker still loading its groups) retriable. What our
+        // classification calls the cluster being away is waited out: the consumer is started again.
+        const e = toCmsError(payload.error);
+        if (!e.retryable) {
           opts.onFatal(new CmsError('CMS_CONSUMER_CRASHED', `consumer ${opts.groupId} crashed and will not restart: ${messageOf(payload.error)}`, { cause: payload.error }));
+          return;
         }
+        const delayMs = backoffDelay(crashes, opts.retry.initialMs, opts.retry.maxMs);
+        crashes += 1;
+        log.warn({ [LOG_FIELDS.code]: e.code, [LOG_FIELDS.attempt]: crashes, [LOG_FIELDS.delayMs]: delayMs, err: e }, 'consumer crashed on a transient broker error; starting it again');
+        const timer = setTimeout(() => {
+          resumeTimers.delete(timer);
+          if (stopping.signal.aborted) return;
+          startConsumer().catch((err: unknown) => {
+            opts.onFatal(new CmsError('CMS_CONSUMER_CRASHED', `consumer ${opts.groupId} could not be started again: ${messageOf(err)}`, { cause: err }));
+          });
+        }, delayMs);
+        resumeTimers.add(timer);
       });
       c.on(c.events.GROUP_JOIN, ({ payload }) => {
-        // Close transactional producers of partitions we no longer own; their new owner fences them anyway.
         assigned.clear();
         for (const [t, ps] of Object.entries(payload.memberAssignment)) for (const p of ps) assigned.add(key(t, p));
-        for (const tp of [...restoring.keys()]) if (!assigned.has(tp)) restoring.delete(tp);
-        // After a rebalance, what this process persisted before may have been superseded by another owner.
-        persistedHere.clear();
+        isolating.clear();
+        positioned.clear();
+        crashes = 0;
+        // Tasks are verified again before their next batch: another owner may have written them meanwhile.
+        taskState?.assigned(new Set(Object.values(payload.memberAssignment).flat()));
+        // Close transactional producers of partitions we no longer own; their new owner fences them anyway.
         const owned = new Set(Object.entries(payload.memberAssignment).flatMap(([t, ps]) => ps.map((p) => transactionalId(t, p))));
         for (const id of producers.keys()) {
           if (!owned.has(id)) {
@@ -545,44 +649,67 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
         }
         log.info({ assignment: payload.memberAssignment }, 'joined group');
       });
-      await c.connect();
-      await c.subscribe({ topics: opts.topics.map((t) => qualify(t, opts.namespace)), fromBeginning: true });
-      await c.run({
-        autoCommit: !opts.transactional,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 1,
-        eachBatch,
-      });
-    },
-    async rebuild(name, partition) {
-      const topic = qualify(name, opts.namespace);
-      const tp = key(topic, partition);
-      if (!opts.state || !consumer || !assigned.has(tp) || restoring.has(tp)) return false;
-      admin ??= opts.kafka.admin();
-      await admin.connect();
-      const [committed] = await admin.fetchOffsets({ groupId: opts.groupId, topics: [topic] });
-      const position = committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
-      const low = (await admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition)?.low ?? '0';
-      if (BigInt(position) <= BigInt(low)) return false;
-      log.warn({ [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, from: low, until: position }, 'rebuilding state: replaying the partition');
-      restoring.set(tp, position);
-      consumer.seek({ topic, partition, offset: low });
-      return true;
-    },
+      return c;
+    };
+    // A broker that is slow or not there yet is waited for (one log line per attempt), not a failed start.
+    const c = await untilReady(
+      `the consumer group ${opts.groupId}`,
+      async () => {
+        const candidate = makeConsumer();
+        try {
+          await candidate.connect();
+          await candidate.subscribe({ topics: opts.topics.map((t) => qualify(t, opts.namespace)), fromBeginning: true });
+          return candidate;
+        } catch (err) {
+          await candidate.disconnect().catch(() => undefined);
+          throw err;
+        }
+      },
+      { log: (line) => { log.warn(line); } },
+    );
+    consumer = c;
+    await c.run({
+      autoCommit: !opts.transactional,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 1,
+      eachBatch,
+    });
+  }
+
+  return {
+    stats,
+    taskState,
+    assignment: () =>
+      [...assigned].map((tp) => {
+        const i = tp.lastIndexOf(':');
+        const partition = Number(tp.slice(i + 1));
+        return { topic: tp.slice(0, i), partition, ready: taskState ? taskState.isVerified(partition) : true };
+      }),
+    start: startConsumer,
     stop() {
       stopPromise ??= (async () => {
         stopping.abort();
         for (const timer of resumeTimers) clearTimeout(timer);
         resumeTimers.clear();
         await admin?.disconnect().catch(() => undefined);
-        await consumer?.disconnect().catch((err: unknown) => { log.warn({ err }, 'consumer disconnect failed'); });
+        await consumer?.disconnect().catch((err: unknown) => {
+          log.warn({ err }, 'consumer disconnect failed');
+        });
         const all = [...producers.values(), ...(plainProducer ? [plainProducer] : [])];
         producers.clear();
         await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.disconnect().catch(() => undefined)));
-        log.info({ ...stats }, 'runner stopped');
+        log.info({ ...stats, ...(taskState ? { restores: taskState.stats.restores, restoredRecords: taskState.stats.restoredRecords } : {}) }, 'runner stopped');
       })();
       return stopPromise;
     },
   };
 }
 
+/** The store of a runner without state: a handler that asks for it has a bug. */
+const noStore: TaskStore = {
+  task: -1,
+  get: () => Promise.reject(new CmsError('CMS_INTERNAL', 'this runner has no state')),
+  put: () => {
+    throw new CmsError('CMS_INTERNAL', 'this runner has no state');
+  },
+};

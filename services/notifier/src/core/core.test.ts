@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Assignment, SrFact } from '@cms-router/events';
 import { afterFailure, emailStep, type LedgerEntry } from './ledger.ts';
-import { orphanCause, orphansOf, sweep, type Allocation, type Departure } from './orphans.ts';
+import { addPart, type DigestPart } from './orphans.ts';
 import { dueReviews, messageIdFor, nextReview, planForAssignment, planForSrFact, planOrphanEmail, planReviewReminder } from './plan.ts';
 import { headerSafe, render, TEMPLATE_IDS } from './templates.ts';
 
@@ -21,6 +21,8 @@ const assignment = (segment: string, previousSegment: string | null, subject: As
   handling: [],
   rulesVersion: 'v',
   reasons: [],
+  pendingMove: null,
+  orphan: null,
 });
 const flag = (over: Partial<Extract<SrFact['payload'], { type: 'PersonalInterestFlagChanged' }>>): SrFact => ({
   caseGroupId: 'CG-1',
@@ -91,38 +93,29 @@ describe('templates: minimal personal data, nothing can forge a header', () => {
   });
 });
 
-describe('orphaned case groups (004: "If a team move is complete for a user or 2012 access is removed from a user who has work allocated to them, these cases will become orphaned")', () => {
-  const at = (day: number) => `2026-03-${String(day).padStart(2, '0')}T09:00:00.000Z`;
-  const alloc = (userId: string, day: number, teamId = 'T-1'): Allocation => ({ userId, teamId, segment: 'MAINTENANCE', at: at(day) });
-  const removed: Departure = { cause: 'SYSTEM_ACCESS_REMOVED', since: at(10), toTeamId: null };
-  const moved: Departure = { cause: 'TEAM_MOVE_COMPLETED', since: at(10), toTeamId: 'T-2' };
+describe('orphaned case groups (004: "these cases will become orphaned ... To have these cases recovered contact your local IT Team")', () => {
+  const since = '2026-03-10T09:00:00.000Z';
+  const part = (n: number, parts: number, caseGroups: string[]): DigestPart => ({ reportId: 'R-1', userId: 'U-1', cause: 'SYSTEM_ACCESS_REMOVED', since, part: n, parts, caseGroups: caseGroups.map((caseGroupId) => ({ caseGroupId, segment: 'MAINTENANCE' })) });
 
-  it.each<[string, Allocation, Departure | undefined, string | null]>([
-    ['access removed: work allocated before it is orphaned', alloc('U-1', 1), removed, 'SYSTEM_ACCESS_REMOVED'],
-    ['team move complete: work left in the old team is orphaned', alloc('U-1', 1), moved, 'TEAM_MOVE_COMPLETED'],
-    ['team move: work allocated in the new team is ordinary work', alloc('U-1', 12, 'T-2'), moved, null],
-    ['allocated after access was removed (facts out of order, or allocated to a leaver)', alloc('U-1', 12), removed, 'OWNER_WITHOUT_ACCESS'],
-    ['a user who never left', alloc('U-1', 1), undefined, null],
-  ])('%s', (_why, allocation, departure, cause) => {
-    expect(orphanCause(allocation, departure)).toBe(cause);
-  });
-
-  it('a departure orphans every case group still allocated to the user, and only theirs, sorted', () => {
-    const allocations = { 'CG-3': alloc('U-1', 1), 'CG-1': alloc('U-1', 2), 'CG-2': alloc('U-1', 3), 'CG-9': alloc('U-2', 1) };
-    expect(orphansOf('U-1', removed, allocations)).toEqual(['CG-1', 'CG-2', 'CG-3'].map((caseGroupId) => ({ caseGroupId, userId: 'U-1', cause: 'SYSTEM_ACCESS_REMOVED', since: at(10) })));
-  });
-
-  it('the sweep finds what is orphaned and not flagged yet; recovered (tombstoned) case groups are nobody\'s', () => {
-    const allocations = { 'CG-1': alloc('U-1', 1), 'CG-2': alloc('U-1', 2), 'CG-3': alloc('U-3', 2), 'CG-4': { ...alloc('', 1), teamId: '' } };
-    expect(sweep(allocations, { 'U-1': removed }, new Set(['CG-1'])).map((o) => o.caseGroupId)).toEqual(['CG-2']);
-    expect(sweep(allocations, {}, new Set())).toEqual([]);
+  it('puts the router partitions\' parts of a report together, and completes once, whatever order they arrive in', () => {
+    let d = addPart(null, part(2, 3, ['CG-3']));
+    expect(d.complete).toBeNull();
+    d = addPart(d.digest, part(0, 3, []));
+    expect(d.complete).toBeNull();
+    d = addPart(d.digest, part(2, 3, ['CG-3'])); // a copy of a part already held
+    expect(d.complete).toBeNull();
+    d = addPart(d.digest, part(1, 3, ['CG-2', 'CG-1']));
+    expect(d.complete?.map((o) => o.caseGroupId)).toEqual(['CG-1', 'CG-2', 'CG-3']);
+    expect(d.complete?.[0]).toEqual({ caseGroupId: 'CG-1', segment: 'MAINTENANCE', userId: 'U-1', cause: 'SYSTEM_ACCESS_REMOVED', since });
+    // Told once: a part replayed later changes nothing.
+    expect(addPart(d.digest, part(0, 3, [])).complete).toBeNull();
   });
 
   it('one email for everything one departure orphaned, listing the case groups and nothing personal', () => {
-    const orphans = orphansOf('U-1', removed, { 'CG-1': alloc('U-1', 1), 'CG-2': alloc('U-1', 1), 'CG-3': alloc('U-1', 1) });
-    const [mail, ...more] = planOrphanEmail('workforce:evt-9', orphans);
+    const orphans = addPart(null, part(0, 1, ['CG-2', 'CG-1', 'CG-3'])).complete ?? [];
+    const [mail, ...more] = planOrphanEmail('orphans:R-1', orphans);
     expect(more).toEqual([]);
-    expect(mail).toMatchObject({ idempotencyKey: 'workforce:evt-9:ORPHANS', inbox: 'ORPHANS', template: 'ORPHANED_CASE_GROUPS', data: { caseGroupIds: ['CG-1', 'CG-2', 'CG-3'], userId: 'U-1' } });
+    expect(mail).toMatchObject({ idempotencyKey: 'orphans:R-1:ORPHANS', inbox: 'ORPHANS', template: 'ORPHANED_CASE_GROUPS', data: { caseGroupIds: ['CG-1', 'CG-2', 'CG-3'], userId: 'U-1' } });
     const text = render('ORPHANED_CASE_GROUPS', mail?.data ?? { caseGroupId: '' });
     expect(text.subject).toBe('[CMS] 3 orphaned case groups (CG-1, ...)');
     expect(text.text).toContain('CG-1, CG-2, CG-3');
@@ -132,16 +125,15 @@ describe('orphaned case groups (004: "If a team move is complete for a user or 2
 
 describe('the send-once ledger', () => {
   const now = new Date('2026-03-01T09:00:00.000Z');
-  const entry: LedgerEntry = { status: 'SENT', attempts: 1, messageId: '<m@x>', at: now.toISOString(), by: 'work:0:5', errorCode: null };
-  it.each<[string, LedgerEntry | null, boolean, string, string, string]>([
-    ['never sent and due: send', null, false, 'work:0:5', '2026-03-01T09:00:00.000Z', 'send'],
-    ['never sent, backing off: wait', null, false, 'work:0:5', '2026-03-01T09:00:02.000Z', 'wait'],
-    ['sent by this very record, whose transaction did not commit: publish the event again, do not send', entry, false, 'work:0:5', '2026-03-01T09:00:00.000Z', 'republish'],
-    ['sent by this very record, committed, read again by a rewound or new consumer group: nothing at all', entry, true, 'work:0:5', '2026-03-01T09:00:00.000Z', 'done'],
-    ['sent by another record (a replay of the assignments, a timer firing twice): nothing at all', entry, false, 'work:1:7', '2026-03-01T09:00:00.000Z', 'done'],
-    ['rebuilt from the notifications topic: nothing at all', { ...entry, by: null }, true, 'work:0:5', '2026-03-01T09:00:00.000Z', 'done'],
-  ])('%s', (_why, e, published, coordinates, notBefore, kind) => {
-    expect(emailStep(e, published, coordinates, notBefore, now).kind).toBe(kind);
+  const entry: LedgerEntry = { status: 'SENT', attempts: 1, messageId: '<m@x>', at: now.toISOString(), errorCode: null };
+  it.each<[string, LedgerEntry | null, LedgerEntry | null, string, string]>([
+    ['never sent and due: send', null, null, '2026-03-01T09:00:00.000Z', 'send'],
+    ['never sent, backing off: wait', null, null, '2026-03-01T09:00:02.000Z', 'wait'],
+    ['SMTP accepted it, then the process died before the commit: record and publish it, do not send again', null, entry, '2026-03-01T09:00:00.000Z', 'record'],
+    ['in the ledger (its event committed with it): a replayed record, a rewound group, a timer twice: nothing at all', entry, entry, '2026-03-01T09:00:00.000Z', 'done'],
+    ['in the ledger, the guard gone with Redis (the ledger is restored from the changelog): nothing at all', entry, null, '2026-03-01T09:00:00.000Z', 'done'],
+  ])('%s', (_why, ledger, guard, notBefore, kind) => {
+    expect(emailStep(ledger, guard, notBefore, now).kind).toBe(kind);
   });
 
   it('backs off after temporary failures until the budget is spent; a permanent failure fails at once', () => {

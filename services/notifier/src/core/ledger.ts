@@ -1,29 +1,28 @@
-/** What the ledger remembers of one idempotency key. Written the moment SMTP accepts or finally fails. */
+/** What the ledger remembers of one idempotency key: the email's outcome, committed with its event. */
 export interface LedgerEntry {
   readonly status: 'SENT' | 'FAILED';
   readonly attempts: number;
   readonly messageId: string;
   readonly at: string;
-  /** Coordinates of the work record whose handling wrote the entry; null when rebuilt from cms.notifications.v1. */
-  readonly by: string | null;
   readonly errorCode: string | null;
 }
 
 export type EmailStep =
-  /** Another work record already sent (or failed) this email and published its event: nothing to do. */
+  /** The ledger has it: its event was published in the same transaction. Nothing to do. */
   | { readonly kind: 'done' }
-  /** This very record sent it, but its transaction did not commit: publish the event again, do not send. */
-  | { readonly kind: 'republish'; readonly entry: LedgerEntry }
+  /** SMTP accepted it but the transaction that records it did not commit: record and publish it, do not send. */
+  | { readonly kind: 'record'; readonly entry: LedgerEntry }
   | { readonly kind: 'wait'; readonly ms: number }
   | { readonly kind: 'send' };
 
 /**
- * Decides what to do with a due email, from the ledger and whether its event is known to be committed
- * (`published`, written after the commit). Pure. A record handled again after its transaction committed
- * (a consumer group rewound or replaced) finds it published and does nothing.
+ * Decides what to do with a due email. Pure. `entry` is the committed ledger (in the notifier's state,
+ * restored from its changelog); `guard` is what was written to Redis the moment SMTP answered, before
+ * the transaction that records the outcome commits, so that a crash in between does not send again.
  */
-export function emailStep(entry: LedgerEntry | null, published: boolean, coordinates: string, notBefore: string, now: Date): EmailStep {
-  if (entry) return entry.by === coordinates && !published ? { kind: 'republish', entry } : { kind: 'done' };
+export function emailStep(entry: LedgerEntry | null, guard: LedgerEntry | null, notBefore: string, now: Date): EmailStep {
+  if (entry) return { kind: 'done' };
+  if (guard) return { kind: 'record', entry: guard };
   const wait = Date.parse(notBefore) - now.getTime();
   return wait > 0 ? { kind: 'wait', ms: wait } : { kind: 'send' };
 }

@@ -1,68 +1,53 @@
+import type { OrphanCause } from '@cms-router/events';
+
 /**
  * Orphaned case groups (004 Work Allocation): "If a team move is complete for a user or 2012 access is
- * removed from a user who has work allocated to them, these cases will become orphaned, the cases will
- * not be visible to any case worker, team leader or segment manager." Pure: the index is passed in.
+ * removed from a user who has work allocated to them, these cases will become orphaned ... To have these
+ * cases recovered contact your local IT Team." The router, which holds every case group's allocation,
+ * finds them and returns them to their segment's unallocated work; it reports them per partition. The
+ * notifier puts the parts of a report together and tells local IT once.
  */
-export type OrphanCause = 'TEAM_MOVE_COMPLETED' | 'SYSTEM_ACCESS_REMOVED' | 'OWNER_WITHOUT_ACCESS';
-
-/** One allocation: who holds the case group, in which team, since when (the allocation's time). */
-export interface Allocation {
-  /** Empty once the notifier saw the case group recovered (a tombstone that later allocations replace). */
-  readonly userId: string;
-  readonly teamId: string;
-  readonly segment: string;
-  readonly at: string;
-}
-
-/** What happened to a user: the latest team move or access removal. */
-export interface Departure {
-  readonly cause: 'TEAM_MOVE_COMPLETED' | 'SYSTEM_ACCESS_REMOVED';
-  readonly since: string;
-  /** The team joined, for a team move: allocations in that team are not orphaned. */
-  readonly toTeamId: string | null;
-}
-
 export interface Orphan {
   readonly caseGroupId: string;
   readonly userId: string;
   readonly cause: OrphanCause;
   readonly since: string;
+  readonly segment: string;
 }
 
-/**
- * Why an allocation is orphaned by its user's departure, or null when it is not.
- * - Access removed: every allocation of theirs is orphaned.
- * - Team move: allocations in any team but the one joined are orphaned (work left in the old team);
- *   an allocation in the new team is ordinary work.
- * An allocation made after the departure (facts out of order, or allocated to someone who already left)
- * is orphaned with OWNER_WITHOUT_ACCESS.
- */
-export function orphanCause(allocation: Allocation, departure: Departure | undefined): OrphanCause | null {
-  if (!departure) return null;
-  if (departure.cause === 'TEAM_MOVE_COMPLETED' && allocation.teamId === departure.toTeamId) return null;
-  return allocation.at <= departure.since ? departure.cause : 'OWNER_WITHOUT_ACCESS';
+/** An orphan report being put together: the parts received so far. */
+export interface Digest {
+  readonly reportId: string;
+  readonly userId: string;
+  readonly cause: OrphanCause;
+  readonly since: string;
+  readonly parts: number;
+  readonly received: Readonly<Record<string, readonly { readonly caseGroupId: string; readonly segment: string }[]>>;
+  /** Set once every part has arrived and the report was told: later copies of its parts change nothing. */
+  readonly done: boolean;
 }
 
-/** Case groups a user's departure orphans, among those allocated to them, sorted. */
-export function orphansOf(userId: string, departure: Departure, allocations: Readonly<Record<string, Allocation>>): Orphan[] {
-  return Object.entries(allocations)
-    .flatMap(([caseGroupId, a]) => {
-      const cause = a.userId === userId ? orphanCause(a, departure) : null;
-      return cause ? [{ caseGroupId, userId, cause, since: departure.since }] : [];
-    })
+export interface DigestPart {
+  readonly reportId: string;
+  readonly userId: string;
+  readonly cause: OrphanCause;
+  readonly since: string;
+  readonly part: number;
+  readonly parts: number;
+  readonly caseGroups: readonly { readonly caseGroupId: string; readonly segment: string }[];
+}
+
+/** Adds a part; when the last one arrives, says which case groups the report orphaned (sorted). Pure. */
+export function addPart(digest: Digest | null, part: DigestPart): { digest: Digest; complete: Orphan[] | null } {
+  const base: Digest = digest ?? { reportId: part.reportId, userId: part.userId, cause: part.cause, since: part.since, parts: part.parts, received: {}, done: false };
+  if (base.done || String(part.part) in base.received) return { digest: base, complete: null };
+  // A part from a partition that found orphans says why; an empty part may only know the departure.
+  const cause = part.caseGroups.length > 0 ? part.cause : base.cause;
+  const next: Digest = { ...base, cause, since: part.caseGroups.length > 0 ? part.since : base.since, received: { ...base.received, [String(part.part)]: part.caseGroups } };
+  if (Object.keys(next.received).length < next.parts) return { digest: next, complete: null };
+  const complete = Object.values(next.received)
+    .flat()
+    .map((c) => ({ caseGroupId: c.caseGroupId, segment: c.segment, userId: next.userId, cause: next.cause, since: next.since }))
     .sort((a, b) => a.caseGroupId.localeCompare(b.caseGroupId));
-}
-
-/**
- * The periodic sweep: case groups held by users whose departure orphans them and that are not flagged
- * yet. Catches what arriving facts could not (a reallocation and a departure read by two instances at once).
- */
-export function sweep(allocations: Readonly<Record<string, Allocation>>, departures: Readonly<Record<string, Departure>>, flagged: ReadonlySet<string>): Orphan[] {
-  return Object.entries(allocations)
-    .flatMap(([caseGroupId, a]) => {
-      const departure = departures[a.userId];
-      const cause = flagged.has(caseGroupId) || !departure ? null : orphanCause(a, departure);
-      return cause && departure ? [{ caseGroupId, userId: a.userId, cause, since: departure.since }] : [];
-    })
-    .sort((a, b) => a.caseGroupId.localeCompare(b.caseGroupId));
+  return { digest: { ...next, done: true, received: {} }, complete };
 }

@@ -66,7 +66,7 @@ export function planReviewReminder(key: string, dueAt: string): PlannedEmail {
 /** After a reminder the flag stays until someone removes it, so the next review is due three months on. */
 export const nextReview = (dueAt: string): string => addMonths(dueAt, REVIEW_MONTHS);
 
-/** Reviews due at `now` (a controllable clock in tests), earliest first. */
+/** Reviews due at `now` (the tick's time; a controllable clock in tests), earliest first. */
 export function dueReviews(schedule: Readonly<Record<string, string>>, now: Date): { key: string; dueAt: string }[] {
   return Object.entries(schedule)
     .filter(([, dueAt]) => Date.parse(dueAt) <= now.getTime())

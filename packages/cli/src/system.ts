@@ -1,0 +1,68 @@
+import type { CaseFact, PartyFact, SrFact, SrLifecycleEvent, WorkforceEvent } from '@cms-router/events';
+import type { Rules } from '@cms-router/rules';
+import { createMemoryRouter, type MemoryOutput, type MemoryRouter, type MemoryRouterOptions } from '@cms-router/routing';
+import { applySrEventsInput, partiesOfApplication, type CaseGroupSrState, type SrStep } from '@cms-router/sr-lifecycle';
+
+/** Any record an upstream system publishes, plus SR facts (for scenarios that skip sr-events). */
+export type SystemInput =
+  | { readonly topic: 'cms.case-facts.v1'; readonly value: CaseFact }
+  | { readonly topic: 'cms.party-facts.v1'; readonly value: PartyFact }
+  | { readonly topic: 'cms.sr-lifecycle.v1'; readonly value: SrLifecycleEvent }
+  | { readonly topic: 'cms.sr-facts.v1'; readonly value: SrFact }
+  | { readonly topic: 'cms.workforce.v1'; readonly value: WorkforceEvent };
+
+/** Everything the system publishes: sr-events' facts and rejections, the router's assignments, rejections and orphan reports. */
+export type SystemOutput = MemoryOutput | { readonly topic: 'cms.sr-facts.v1'; readonly value: SrFact };
+
+export interface MemorySystem {
+  /** One upstream record through sr-events' core and the router's, in process. */
+  process(input: SystemInput, eventId: string, source: { topic: string; partition: number; offset: string }): SystemOutput[];
+  readonly router: MemoryRouter;
+  srState(caseGroupId: string): CaseGroupSrState | undefined;
+}
+
+/**
+ * sr-events and the router without Kafka or Redis: the same pure cores the services run. Used by
+ * `simulate`, what-if, and the integration tests as the reference the running system must agree with.
+ */
+export function createMemorySystem(rules: Rules, options: MemoryRouterOptions = {}): MemorySystem {
+  const router = createMemoryRouter(rules, options);
+  const srStates = new Map<string, CaseGroupSrState>();
+  const run = (steps: readonly SrStep[], source: { topic: string; partition: number; offset: string }, out: SystemOutput[]): void => {
+    for (const step of steps) {
+      if (step.outcome.kind === 'rejected') {
+        out.push({ topic: 'cms.rejections.v1', value: { rejectionId: `${step.eventId}:sr`, service: 'sr-events', occurredAt: step.event.occurredAt, source: step.source, code: step.outcome.code, reason: step.outcome.reason, caseGroupId: step.event.caseGroupId, srId: step.event.srId } });
+      }
+      if (step.outcome.kind === 'applied') {
+        step.outcome.facts.forEach((f, i) => {
+          out.push({ topic: 'cms.sr-facts.v1', value: f });
+          out.push(...router.process({ topic: 'cms.sr-facts.v1', value: f }, `${step.eventId}/${i}`, source));
+        });
+      }
+    }
+  };
+  return {
+    router,
+    srState: (id) => srStates.get(id),
+    process(input, eventId, source) {
+      const out: SystemOutput[] = [];
+      if (input.topic === 'cms.sr-lifecycle.v1') {
+        const sr = input.value;
+        const r = applySrEventsInput(srStates.get(sr.caseGroupId) ?? null, { kind: 'lifecycle', event: sr, eventId, arrivedAt: sr.occurredAt, source: { ...source, eventId } }, sr.caseGroupId);
+        srStates.set(sr.caseGroupId, r.state);
+        run(r.steps, source, out);
+        return out;
+      }
+      const application = input.topic === 'cms.case-facts.v1' && input.value.payload.type === 'ApplicationReceived' ? { v: input.value, a: input.value.payload } : undefined;
+      if (application) {
+        // sr-events learns each case's parties from its application, and may release SR events that waited for it.
+        const { v, a } = application;
+        const r = applySrEventsInput(srStates.get(v.caseGroupId) ?? null, { kind: 'application', caseId: v.caseId, parties: partiesOfApplication(a) }, v.caseGroupId);
+        srStates.set(v.caseGroupId, r.state);
+        run(r.steps, source, out);
+      }
+      out.push(...router.process(input, eventId, source));
+      return out;
+    },
+  };
+}

@@ -1,0 +1,163 @@
+import type { ErrorCode } from '@cms-router/errors';
+import type { PersonSnapshot, Residence } from '@cms-router/events';
+import type { PeopleInput } from './inputs.ts';
+
+/**
+ * One attribute of a person with the business time it was recorded at. The newest wins whatever order
+ * the facts were read in: facts about one person come from several topics (applications, party facts,
+ * SR-derived flags) whose relative order nobody controls.
+ */
+export interface Attr<T> {
+  readonly v: T;
+  readonly at: string;
+  /** Source rank, for facts recorded at the same millisecond: party facts, then SR flags, then applications. */
+  readonly r: number;
+  /** Tie-break between sources of the same rank (the application's case group). */
+  readonly k: string;
+}
+
+export interface PersonalInterestAttr {
+  readonly flagged: boolean;
+  readonly warmHandoverRequired: boolean;
+  readonly suppressCorrespondence: boolean;
+}
+
+/**
+ * The router's person registry entry (people stage, keyed by party id). No names, NINOs, addresses beyond
+ * the postcode, or personal-interest reasons: routing needs none of them.
+ */
+export interface PersonState {
+  readonly partyId: string;
+  readonly residence: Attr<Residence> | null;
+  /** Known once any source says so (identifiers are never taken away); `at` is the first such time. */
+  readonly identifierKnownAt: string | null;
+  readonly nationallySensitive: Attr<boolean> | null;
+  readonly knownAsRecorded: Attr<boolean> | null;
+  readonly incomeSource: Attr<string> | null;
+  readonly personalInterest: Attr<PersonalInterestAttr> | null;
+  /** Case groups the person is in, sorted (from applications). */
+  readonly caseGroups: readonly string[];
+  /** Business time of the first fact about the person: a person in no case group yet is waiting for one. */
+  readonly firstAt: string;
+}
+
+export interface PeopleResult {
+  readonly state: PersonState | null;
+  /** The person's current facts, to each case group that must hear them (sorted by case group). */
+  readonly snapshots: readonly { readonly caseGroupId: string; readonly snapshot: PersonSnapshot }[];
+  readonly rejection?: { readonly code: ErrorCode; readonly reason: string };
+}
+
+const RANK = { application: 0, pi: 1, party: 2 } as const;
+
+/** SCR's manual flags (003 steps 15-21): never a threat of suicide, which only a referral sets, against the client. */
+export const MANUAL_PI_REASONS = ['ASSOCIATED_CONTACT', 'CONFLICT_OF_INTEREST', 'EMPLOYEE_IS_CLIENT', 'CIFBA', 'COMMISSION_DEFINED'] as const;
+
+function newer<T>(current: Attr<T> | null, next: Attr<T>): boolean {
+  if (!current) return true;
+  if (next.at !== current.at) return next.at > current.at;
+  if (next.r !== current.r) return next.r > current.r;
+  // Same time, same source: a corrected resend of the same fact is judged on its own content.
+  return next.k >= current.k;
+}
+
+const set = <T>(current: Attr<T> | null, next: Attr<T>): Attr<T> | null => (newer(current, next) ? next : current);
+const earlier = (a: string | null, b: string): string => (a === null || b < a ? b : a);
+
+export function snapshotOf(p: PersonState): PersonSnapshot {
+  const times = [p.residence?.at, p.identifierKnownAt, p.nationallySensitive?.at, p.knownAsRecorded?.at, p.incomeSource?.at, p.personalInterest?.at].filter((t): t is string => typeof t === 'string');
+  const pi = p.personalInterest?.v.flagged === true ? p.personalInterest : null;
+  return {
+    type: 'PersonSnapshot',
+    partyId: p.partyId,
+    residence: p.residence ? { ...p.residence.v } : null,
+    identifierKnown: p.identifierKnownAt !== null,
+    identifierKnownAt: p.identifierKnownAt,
+    nationallySensitive: p.nationallySensitive?.v ?? false,
+    knownAsRecorded: p.knownAsRecorded?.v ?? false,
+    incomeSource: p.incomeSource?.v ?? null,
+    personalInterest: pi ? { warmHandoverRequired: pi.v.warmHandoverRequired, suppressCorrespondence: pi.v.suppressCorrespondence, setAt: pi.at } : null,
+    updatedAt: times.reduce((a, b) => (b > a ? b : a), p.firstAt),
+  };
+}
+
+/** Same facts (when they were last touched aside): nothing for the case groups to hear. */
+const sameSnapshot = (a: PersonSnapshot, b: PersonSnapshot): boolean => JSON.stringify({ ...a, updatedAt: '' }) === JSON.stringify({ ...b, updatedAt: '' });
+
+/**
+ * Applies one fact to the person registry. Pure. A fact about a person in no case group yet is kept: it
+ * waits for the person to join one, and is then part of what that case group hears (a person flagged
+ * once is flagged in every case group they are in, now or later). Every case group of the person hears
+ * the person's current facts when they change, and a case group the person joins hears them at once.
+ */
+export function applyPeopleInput(state: PersonState | null, input: PeopleInput): PeopleResult {
+  const base: PersonState = state ?? { partyId: input.partyId, residence: null, identifierKnownAt: null, nationallySensitive: null, knownAsRecorded: null, incomeSource: null, personalInterest: null, caseGroups: [], firstAt: input.occurredAt };
+  const at = input.occurredAt;
+  let next: PersonState = { ...base, firstAt: at < base.firstAt ? at : base.firstAt };
+  let joined: string | null = null;
+  switch (input.kind) {
+    case 'application': {
+      const a = input.application;
+      const party = [a.payingParent, a.receivingParent, ...a.qualifyingChildren].find((x) => x.partyId === input.partyId);
+      if (!party) return { state, snapshots: [], rejection: { code: 'CMS_EVENT_INVALID', reason: `application for case ${input.caseId} does not name party ${input.partyId}` } };
+      const attr = <T>(v: T): Attr<T> => ({ v, at, r: RANK.application, k: input.caseGroupId });
+      next = {
+        ...next,
+        residence: set(next.residence, attr({ ...party.address })),
+        identifierKnownAt: party.identifierKnown ? earlier(next.identifierKnownAt, at) : next.identifierKnownAt,
+        // The application's income source is the paying parent's (004: "paying parent postcode, income source").
+        incomeSource: a.payingParent.partyId === input.partyId ? set(next.incomeSource, attr(a.incomeSource as string)) : next.incomeSource,
+      };
+      if (!next.caseGroups.includes(input.caseGroupId)) {
+        next = { ...next, caseGroups: [...next.caseGroups, input.caseGroupId].sort() };
+        joined = input.caseGroupId;
+      }
+      break;
+    }
+    case 'party': {
+      const f = input.fact;
+      const attr = <T>(v: T): Attr<T> => ({ v, at, r: RANK.party, k: '' });
+      switch (f.type) {
+        case 'PartyAddressChanged':
+          next = { ...next, residence: set(next.residence, attr({ ...f.address })) };
+          break;
+        case 'PartyIncomeSourceChanged':
+          next = { ...next, incomeSource: set(next.incomeSource, attr(f.incomeSource as string)) };
+          break;
+        case 'PartyIdentifierAllocated':
+          next = { ...next, identifierKnownAt: earlier(next.identifierKnownAt, at) };
+          break;
+        case 'PartyKnownAsChanged':
+          next = { ...next, knownAsRecorded: set(next.knownAsRecorded, attr(f.knownAsRecorded)) };
+          break;
+        case 'NationallySensitiveChanged':
+          next = { ...next, nationallySensitive: set(next.nationallySensitive, attr(f.nationallySensitive)) };
+          break;
+        case 'PersonalInterestRecorded': {
+          // 003 steps 15-21 (associated contacts set by SCR without an SR) and step 26 (removal).
+          if (f.flagged) {
+            if (f.reason === 'THREAT_OF_SUICIDE') {
+              return { state, snapshots: [], rejection: { code: 'CMS_EVENT_INVALID', reason: `party ${input.partyId}: a threat-of-suicide flag is only set by a personal-interest referral approved by a team leader, against the client (003: "For threat of suicide cases the PI marker is only set against the specific case/client and not against the associated contacts")` } };
+            }
+            if (!f.reason || !(MANUAL_PI_REASONS as readonly string[]).includes(f.reason)) {
+              return { state, snapshots: [], rejection: { code: 'CMS_EVENT_INVALID', reason: `party ${input.partyId}: a personal-interest flag set by hand needs a reason, one of ${MANUAL_PI_REASONS.join(', ')}` } };
+            }
+          }
+          next = { ...next, personalInterest: set(next.personalInterest, attr({ flagged: f.flagged, warmHandoverRequired: false, suppressCorrespondence: false })) };
+          break;
+        }
+      }
+      break;
+    }
+    case 'pi': {
+      const f = input.fact;
+      next = { ...next, personalInterest: set(next.personalInterest, { v: { flagged: f.flagged, warmHandoverRequired: f.flagged && f.warmHandoverRequired, suppressCorrespondence: f.flagged && f.suppressCorrespondence }, at, r: RANK.pi, k: input.caseGroupId }) };
+      break;
+    }
+  }
+  const before = state ? snapshotOf(state) : null;
+  const after = snapshotOf(next);
+  const changed = before === null || !sameSnapshot(before, after);
+  const audience = changed ? next.caseGroups : joined ? [joined] : [];
+  return { state: next, snapshots: audience.map((caseGroupId) => ({ caseGroupId, snapshot: after })) };
+}

@@ -1,0 +1,21 @@
+/**
+ * The router's state keys, in one place. Each stage's state lives in Redis under
+ * `<REDIS_KEY_PREFIX>:<stage>:<key>` and in the stage's changelog under `<key>`. Keys of one partition's
+ * own copies (users, teams, indexes) carry the partition: every route partition keeps its own.
+ */
+export const STAGES = { people: 'router-people', route: 'router-route' } as const;
+
+export const STATE_KEYS = {
+  /** A person in the registry (people stage). */
+  person: (partyId: string) => `person:${partyId}`,
+  /** A case group (route stage). */
+  caseGroup: (caseGroupId: string) => `cg:${caseGroupId}`,
+  /** A route partition's copy of a user: availability, departures. */
+  user: (task: number, userId: string) => `p${task}:user:${userId}`,
+  /** A route partition's copy of a team: its leader. */
+  team: (task: number, teamId: string) => `p${task}:team:${teamId}`,
+  /** Case groups of a route partition whose placement depends on a user or a team (`user:<id>` / `team:<id>`). */
+  index: (task: number, dependency: string) => `p${task}:idx:${dependency}`,
+  /** Case groups of a route partition with facts waiting, and the oldest arrival of each. */
+  waiting: (task: number) => `p${task}:waiting`,
+} as const;
