@@ -137,7 +137,7 @@ export function applyPeopleInput(state: PersonState | null, input: PeopleInput):
           // 003 steps 15-21 (associated contacts set by SCR without an SR) and step 26 (removal).
           if (f.flagged) {
             if (f.reason === 'THREAT_OF_SUICIDE') {
-              return { state, snapshots: [], rejection: { code: 'CMS_EVENT_INVALID', reason: `party ${input.partyId}: a threat-of-suicide flag is only set by a personal-interest referral approved by a team leader, against the client (003: "For threat of suicide cases the PI marker is only set against the specific case/client and not against the associated contacts")` } };
+              return { state, snapshots: [], rejection: { code: 'CMS_EVENT_INVALID', reason: `party ${input.partyId}: a personal-interest flag with this reason is set only by a referral approved by a team leader, against the client, never as a manual flag (003 steps 15-21; the reason is not repeated here: flags' reasons are personal data)` } };
             }
             if (!f.reason || !(MANUAL_PI_REASONS as readonly string[]).includes(f.reason)) {
               return { state, snapshots: [], rejection: { code: 'CMS_EVENT_INVALID', reason: `party ${input.partyId}: a personal-interest flag set by hand needs a reason, one of ${MANUAL_PI_REASONS.join(', ')}` } };

@@ -281,7 +281,8 @@ describe('the person registry', () => {
     expect(segments(send(manual(true, 'ASSOCIATED_CONTACT', '2026-03-01T09:00:00.000Z')))).toEqual(['CASE_GROUP->SPECIAL_CLIENT_RECORDS']);
     const tos = send(manual(true, 'THREAT_OF_SUICIDE', '2026-03-02T09:00:00.000Z'));
     expect(segments(tos)).toEqual(['REJECTED:CMS_EVENT_INVALID']);
-    expect(tos[0]?.value).toMatchObject({ reason: expect.stringContaining('only set against the specific case/client') as unknown });
+    expect(tos[0]?.value).toMatchObject({ reason: expect.stringContaining('set only by a referral approved by a team leader') as unknown });
+    expect(JSON.stringify(tos)).not.toMatch(/SUICIDE/i); // the refused flag's reason is not repeated
     // 003 step 26: "Update the Personal Interest checkbox to N".
     expect(segments(send(manual(false, null, '2026-03-03T09:00:00.000Z')))).toEqual(['CASE_GROUP->MAINTENANCE']);
     expect(JSON.stringify(router.person('RP'))).not.toContain('ASSOCIATED_CONTACT'); // the reason is never kept

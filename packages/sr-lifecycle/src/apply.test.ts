@@ -90,10 +90,10 @@ describe('000 Non Standard Case - Refer', () => {
       [],
     ],
     [
-      'step 8: a reason that is not one of the referral reasons is named as such',
+      'step 8: a reason that is not one of the referral reasons is refused, without quoting it back (personal data)',
       [ev(created('Non Standard', 'TYPE_ONE_NO_NINO'))],
       [],
-      ['CMS_SR_MANDATORY_FIELD: cannot create SR SR-1: reason "TYPE_ONE_NO_NINO" is not one of NO_NINO_OR_CRN, CANNOT_REACH_ACCURATE_OUTCOME'],
+      ['CMS_SR_MANDATORY_FIELD: cannot create SR SR-1: the reason given is not one of NO_NINO_OR_CRN, CANNOT_REACH_ACCURATE_OUTCOME (not repeated here: a referral\'s reason is personal data)'],
     ],
     [
       'step 9: the source of the referral is mandatory',

@@ -41,7 +41,7 @@ export function applySrEvent(state: CaseGroupSrState, event: SrLifecycleEvent, c
     const invalid: string[] = [];
     const reasonOf = (reasons: Readonly<Record<string, unknown>>): void => {
       if (!p.reason) missing.push(`a reason (one of ${Object.keys(reasons).join(', ')})`);
-      else if (!(p.reason in reasons)) invalid.push(`reason "${p.reason}" is not one of ${Object.keys(reasons).join(', ')}`);
+      else if (!(p.reason in reasons)) invalid.push(`the reason given is not one of ${Object.keys(reasons).join(', ')} (not repeated here: a referral's reason is personal data)`);
     };
     if (kind === 'NON_STANDARD_REFERRAL') {
       // 000 step 8: "Select the appropriate reason"; step 9: "record the source of the referral".
