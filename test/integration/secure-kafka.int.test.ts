@@ -63,6 +63,9 @@ describe('Kafka with SASL/SCRAM over TLS', () => {
       'ssl.keystore.type=PKCS12',
       `ssl.keystore.password=${certs.storePassword}`,
       `ssl.key.password=${certs.storePassword}`,
+      // The broker is its own client on the inter-broker listener, and checks at start-up that it trusts itself.
+      'ssl.truststore.type=PEM',
+      `ssl.truststore.location=${ca}`,
       `log.dirs=${data}`,
       'num.partitions=3',
       'offsets.topic.replication.factor=1',
@@ -82,9 +85,17 @@ describe('Kafka with SASL/SCRAM over TLS', () => {
     const log = runtime.logArgs(dir);
     // SCRAM credentials are written into the metadata log at format time: the broker starts with its users.
     execFileSync(runtime.java, [...log, '-cp', runtime.classpath, 'kafka.tools.StorageTool', 'format', `--cluster-id=${kafkaClusterId()}`, '-c', config, '--add-scram', 'SCRAM-SHA-512=[name=admin,password=admin-secret]', '--add-scram', `SCRAM-SHA-512=[name=cms,password=${PASSWORD}]`], { stdio: 'pipe' });
-    broker = spawn(runtime.java, ['-Xmx384m', ...log, '-cp', runtime.classpath, 'kafka.Kafka', config], { stdio: 'ignore' });
+    const output: string[] = [];
+    broker = spawn(runtime.java, ['-Xmx384m', ...log, '-cp', runtime.classpath, 'kafka.Kafka', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (b: Buffer): void => {
+      output.push(b.toString());
+      if (output.length > 200) output.shift();
+    };
+    broker.stdout?.on('data', keep);
+    broker.stderr?.on('data', keep);
     const kafka = createKafka({ brokers: [`127.0.0.1:${PORT}`], clientId: 'cms-secure-probe', ssl: { ca: [readFileSync(ca, 'utf8')] }, sasl: { mechanism: 'scram-sha-512', username: 'cms', password: PASSWORD }, topicNamespace: namespace, sessionTimeoutMs: 10_000, partitionsConsumedConcurrently: 1 }, createLogger({ service: 'test', level: 'silent' }));
-    await waitFor(async () => {
+    const exited = new Promise<never>((_resolve, reject) => broker?.once('exit', (code) => { reject(new Error(`the SASL/TLS broker exited with code ${String(code)}`)); }));
+    await Promise.race([exited, waitFor(async () => {
       const admin = kafka.admin();
       try {
         await admin.connect();
@@ -94,7 +105,10 @@ describe('Kafka with SASL/SCRAM over TLS', () => {
       } finally {
         await admin.disconnect().catch(() => undefined);
       }
-    }, 'the SASL/TLS broker to start', 180_000, 1_000);
+    }, 'the SASL/TLS broker to start', 180_000, 1_000)]).catch((err: unknown) => {
+      // The broker's own words say why (a bad property, a port in use): show its last lines.
+      throw new Error(`${err instanceof Error ? err.message : String(err)}; broker exit code ${String(broker?.exitCode)}; its last output:\n${output.join('').split('\n').slice(-30).join('\n')}`);
+    });
   }, 300_000);
 
   afterAll(() => {
