@@ -149,7 +149,7 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
   const runPeople = (item: PeopleItem, out: MemoryOutput[]): void => {
     const input = peopleInputOf(item.upstream, item.partyId);
     if (!input) return;
-    const result = applyPeopleInput(people.get(item.partyId) ?? null, input);
+    const result = applyPeopleInput(people.get(item.partyId) ?? null, input, rules);
     if (result.rejection) {
       out.push(rejection({ ...item.source, eventId: item.eventId }, input.occurredAt, result.rejection.code, result.rejection.reason, null, null, out.length));
       return;

@@ -1,5 +1,6 @@
 import type { ErrorCode } from '@cms-router/errors';
 import type { PersonSnapshot, Residence } from '@cms-router/events';
+import { lookupPostcode, type Rules } from '@cms-router/rules';
 import type { PeopleInput } from './inputs.ts';
 
 /**
@@ -90,7 +91,7 @@ const sameSnapshot = (a: PersonSnapshot, b: PersonSnapshot): boolean => JSON.str
  * once is flagged in every case group they are in, now or later). Every case group of the person hears
  * the person's current facts when they change, and a case group the person joins hears them at once.
  */
-export function applyPeopleInput(state: PersonState | null, input: PeopleInput): PeopleResult {
+export function applyPeopleInput(state: PersonState | null, input: PeopleInput, rules: Rules): PeopleResult {
   const base: PersonState = state ?? { partyId: input.partyId, residence: null, identifierKnownAt: null, nationallySensitive: null, knownAsRecorded: null, incomeSource: null, personalInterest: null, caseGroups: [], firstAt: input.occurredAt };
   const at = input.occurredAt;
   let next: PersonState = { ...base, firstAt: at < base.firstAt ? at : base.firstAt };
@@ -118,9 +119,17 @@ export function applyPeopleInput(state: PersonState | null, input: PeopleInput):
       const f = input.fact;
       const attr = <T>(v: T): Attr<T> => ({ v, at, r: RANK.party, k: '' });
       switch (f.type) {
-        case 'PartyAddressChanged':
+        case 'PartyAddressChanged': {
+          // A new address work cannot be routed by is refused here and changes nothing, so the outcome does not
+          // depend on whether it reached the registry before or after the person's first placement.
+          const found = f.address.ukPostcode ? lookupPostcode(f.address.ukPostcode, rules) : null;
+          if (found && !found.ok) {
+            const why = found.problem === 'MALFORMED' ? 'is not a well-formed UK postcode' : `is in district ${found.district ?? '?'}, which is not in the postcode table (rules file)`;
+            return { state, snapshots: [], rejection: { code: found.problem === 'MALFORMED' ? 'CMS_POSTCODE_MALFORMED' : 'CMS_POSTCODE_UNKNOWN', reason: `party ${input.partyId}: the new address's postcode ${why}; the address is not used for routing and the person's case groups keep their placement` } };
+          }
           next = { ...next, residence: set(next.residence, attr({ ...f.address })) };
           break;
+        }
         case 'PartyIncomeSourceChanged':
           next = { ...next, incomeSource: set(next.incomeSource, attr(f.incomeSource as string)) };
           break;

@@ -266,6 +266,21 @@ describe('caseworkers, their absence and orphaned case groups (004 Work Allocati
 });
 
 describe('the person registry', () => {
+  it('a new address that cannot be routed (unknown district, malformed) is refused at the registry and changes nothing, in either arrival order', () => {
+    const finals = (first: 'application' | 'address') => {
+      const { send, segments, router } = harness();
+      const app = caseInput(application('CG-1', 'C-1', 'PP', 'RP', 'CF10 1AA', { existing: true, at: '2026-02-01T09:00:00.000Z' }));
+      // Later in business time than the application: a valid address would win whichever came first.
+      const bad = partyInput(partyFact('PP', { type: 'PartyAddressChanged', address: addr('ZZ99 9ZZ') }, '2026-02-02T09:00:00.000Z'));
+      const malformed = partyInput(partyFact('PP', { type: 'PartyAddressChanged', address: addr('NOT A POSTCODE') }, '2026-02-03T09:00:00.000Z'));
+      const out = (first === 'application' ? [app, bad, malformed] : [bad, malformed, app]).flatMap((i) => segments(send(i)));
+      return { out: out.sort(), region: router.state('CG-1')?.placement?.decision.region };
+    };
+    for (const order of ['application', 'address'] as const) {
+      expect(finals(order), order).toEqual({ out: ['CASE_GROUP->MAINTENANCE', 'REJECTED:CMS_POSTCODE_MALFORMED', 'REJECTED:CMS_POSTCODE_UNKNOWN'], region: 'WALES' });
+    }
+  });
+
   it('the newest fact about a person wins whatever order they are read in', () => {
     const { send, router } = harness();
     send(caseInput(application('CG-1', 'C-1', 'PP', 'RP', 'LS1 4AP', { existing: true })));

@@ -227,6 +227,10 @@ export const registryDriver: ServiceDriver = {
     );
   },
   ready: async (s) => {
+    // The API answers before kafkasql has read its journal back (it would list no subjects and refuse
+    // known ids for ~13 s after a restart); the readiness check on the management port waits for that.
+    const ready = await fetch(`http://${s.host}:${s.registryManagementPort}/health/ready`, { signal: AbortSignal.timeout(2000) });
+    if (!ready.ok) return false;
     const res = await fetch(`http://${s.host}:${s.registryPort}/apis/ccompat/v7/subjects`, { signal: AbortSignal.timeout(2000) });
     return res.ok;
   },

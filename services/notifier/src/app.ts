@@ -1,10 +1,10 @@
-import type { Kafka, Producer } from 'kafkajs';
-import { Partitioners } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { CmsError, isCmsError } from '@cms-router/errors';
-import { deterministicId, qualify, standardHeaders, TOPICS, type EmailDue, type Notification, type NotifierWork, type OrphanFlag, type TopicName } from '@cms-router/events';
+import { deterministicId, TOPICS, type EmailDue, type Notification, type NotifierWork, type OrphanFlag, type TopicName } from '@cms-router/events';
 import {
   backoffDelay,
   createKafkaRunner,
+  createTickWriter,
   ensureContract,
   LOG_FIELDS,
   redisCall,
@@ -268,21 +268,11 @@ export function createNotifierApp(deps: NotifierDeps): NotifierApp {
   };
 
   // Ticks only queue time on cms.notifier-work.v1 (an idempotent producer), where the work stage handles it.
-  let producer: Promise<Producer> | undefined;
-  let partitions: Promise<number> | undefined;
-  const tick = async (): Promise<void> => {
-    producer ??= (async () => {
-      const p = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
-      await p.connect();
-      return p;
-    })();
-    partitions ??= admin.fetchTopicMetadata({ topics: [qualify(TOPICS.notifierWork, ns)] }).then((m) => m.topics[0]?.partitions.length ?? 0);
-    const at = clock.now().toISOString();
-    const value: NotifierWork = { workId: '', occurredAt: at, payload: { type: 'Tick', at } };
-    const bytes = await serde.encode(TOPICS.notifierWork, value);
-    const messages = Array.from({ length: await partitions }, (_, partition) => ({ key: '', value: bytes, partition, headers: standardHeaders({ eventId: deterministicId('notifier', 'tick', at, partition), producedAt: at, eventType: 'Tick', producer: 'notifier' }) }));
-    await (await producer).send({ topic: qualify(TOPICS.notifierWork, ns), messages, acks: -1 });
-  };
+  const ticks = createTickWriter({
+    kafka: deps.kafka, admin, serde, topic: TOPICS.notifierWork, namespace: ns, service: 'notifier',
+    record: (at): NotifierWork => ({ workId: '', occurredAt: at, payload: { type: 'Tick', at } }),
+  });
+  const tick = (): Promise<void> => ticks.write(clock.now().toISOString());
 
   let timer: NodeJS.Timeout | undefined;
   let stopPromise: Promise<void> | undefined;
@@ -308,7 +298,7 @@ export function createNotifierApp(deps: NotifierDeps): NotifierApp {
         if (timer) clearInterval(timer);
         await runners.plan.stop();
         await runners.work.stop();
-        if (producer) await (await producer.catch(() => undefined))?.disconnect().catch(() => undefined);
+        await ticks.close();
         deps.mailer.close();
         await admin.disconnect().catch(() => undefined);
       })();

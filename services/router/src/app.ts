@@ -1,7 +1,7 @@
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { CmsError } from '@cms-router/errors';
-import { deterministicId, qualify, standardHeaders, TOPICS, type RouterInboxRecord, type TopicName } from '@cms-router/events';
-import { createKafkaRunner, ensureContract, runnerDefaults, type KafkaRunner, type Logger, type Redis, type Serde } from '@cms-router/platform';
+import { TOPICS, type TopicName } from '@cms-router/events';
+import { createKafkaRunner, createTickWriter, ensureContract, runnerDefaults, type KafkaRunner, type Logger, type Redis, type Serde } from '@cms-router/platform';
 import type { Rules } from '@cms-router/rules';
 import type { RouterConfig } from './config.ts';
 import { createIngestStage } from './ingest-stage.ts';
@@ -54,42 +54,21 @@ export function createRouterApp(deps: RouterDeps): RouterApp {
   const admin = kafka.admin();
   const common = { ...runnerDefaults(config.platform), service: 'router', kafka, serde, logger, onFatal: deps.onFatal };
   const state = (stage: string, changelog: TopicName) => ({ stage, changelog, redis, keyPrefix: config.platform.redis.keyPrefix });
-  let inboxPartitions: Promise<number> | undefined;
-  const partitionsOfInbox = (): Promise<number> => {
-    // Cached once known; a failure (the broker away) is not cached, so the next call asks again.
-    inboxPartitions ??= admin.fetchTopicMetadata({ topics: [qualify(TOPICS.routerInbox, ns)] }).then((m) => {
-      const count = m.topics[0]?.partitions.length ?? 0;
-      if (count === 0) throw new CmsError('CMS_KAFKA_UNAVAILABLE', 'the router inbox has no partitions in the metadata yet');
-      return count;
-    });
-    inboxPartitions.catch(() => {
-      inboxPartitions = undefined;
-    });
-    return inboxPartitions;
-  };
+  // Ticks on the route stage's own inbox: waiting facts expire on them.
+  const ticks = createTickWriter({
+    kafka, admin, serde, topic: TOPICS.routerInbox, namespace: ns, service: 'router',
+    record: (at) => ({ caseGroupId: '', occurredAt: at, source: { topic: 'router-timer', partition: 0, offset: at, eventId: null }, fact: Buffer.alloc(0), signal: { type: 'Tick', at } }),
+  });
   const runs = (stage: 'ingest' | 'people' | 'route'): boolean => config.stages.includes(stage);
   const runners = {
     ingest: runs('ingest') ? createKafkaRunner({ ...common, groupId: `${config.groupId}.ingest`, topics: ROUTER_INPUT_TOPICS, handler: createIngestStage().handler }) : undefined,
-    people: runs('people') ? createKafkaRunner({ ...common, groupId: `${config.groupId}.people`, topics: [TOPICS.routerPeople], handler: createPeopleStage({ serde, namespace: ns }).handler, state: state(STAGES.people, TOPICS.routerPeopleState) }) : undefined,
+    people: runs('people') ? createKafkaRunner({ ...common, groupId: `${config.groupId}.people`, topics: [TOPICS.routerPeople], handler: createPeopleStage({ serde, namespace: ns, rules }).handler, state: state(STAGES.people, TOPICS.routerPeopleState) }) : undefined,
     route: runs('route')
-      ? createKafkaRunner({ ...common, groupId: `${config.groupId}.route`, topics: [TOPICS.routerInbox], handler: createRouteStage({ serde, namespace: ns, rules, waitExpiryMs: config.waitExpiryMs, inboxPartitions: partitionsOfInbox }).handler, state: state(STAGES.route, TOPICS.routerRouteState) })
+      ? createKafkaRunner({ ...common, groupId: `${config.groupId}.route`, topics: [TOPICS.routerInbox], handler: createRouteStage({ serde, namespace: ns, rules, waitExpiryMs: config.waitExpiryMs, inboxPartitions: ticks.partitions }).handler, state: state(STAGES.route, TOPICS.routerRouteState) })
       : undefined,
   };
 
-  let producer: Promise<Producer> | undefined;
-  const tick = async (): Promise<void> => {
-    producer ??= (async () => {
-      const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
-      await p.connect();
-      return p;
-    })();
-    const at = now().toISOString();
-    const value: RouterInboxRecord = { caseGroupId: '', occurredAt: at, source: { topic: 'router-timer', partition: 0, offset: at, eventId: null }, fact: Buffer.alloc(0), signal: { type: 'Tick', at } };
-    const bytes = await serde.encode(TOPICS.routerInbox, value);
-    const count = await partitionsOfInbox();
-    const messages = Array.from({ length: count }, (_, partition) => ({ key: '', value: bytes, partition, headers: standardHeaders({ eventId: deterministicId('router', 'tick', at, partition), producedAt: at, eventType: 'Tick', producer: 'router' }) }));
-    await (await producer).send({ topic: qualify(TOPICS.routerInbox, ns), messages, acks: -1 });
-  };
+  const tick = (): Promise<void> => ticks.write(now().toISOString());
 
   let timer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
@@ -119,7 +98,7 @@ export function createRouterApp(deps: RouterDeps): RouterApp {
         await runners.ingest?.stop();
         await runners.people?.stop();
         await runners.route?.stop();
-        if (producer) await (await producer.catch(() => undefined))?.disconnect().catch(() => undefined);
+        await ticks.close();
         await admin.disconnect().catch(() => undefined);
       })();
       return stopping;

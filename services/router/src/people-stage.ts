@@ -1,11 +1,14 @@
 import { deterministicId, qualify, TOPICS, type RouterInboxRecord, type TopicName } from '@cms-router/events';
 import type { HandlerContext, InboundRecord, OutboundRecord, Serde } from '@cms-router/platform';
 import { applyPeopleInput, peopleInputOf, type PersonState, type UpstreamInput } from '@cms-router/routing';
+import type { Rules } from '@cms-router/rules';
 import { STATE_KEYS } from './state-keys.ts';
 
 export interface PeopleStageDeps {
   readonly serde: Serde;
   readonly namespace: string | undefined;
+  /** The postcode table: an address work cannot be routed by is refused at the registry. */
+  readonly rules: Rules;
 }
 
 /** The original upstream record an internal record carries (its bytes, decoded with the source topic's schema). */
@@ -26,7 +29,7 @@ export function createPeopleStage(deps: PeopleStageDeps): { handler: (r: Inbound
     const input = peopleInputOf(await decodeCarried(deps.serde, deps.namespace, v.source, v.fact), v.partyId);
     if (!input) return [];
     const key = STATE_KEYS.person(v.partyId);
-    const result = applyPeopleInput((await store.get<PersonState>(key)) ?? null, input);
+    const result = applyPeopleInput((await store.get<PersonState>(key)) ?? null, input, deps.rules);
     if (result.rejection) {
       return [
         {

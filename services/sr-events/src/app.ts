@@ -1,7 +1,7 @@
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { CmsError } from '@cms-router/errors';
-import { deterministicId, invalidIds, qualify, standardHeaders, TOPICS, type SrEventsInboxRecord, type TopicName } from '@cms-router/events';
-import { createKafkaRunner, ensureContract, runnerDefaults, type HandlerContext, type InboundRecord, type KafkaRunner, type Logger, type OutboundRecord, type Redis, type Serde, type TaskStore } from '@cms-router/platform';
+import { deterministicId, invalidIds, qualify, TOPICS, type SrEventsInboxRecord, type TopicName } from '@cms-router/events';
+import { createKafkaRunner, createTickWriter, ensureContract, runnerDefaults, type HandlerContext, type InboundRecord, type KafkaRunner, type Logger, type OutboundRecord, type Redis, type Serde, type TaskStore } from '@cms-router/platform';
 import { applySrEventsInput, expireSrWaiting, oldestSrWaiting, partiesOfApplication, type CaseGroupSrState, type SrStep } from '@cms-router/sr-lifecycle';
 import type { SrEventsConfig } from './config.ts';
 
@@ -133,21 +133,12 @@ export function createSrEventsApp(deps: SrEventsDeps): SrEventsApp {
     core: createKafkaRunner({ ...common, groupId: config.groupId, topics: [TOPICS.srEventsInbox], handler: core, state: { stage: SR_EVENTS_STAGE, changelog: TOPICS.srEventsState, redis: deps.redis, keyPrefix: config.platform.redis.keyPrefix } }),
   };
 
-  let producer: Promise<Producer> | undefined;
-  let partitions: Promise<number> | undefined;
-  const tick = async (): Promise<void> => {
-    producer ??= (async () => {
-      const p = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
-      await p.connect();
-      return p;
-    })();
-    partitions ??= admin.fetchTopicMetadata({ topics: [qualify(TOPICS.srEventsInbox, ns)] }).then((m) => m.topics[0]?.partitions.length ?? 0);
-    const at = now().toISOString();
-    const value: SrEventsInboxRecord = { caseGroupId: '', occurredAt: at, source: { topic: 'sr-events-timer', partition: 0, offset: at, eventId: null }, fact: Buffer.alloc(0), signal: { type: 'Tick', at } };
-    const bytes = await serde.encode(TOPICS.srEventsInbox, value);
-    const messages = Array.from({ length: await partitions }, (_, partition) => ({ key: '', value: bytes, partition, headers: standardHeaders({ eventId: deterministicId('sr-events', 'tick', at, partition), producedAt: at, eventType: 'Tick', producer: 'sr-events' }) }));
-    await (await producer).send({ topic: qualify(TOPICS.srEventsInbox, ns), messages, acks: -1 });
-  };
+  // Ticks on the core's own inbox: review dates and waiting events fall due on them.
+  const ticks = createTickWriter({
+    kafka: deps.kafka, admin, serde, topic: TOPICS.srEventsInbox, namespace: ns, service: 'sr-events',
+    record: (at): SrEventsInboxRecord => ({ caseGroupId: '', occurredAt: at, source: { topic: 'sr-events-timer', partition: 0, offset: at, eventId: null }, fact: Buffer.alloc(0), signal: { type: 'Tick', at } }),
+  });
+  const tick = (): Promise<void> => ticks.write(now().toISOString());
 
   let timer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
@@ -173,7 +164,7 @@ export function createSrEventsApp(deps: SrEventsDeps): SrEventsApp {
         if (timer) clearInterval(timer);
         await runners.ingest.stop();
         await runners.core.stop();
-        if (producer) await (await producer.catch(() => undefined))?.disconnect().catch(() => undefined);
+        await ticks.close();
         await admin.disconnect().catch(() => undefined);
       })();
       return stopping;
