@@ -296,6 +296,30 @@ describe('real stack: the Kafka runner', () => {
     await out.stop();
   });
 
+  it('a transaction whose outputs together exceed the topic’s limit (each one small) commits whole, split into requests: nothing dead-lettered, no input isolated', async () => {
+    // 30 outputs of about 60 KB for one partition: 1.8 MB, over the 1 MiB a record batch may carry.
+    const { r } = runner((record) => {
+      if (record.topic !== 'cms.case-facts.v1') return Promise.resolve([]);
+      return Promise.resolve([{ topic: 'cms.rejections.v1', key: 'CG-SPLIT', value: { rejectionId: `r-${record.offset}`, service: 'test', occurredAt: record.value.occurredAt, source: { topic: record.topic, partition: record.partition, offset: record.offset, eventId: null }, code: 'TEST_SPLIT', reason: `${record.value.caseId} ${'z'.repeat(60_000)}`, caseGroupId: 'CG-SPLIT', srId: null } }]);
+    });
+    const producer = p.kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: p.topic('cms.case-facts.v1'), messages: await Promise.all(Array.from({ length: 30 }, async (_, n) => ({ key: 'CG-SPLIT', value: await p.serde.encode('cms.case-facts.v1', fact('CG-SPLIT', 100 + n)) }))) });
+    await producer.disconnect();
+    await r.start();
+    const out = await collect(p.kafka, p.topic('cms.rejections.v1'));
+    const dlq = await collect(p.kafka, p.topic('cms.dead-letter.v1'));
+    await waitFor(() => out.messages.length >= 30, 'all 30 outputs committed', 60_000);
+    await r.stop();
+    expect(out.messages).toHaveLength(30);
+    expect(dlq.messages).toHaveLength(0);
+    expect(r.stats.oversized).toBe(0);
+    // One fetch, one transaction (two if the fetch came in two batches); before the split: 30, one input each.
+    expect(r.stats.transactions).toBeLessThanOrEqual(2);
+    await dlq.stop();
+    await out.stop();
+  });
+
   it('stop() is idempotent and returns the same promise', async () => {
     const { r } = runner(echo);
     await r.start();

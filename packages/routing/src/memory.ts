@@ -84,7 +84,11 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
     if (after) states.set(caseGroupId, after);
     else states.delete(caseGroupId);
     const changes = dependencyChanges(before?.deps ?? { users: [], teams: [] }, after?.deps ?? { users: [], teams: [] });
-    for (const key of changes.add) index.set(key, new Set([...(index.get(key) ?? []), caseGroupId]));
+    for (const key of changes.add) {
+      const members = index.get(key);
+      if (members) members.add(caseGroupId);
+      else index.set(key, new Set([caseGroupId]));
+    }
     for (const key of changes.remove) index.get(key)?.delete(caseGroupId);
   };
 

@@ -30,7 +30,7 @@ function classpathIntact(file: string): boolean {
  * Resolves Kafka's jars (and the logging binding its tarball ships) through infra/kafka/pom.xml and
  * returns the classpath. Downloads ~100 MB into the Maven repository when the jars are not there yet.
  */
-export function kafkaClasspath(version: string, classpathFile: string, m2Repository: string, say: (line: string) => void): string {
+export function kafkaClasspath(version: string, classpathFile: string, m2Repository: string, say: (line: string) => void, opts: { readonly tools?: boolean } = {}): string {
   if (!classpathIntact(classpathFile)) {
     const mvn = requireMaven(say);
     mkdirSync(dirname(classpathFile), { recursive: true });
@@ -40,6 +40,7 @@ export function kafkaClasspath(version: string, classpathFile: string, m2Reposit
     const major = Number(version.split('.')[0]);
     const args = ['-B', '-q', `-Dmaven.repo.local=${m2Repository}`, '-f', join(REPO_ROOT, 'infra/kafka/pom.xml'), 'dependency:build-classpath', `-Dkafka.version=${version}`, `-Dmdep.outputFile=${classpathFile}`];
     if (major < 4) args.push('-Dkafka3');
+    if (opts.tools) args.push('-Dkafka.tools');
     const result = run(mvn, args);
     if (result.status !== 0 || !classpathIntact(classpathFile)) throw downloadFailure(`Apache Kafka ${version}`, result.output);
   }

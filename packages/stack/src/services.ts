@@ -148,9 +148,11 @@ export const kafkaDriver: ServiceDriver = {
  * What it takes to run another Kafka node beside the stack's (a test's SASL/TLS broker): the java binary,
  * the classpath from the Maven repository, and the logging arguments for this Kafka version.
  */
-export function kafkaRuntime(s: StackSettings, say: (line: string) => void): { java: string; classpath: string; logArgs: (configDir: string) => string[] } {
+export function kafkaRuntime(s: StackSettings, say: (line: string) => void, opts: { /** With Kafka's perf tools (a classpath of its own). */ readonly tools?: boolean } = {}): { java: string; classpath: string; logArgs: (configDir: string) => string[] } {
   ensureTools([TOOLS.java17], say, () => hasJava(17, s.javaHome));
-  const classpath = kafkaClasspath(s.kafkaVersion, paths(s).kafkaClasspath, s.m2Repository, say);
+  const classpath = opts.tools
+    ? kafkaClasspath(s.kafkaVersion, paths(s).kafkaClasspath.replace(/\.classpath$/, '-tools.classpath'), s.m2Repository, say, { tools: true })
+    : kafkaClasspath(s.kafkaVersion, paths(s).kafkaClasspath, s.m2Repository, say);
   const v4 = Number(s.kafkaVersion.split('.')[0]) >= 4;
   return {
     java: findJava(17, s.javaHome, 'Kafka').bin,

@@ -124,9 +124,12 @@ export interface KafkaRunner {
 
 /**
  * Idempotent producers must not give up on a retriable error (kafkajs warns that limiting retries can
- * break exactly-once): retry for as long as it takes, at most 30 s apart.
+ * break exactly-once): retry for as long as it takes, at most 30 s apart. The first retry comes after
+ * 20 ms, not kafkajs's 300: a partition's next transaction often meets CONCURRENT_TRANSACTIONS while
+ * the coordinator still writes the last one's markers (a few ms), and the Java client retries that after
+ * 20 ms too. With 300 ms, consecutive transactions of a partition stalled (sr-events: 725 -> 5,597 events/s).
  */
-const PRODUCER_RETRY = { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000 };
+const PRODUCER_RETRY = { initialRetryTime: 20, retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000 };
 
 /**
  * kafkajs does not retry AddOffsetsToTxn (and sometimes EndTxn) when the coordinator answers
@@ -364,16 +367,45 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
     return pending;
   };
 
-  /** One request for all topics: one AddPartitionsToTxn per transaction, however many topics it writes. */
+  /**
+   * One request for all topics (one AddPartitionsToTxn per transaction, however many topics it writes),
+   * split where needed so that no request carries more for one partition than its topic accepts: the
+   * broker's limit is per record batch, and kafkajs sends one batch per partition per request. Without the
+   * split, a transaction of a few hundred inputs whose state documents are a few KiB each was refused as a
+   * whole, and the partition fell back to one input per transaction to look for a record that was never too
+   * large (the route stage: 5,283 transactions for 40,563 inputs; with the split, 125).
+   */
   const send = async (producerOrTx: Pick<Producer, 'sendBatch'>, outputs: readonly Pending[]): Promise<RecordMetadata[]> => {
     if (outputs.length === 0) return [];
-    const byTopic = new Map<string, Message[]>();
+    const requests: Pending[][] = [];
+    let current: Pending[] = [];
+    let bytes = 0;
+    let limit = Number.POSITIVE_INFINITY;
     for (const o of outputs) {
-      const list = byTopic.get(o.topic);
-      if (list) list.push(o.message);
-      else byTopic.set(o.topic, [o.message]);
+      const size = sizeOf(o.message);
+      const within = Math.min(limit, maxBytesOf(o.topic));
+      if (current.length > 0 && bytes + size > within) {
+        requests.push(current);
+        current = [];
+        bytes = 0;
+        limit = maxBytesOf(o.topic);
+      } else limit = within;
+      current.push(o);
+      bytes += size;
     }
-    return producerOrTx.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: -1 });
+    requests.push(current);
+    const metadata: RecordMetadata[] = [];
+    // In order, one after another: a partition's records keep their order, and its offsets stay contiguous.
+    for (const request of requests) {
+      const byTopic = new Map<string, Message[]>();
+      for (const o of request) {
+        const list = byTopic.get(o.topic);
+        if (list) list.push(o.message);
+        else byTopic.set(o.topic, [o.message]);
+      }
+      metadata.push(...(await producerOrTx.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: -1 })));
+    }
+    return metadata;
   };
 
   const key = (topic: string, partition: number): string => `${topic}:${partition}`;

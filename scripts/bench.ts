@@ -1,0 +1,397 @@
+// `npm run bench [-- --case-groups 2000 --changes 8 --rounds 2 --latency-seconds 20 --emails 500]`
+// One broker, one run, the same pre-loaded input of real Avro events from the traffic generator, through:
+//   Kafka's own perf tools (the ceiling), raw kafkajs passthroughs (at-least-once, transactional,
+//   transactional with our serde), sr-events, each router stage alone, the whole router, the notifier.
+// Each pipeline's maximum rate is measured on pre-loaded input; then its latency (input produced ->
+// output readable, read_committed) at 50% of its own maximum, on a fresh namespace. The rounds are
+// interleaved (A B C, A B C); the table gives min and median across rounds, ratios to the passthroughs,
+// peak RSS and the load average beside each figure. docs/benchmarks.md explains how to read it.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { HEADERS, headerString, qualify, TOPICS, type Assignment, type TopicName } from '@cms-router/events';
+import { createSchemaRegistry, createSerde, ensureTopics, type Serde } from '@cms-router/platform';
+import { kafkaRuntime, readStackSettings, REPO_ROOT, up } from '@cms-router/stack';
+import { generateTraffic } from '@cms-router/traffic';
+import { NOTIFIER_TOPICS } from '../services/notifier/src/app.ts';
+import { ROUTER_TOPICS } from '../services/router/src/app.ts';
+import { SR_EVENTS_TOPICS } from '../services/sr-events/src/app.ts';
+import type { IHeaders } from 'kafkajs';
+import { load1, median, peakRssMiB, percentile, play, preload, quiet, sleep, startNode, stopChild, untilDone, untilGroupsStable, watch, type BenchRecord, type GroupInput, type Watch } from './bench/lib.ts';
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    'case-groups': { type: 'string', default: '2000' },
+    changes: { type: 'string', default: '8' },
+    seed: { type: 'string', default: '11' },
+    rounds: { type: 'string', default: '2' },
+    'latency-seconds': { type: 'string', default: '20' },
+    emails: { type: 'string', default: '500' },
+    only: { type: 'string' },
+    /** Writes a V8 CPU profile of each pipeline process in its maximum-rate run into this directory. */
+    'cpu-prof': { type: 'string' },
+    /** Extra environment for the pipeline processes (repeatable, NAME=value): to try a setting. */
+    env: { type: 'string', multiple: true },
+    /** Appends each pipeline process's log (stdout) to DIR/<pipeline>-<round>.log. */
+    logs: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  console.log('npm run bench [-- --case-groups 2000 --changes 8 --seed 11 --rounds 2 --latency-seconds 20 --emails 500 --cpu-prof DIR --env NAME=value --logs DIR --only kafka,alo,txn,txn-serde,sr-events,router-ingest,router-route,router,notifier]');
+  process.exit(0);
+}
+const rounds = Number(values.rounds);
+const latencySeconds = Number(values['latency-seconds']);
+const only = values.only?.split(',');
+const wanted = (name: string): boolean => only === undefined || only.includes(name);
+const RUN_TIMEOUT_MS = 15 * 60_000;
+const extraEnv = Object.fromEntries((values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+
+const say = (l: string): void => {
+  console.log(`[bench] ${l}`);
+};
+const settings = readStackSettings();
+const endpoints = (await up(settings, say)).endpoints;
+const brokers = endpoints.KAFKA_BROKERS;
+const registryUrl = endpoints.SCHEMA_REGISTRY_URL;
+const kafka = quiet(brokers, 'cms-bench');
+const admin = kafka.admin();
+await admin.connect();
+const run = `bench${Date.now().toString(36)}`;
+const serdes = new Map<string, Serde>();
+const serdeFor = (ns: string): Serde => {
+  let s = serdes.get(ns);
+  if (!s) serdes.set(ns, (s = createSerde(createSchemaRegistry({ url: registryUrl }), ns)));
+  return s;
+};
+const q = (ns: string) => (t: TopicName): string => qualify(t, ns);
+
+// ------------------------------------------------------------------------------------------- the input
+const traffic = generateTraffic({ seed: Number(values.seed), caseGroups: Number(values['case-groups']), changesPerCaseGroup: Number(values.changes), prefix: `B${values.seed}` }).flat();
+const upstream: BenchRecord[] = traffic.map((e) => ({ topic: e.topic as TopicName, key: e.key, value: e.value }));
+const srEventsInput = upstream.filter((r) => r.topic === TOPICS.srLifecycle || r.topic === TOPICS.caseFacts);
+const sizes = await Promise.all(upstream.slice(0, 5000).map(async (r) => (await serdeFor(`${run}-size`).encode(r.topic as never, r.value as never)).length));
+const medianSize = median(sizes);
+say(`input: ${upstream.length} upstream events (${srEventsInput.length} for sr-events), median ${medianSize} B encoded; ${cpus().length} cores; load ${load1().toFixed(2)}`);
+
+const UPSTREAM = [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.srLifecycle, TOPICS.workforce];
+
+interface Measure {
+  readonly pipeline: string;
+  readonly round: number;
+  readonly kind: 'max' | 'latency';
+  readonly inputs: number;
+  readonly eventsPerSec?: number;
+  readonly rateOffered?: number;
+  readonly p50?: number;
+  readonly p95?: number;
+  readonly p99?: number;
+  readonly max?: number;
+  readonly samples?: number;
+  readonly rssMiB: number;
+  readonly load: number;
+  readonly note?: string;
+}
+const results: Measure[] = [];
+const record = (m: Measure): void => {
+  results.push(m);
+  const fig = m.kind === 'max' ? `${m.eventsPerSec?.toFixed(0)} events/s over ${m.inputs} inputs` : `at ${m.rateOffered?.toFixed(0)}/s: p50 ${m.p50} ms, p95 ${m.p95} ms, p99 ${m.p99} ms, max ${m.max} ms (${m.samples} samples)`;
+  say(`round ${m.round} ${m.pipeline} ${m.kind}: ${fig}; RSS ${m.rssMiB.toFixed(0)} MiB; load ${m.load.toFixed(2)}${m.note ? `; ${m.note}` : ''}`);
+};
+const latencyOf = (w: Watch): Pick<Measure, 'p50' | 'p95' | 'p99' | 'max' | 'samples'> => {
+  const s = [...w.latencies()].sort((a, b) => a - b);
+  return { p50: percentile(s, 0.5), p95: percentile(s, 0.95), p99: percentile(s, 0.99), max: s.at(-1) ?? Number.NaN, samples: s.length };
+};
+
+// ------------------------------------------------------------------------------------------- pipelines
+/** A pipeline run as its own process (the bench's watcher never shares its event loop). */
+interface ProcessPipeline {
+  readonly name: string;
+  /** Topics to create before it starts (the services create the same ones themselves). */
+  readonly topics: readonly TopicName[];
+  readonly extraTopics?: (ns: string) => string[];
+  readonly program: string;
+  readonly env: (ns: string, group: string) => Record<string, string>;
+  /** Its consumer groups and what each reads: the run is over when they have committed the ends. */
+  readonly groups: (group: string, ns: string) => GroupInput[];
+  /** Watched for the maximum rate: first and last arrival over these. */
+  readonly outputs: (ns: string) => string[];
+  /** Watched for latency (records carrying the played correlation id). */
+  readonly latencyOutputs: (ns: string) => string[];
+  /** What it reads (played at a rate for the latency). */
+  readonly input: () => readonly BenchRecord[];
+  /** Pre-loaded for the maximum rate when part of the input is in the namespace already (a stage after another). */
+  readonly preloadInput?: () => readonly BenchRecord[];
+  readonly onRecord?: (topic: string, key: Buffer | null, value: Buffer | null, headers: IHeaders | undefined) => void;
+}
+
+const service = (name: string): string => join(REPO_ROOT, `services/${name}/src/main.ts`);
+const passthrough = (mode: 'alo' | 'txn' | 'txn-serde'): ProcessPipeline => ({
+  name: mode === 'alo' ? 'passthrough at-least-once' : mode === 'txn' ? 'passthrough transactional' : 'passthrough transactional + serde',
+  topics: UPSTREAM,
+  extraTopics: (ns) => [`${ns}.bench.out`],
+  program: join(REPO_ROOT, 'scripts/bench/passthrough.ts'),
+  env: (ns, group) => ({ BENCH_MODE: mode, BENCH_INPUTS: UPSTREAM.map(q(ns)).join(','), BENCH_OUTPUT: `${ns}.bench.out.${mode}`, BENCH_GROUP: group }),
+  groups: (g, ns) => [{ groupId: g, topics: UPSTREAM.map(q(ns)) }],
+  outputs: (ns) => [`${ns}.bench.out.${mode}`],
+  latencyOutputs: (ns) => [`${ns}.bench.out.${mode}`],
+  input: () => upstream,
+});
+
+// The router's input: case, party and workforce facts as generated, with each SR lifecycle event replaced
+// by the sr-facts sr-events derived from it (captured in the sr-events run, placed by correlation id).
+const srFactsByCorrelation = new Map<string, { key: string; value: Buffer }[]>();
+let srFactsNamespace = '';
+let routerInput: BenchRecord[] = [];
+async function buildRouterInput(): Promise<BenchRecord[]> {
+  const serde = serdeFor(srFactsNamespace);
+  const out: BenchRecord[] = [];
+  for (const [i, r] of upstream.entries()) {
+    if (r.topic !== TOPICS.srLifecycle) out.push(r);
+    // After the record that released them: usually its SR event, or the application an SR event waited for.
+    for (const f of srFactsByCorrelation.get(`pre-${i}`) ?? []) out.push({ topic: TOPICS.srFacts, key: f.key, value: (await serde.decode(qualify(TOPICS.srFacts, srFactsNamespace), f.value)).value });
+  }
+  return out;
+}
+let inboxCount = 0;
+
+const inboxes = (ns: string): Record<string, string> => ({ INBOX_SCR: `scr-${ns}@bench.test`, INBOX_ECH_GATEWAY: `ech-${ns}@bench.test`, INBOX_SCR_TEAM_LEADER: `tl-${ns}@bench.test`, INBOX_ORPHANS: `it-${ns}@bench.test` });
+const scrMoves = (n: number, tag: string): BenchRecord[] =>
+  Array.from({ length: n }, (_, j): BenchRecord => {
+    const a: Assignment = { assignmentId: `${tag}-${j}`, caseGroupId: `B-CG-${tag}-${j}`, occurredAt: new Date().toISOString(), subject: 'CASE_GROUP', srId: null, previousSegment: 'MAINTENANCE', segment: 'SPECIAL_CLIENT_RECORDS', region: null, team: '2012 SCR Team', ownerUserId: null, access: 'OWNER', requirements: [], handling: [], rulesVersion: 'bench', reasons: [], pendingMove: null, orphan: null };
+    return { topic: TOPICS.assignments, key: a.caseGroupId, value: a };
+  });
+
+const read = (groupId: string, ns: string, topics: readonly TopicName[]): GroupInput => ({ groupId, topics: topics.map(q(ns)) });
+
+const PIPELINES: Record<string, ProcessPipeline> = {
+  alo: passthrough('alo'),
+  txn: passthrough('txn'),
+  'txn-serde': passthrough('txn-serde'),
+  'sr-events': {
+    name: 'sr-events',
+    topics: SR_EVENTS_TOPICS,
+    program: service('sr-events'),
+    env: (ns, g) => ({ SR_EVENTS_GROUP_ID: g, KAFKA_TOPIC_NAMESPACE: ns, REDIS_KEY_PREFIX: ns }),
+    groups: (g, ns) => [read(`${g}.ingest`, ns, [TOPICS.srLifecycle, TOPICS.caseFacts]), read(g, ns, [TOPICS.srEventsInbox])],
+    outputs: (ns) => [TOPICS.srEventsInbox, TOPICS.srFacts, TOPICS.rejections].map(q(ns)),
+    latencyOutputs: (ns) => [qualify(TOPICS.srFacts, ns)],
+    input: () => srEventsInput,
+    onRecord: (topic, key, value, headers) => {
+      if (!topic.endsWith(TOPICS.srFacts) || value === null) return;
+      const correlation = headerString(headers as never, HEADERS.correlationId) ?? '';
+      const list = srFactsByCorrelation.get(correlation) ?? [];
+      list.push({ key: key?.toString() ?? '', value });
+      srFactsByCorrelation.set(correlation, list);
+    },
+  },
+  'router-ingest': {
+    name: 'router: ingest stage alone',
+    topics: ROUTER_TOPICS,
+    program: service('router'),
+    env: (ns, g) => ({ ROUTER_GROUP_ID: g, ROUTER_STAGES: 'ingest', KAFKA_TOPIC_NAMESPACE: ns, REDIS_KEY_PREFIX: ns, ROUTER_TICK_INTERVAL_MS: '0' }),
+    groups: (g, ns) => [read(`${g}.ingest`, ns, [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.workforce, TOPICS.srFacts])],
+    outputs: (ns) => [TOPICS.routerInbox, TOPICS.routerPeople].map(q(ns)),
+    latencyOutputs: (ns) => [TOPICS.routerInbox, TOPICS.routerPeople].map(q(ns)),
+    input: () => routerInput,
+    // The stage shares sr-events' namespace: case facts and sr-facts are there already.
+    preloadInput: () => routerInput.filter((r) => r.topic === TOPICS.partyFacts || r.topic === TOPICS.workforce),
+    onRecord: () => {
+      inboxCount += 1;
+    },
+  },
+  'router-route': {
+    name: 'router: people + route stages',
+    topics: ROUTER_TOPICS,
+    program: service('router'),
+    env: (ns, g) => ({ ROUTER_GROUP_ID: g, ROUTER_STAGES: 'people,route', KAFKA_TOPIC_NAMESPACE: ns, REDIS_KEY_PREFIX: ns, ROUTER_TICK_INTERVAL_MS: '0' }),
+    groups: (g, ns) => [read(`${g}.people`, ns, [TOPICS.routerPeople]), read(`${g}.route`, ns, [TOPICS.routerInbox])],
+    outputs: (ns) => [qualify(TOPICS.assignments, ns)],
+    latencyOutputs: () => [],
+    // It reads what the ingest stage wrote before it, in the same namespace; no latency of its own (its input is internal).
+    input: () => [],
+    preloadInput: () => [],
+  },
+  router: {
+    name: 'router (all stages)',
+    topics: ROUTER_TOPICS,
+    program: service('router'),
+    env: (ns, g) => ({ ROUTER_GROUP_ID: g, KAFKA_TOPIC_NAMESPACE: ns, REDIS_KEY_PREFIX: ns, ROUTER_TICK_INTERVAL_MS: '0' }),
+    groups: (g, ns) => [read(`${g}.ingest`, ns, [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.workforce, TOPICS.srFacts]), read(`${g}.people`, ns, [TOPICS.routerPeople]), read(`${g}.route`, ns, [TOPICS.routerInbox])],
+    outputs: (ns) => [TOPICS.routerInbox, TOPICS.assignments].map(q(ns)),
+    latencyOutputs: (ns) => [qualify(TOPICS.assignments, ns)],
+    input: () => routerInput,
+  },
+  notifier: {
+    name: 'notifier (SMTP to the sink)',
+    topics: NOTIFIER_TOPICS,
+    program: service('notifier'),
+    env: (ns, g) => ({ NOTIFIER_GROUP_ID: g, KAFKA_TOPIC_NAMESPACE: ns, REDIS_KEY_PREFIX: ns, ...inboxes(ns) }),
+    groups: (g, ns) => [read(`${g}.plan`, ns, [TOPICS.assignments]), read(g, ns, [TOPICS.notifierWork])],
+    outputs: (ns) => [qualify(TOPICS.notifications, ns)],
+    latencyOutputs: (ns) => [qualify(TOPICS.notifications, ns)],
+    input: () => scrMoves(Number(values.emails), 'max'),
+  },
+};
+
+async function prepare(p: ProcessPipeline, ns: string): Promise<void> {
+  await ensureTopics(admin, p.topics, ns);
+  const extra = [...(p.extraTopics?.(ns) ?? []), ...p.outputs(ns).filter((t) => t.startsWith(`${ns}.bench.`))];
+  const existing = new Set(await admin.listTopics());
+  const missing = [...new Set(extra)].filter((t) => !existing.has(t));
+  if (missing.length) await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: 6 })), waitForLeaders: true });
+}
+
+/** The maximum rate: input pre-loaded, then the pipeline started; from its first output to its last. */
+async function maxRate(key: string, p: ProcessPipeline, round: number, ns: string): Promise<number> {
+  await prepare(p, ns);
+  const input = (p.preloadInput ?? p.input)();
+  if (input.length > 0) await preload(kafka, serdeFor(ns), q(ns), input);
+  const inputs = key === 'router-route' ? inboxCount : p.input().length;
+  const w = await watch(kafka, p.outputs(ns), p.onRecord);
+  const loadBefore = load1();
+  const profile = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`, `--cpu-prof-name=${key}-r${round}.cpuprofile`] : [];
+  const child = startNode(p.program, { ...endpoints, KAFKA_TOPIC_NAMESPACE: ns, ...extraEnv, ...p.env(ns, `${ns}.${key}`) }, profile, values.logs ? join(values.logs, `${key}-r${round}.log`) : undefined);
+  const finished = await untilDone(kafka, admin, p.groups(`${ns}.${key}`, ns), w, RUN_TIMEOUT_MS);
+  const rssMiB = peakRssMiB(child.pid);
+  await stopChild(child);
+  await w.stop();
+  if (!finished) throw new Error(`${p.name}: no end within ${RUN_TIMEOUT_MS / 60_000} min (${w.count()} outputs); its last output:\n${child.tail()}`);
+  const seconds = Math.max(0.001, ((w.last() ?? 0) - (w.first() ?? 0)) / 1000);
+  const eventsPerSec = inputs / seconds;
+  record({ pipeline: p.name, round, kind: 'max', inputs, eventsPerSec, rssMiB, load: (loadBefore + load1()) / 2, note: `${w.count()} outputs in ${seconds.toFixed(1)} s` });
+  return eventsPerSec;
+}
+
+/** Latency at a given rate: the pipeline running and caught up on a fresh namespace, input played at `rate`. */
+async function latencyAt(key: string, p: ProcessPipeline, round: number, ns: string, rate: number, label = p.name): Promise<void> {
+  const input = p.input();
+  if (input.length === 0 || p.latencyOutputs(ns).length === 0) return;
+  await prepare(p, ns);
+  const w = await watch(kafka, p.latencyOutputs(ns));
+  const child = startNode(p.program, { ...endpoints, KAFKA_TOPIC_NAMESPACE: ns, ...extraEnv, ...p.env(ns, `${ns}.${key}`) });
+  try {
+    await untilGroupsStable(admin, [...new Set(p.groups(`${ns}.${key}`, ns).map((g) => g.groupId))]);
+    await sleep(1_000); // partitions assigned: the first fetch is under way
+    const loadBefore = load1();
+    const sent = await play(kafka, serdeFor(ns), q(ns), input, rate, latencySeconds, w, `${ns}-lat`);
+    await untilDone(kafka, admin, p.groups(`${ns}.${key}`, ns), w, RUN_TIMEOUT_MS);
+    record({ pipeline: label, round, kind: 'latency', inputs: sent, rateOffered: rate, ...latencyOf(w), rssMiB: peakRssMiB(child.pid), load: (loadBefore + load1()) / 2 });
+  } finally {
+    await stopChild(child);
+    await w.stop();
+  }
+}
+
+// ------------------------------------------------------------------------------------------- Kafka's tools
+const tools = wanted('kafka') ? kafkaRuntime(settings, say, { tools: true }) : undefined;
+function java(cls: string, args: string[]): string {
+  if (!tools) throw new Error('Kafka tools not prepared');
+  const r = spawnSync(tools.java, ['-Xmx512m', ...tools.logArgs(join(settings.dir, 'config', 'bench-tools')), '-cp', tools.classpath, cls, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`${cls} failed: ${(r.stderr || r.stdout).slice(-2000)}`);
+  return r.stdout;
+}
+/** The last summary line of ProducerPerformance: "N records sent, R records/sec (..), A ms avg latency, M ms max latency, p50 ms 50th, ...". */
+function producerPerf(topic: string, records: number, throughput: number): { rate: number; avg: number; max: number; p50: number; p95: number; p99: number } {
+  const out = java('org.apache.kafka.tools.ProducerPerformance', ['--topic', topic, '--num-records', String(records), '--record-size', String(Math.round(medianSize)), '--throughput', String(Math.round(throughput)), '--producer-props', `bootstrap.servers=${brokers}`, 'acks=all', 'enable.idempotence=true']);
+  const line = out.trim().split('\n').filter((l) => l.includes('records sent')).at(-1) ?? '';
+  const n = (re: RegExp): number => Number(re.exec(line)?.[1] ?? Number.NaN);
+  return { rate: n(/([\d.]+) records\/sec/), avg: n(/([\d.]+) ms avg latency/), max: n(/([\d.]+) ms max latency/), p50: n(/(\d+) ms 50th/), p95: n(/(\d+) ms 95th/), p99: n(/(\d+) ms 99th/) };
+}
+function consumerPerf(topic: string, records: number): number {
+  const out = java('org.apache.kafka.tools.ConsumerPerformance', ['--bootstrap-server', brokers, '--topic', topic, '--num-records', String(records), '--group', `${topic}-perf`, '--timeout', '60000']);
+  // CSV: start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec.
+  // fetch.nMsg.sec leaves out the group join, as the other pipelines' figures do.
+  const row = out.trim().split('\n').map((l) => l.split(',').map((c) => c.trim())).filter((r) => r.length >= 10 && /^\d/.test(r[0] ?? '')).at(-1) ?? [];
+  if (Number(row[4]) < records) throw new Error(`ConsumerPerformance read ${row[4] ?? 0} of ${records} records`);
+  return Number(row[9]);
+}
+async function kafkaTools(round: number, ns: string): Promise<void> {
+  const topic = `${ns}.bench.perf`;
+  await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
+  const n = upstream.length;
+  let load = load1();
+  const p = producerPerf(topic, n, -1);
+  record({ pipeline: 'Kafka producer perf tool (Java, acks=all)', round, kind: 'max', inputs: n, eventsPerSec: p.rate, rssMiB: Number.NaN, load: (load + load1()) / 2 });
+  load = load1();
+  const c = consumerPerf(topic, n);
+  record({ pipeline: 'Kafka consumer perf tool (Java)', round, kind: 'max', inputs: n, eventsPerSec: c, rssMiB: Number.NaN, load: (load + load1()) / 2 });
+  const rate = p.rate / 2;
+  load = load1();
+  const l = producerPerf(`${topic}`, Math.ceil(rate * latencySeconds), rate);
+  record({ pipeline: 'Kafka producer perf tool (Java, acks=all)', round, kind: 'latency', inputs: Math.ceil(rate * latencySeconds), rateOffered: rate, p50: l.p50, p95: l.p95, p99: l.p99, max: l.max, samples: Math.ceil(rate * latencySeconds), rssMiB: Number.NaN, load: (load + load1()) / 2, note: 'send -> ack, not end to end' });
+}
+
+// ------------------------------------------------------------------------------------------- rounds
+for (let round = 1; round <= rounds; round += 1) {
+  const ns = `${run}r${round}`;
+  say(`round ${round} of ${rounds} (namespace ${ns})`);
+  if (wanted('kafka')) await kafkaTools(round, ns);
+  const maxima = new Map<string, number>();
+  const routers = ['router-ingest', 'router-route', 'router'];
+  for (const key of ['alo', 'txn', 'txn-serde', 'sr-events', ...routers, 'notifier']) {
+    const p = PIPELINES[key] as ProcessPipeline;
+    // The router reads sr-facts: sr-events runs whenever a router pipeline does; the route stages after ingest.
+    if (!wanted(key) && !(key === 'sr-events' && routers.some(wanted))) continue;
+    if (routers.includes(key) && !maxima.has('sr-events')) continue;
+    if (key === 'router-route' && !maxima.has('router-ingest')) continue;
+    // Stages alone share the sr-events namespace (each reads what the one before wrote); the others get their own.
+    const where = key === 'sr-events' || key === 'router-ingest' || key === 'router-route' ? `${ns}s` : `${ns}${key.replace(/[^a-z]/g, '')}`;
+    if (key === 'sr-events') {
+      srFactsByCorrelation.clear();
+      srFactsNamespace = where;
+    }
+    if (key === 'router-ingest') inboxCount = 0;
+    if (key === 'router-ingest' || key === 'router') routerInput = await buildRouterInput();
+    maxima.set(key, await maxRate(key, p, round, where));
+  }
+  for (const [key, max] of maxima) {
+    if (!wanted(key)) continue;
+    await latencyAt(key, PIPELINES[key] as ProcessPipeline, round, `${ns}l${key.replace(/[^a-z]/g, '')}`, max / 2);
+  }
+  // The goal compares the router's p99 with the passthrough's at the same rate: the router's rate.
+  const routerMax = maxima.get('router');
+  if (routerMax !== undefined && wanted('txn-serde')) await latencyAt('txn-serde', PIPELINES['txn-serde'] as ProcessPipeline, round, `${ns}lptr`, routerMax / 2, 'passthrough transactional + serde, at the router\'s rate');
+  if (routerMax !== undefined && wanted('txn')) await latencyAt('txn', PIPELINES.txn as ProcessPipeline, round, `${ns}lptrt`, routerMax / 2, 'passthrough transactional, at the router\'s rate');
+}
+await admin.disconnect();
+
+// ------------------------------------------------------------------------------------------- the table
+const names = [...new Set(results.map((r) => r.pipeline))];
+const maxOf = (name: string): number[] => results.filter((r) => r.pipeline === name && r.kind === 'max').map((r) => r.eventsPerSec ?? Number.NaN);
+const base = (name: string): number => median(maxOf(name));
+const fmt = (n: number | undefined, d = 0): string => (n === undefined || !Number.isFinite(n) ? '-' : n.toLocaleString('en-GB', { maximumFractionDigits: d, minimumFractionDigits: d }));
+const txnMedian = base('passthrough transactional');
+const serdeMedian = base('passthrough transactional + serde');
+const lines = [
+  '| pipeline | events/s min | events/s median | vs txn passthrough | vs txn + serde | rate offered | p50 ms | p95 ms | p99 ms | max ms | peak RSS MiB | load avg |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+];
+for (const name of names) {
+  const maxes = maxOf(name);
+  const lat = results.filter((r) => r.pipeline === name && r.kind === 'latency');
+  const all = results.filter((r) => r.pipeline === name);
+  const m = median(maxes);
+  const med = (f: (r: Measure) => number | undefined): number => median(lat.map((r) => f(r) ?? Number.NaN).filter((x) => !Number.isNaN(x)));
+  lines.push(
+    `| ${name} | ${maxes.length ? fmt(Math.min(...maxes)) : '-'} | ${fmt(m)} | ${maxes.length ? `${fmt((100 * m) / txnMedian)}%` : '-'} | ${maxes.length ? `${fmt((100 * m) / serdeMedian)}%` : '-'} | ${fmt(med((r) => r.rateOffered))} | ${fmt(med((r) => r.p50))} | ${fmt(med((r) => r.p95))} | ${fmt(med((r) => r.p99))} | ${fmt(med((r) => r.max))} | ${fmt(Math.max(...all.map((r) => r.rssMiB).filter((x) => !Number.isNaN(x))))} | ${fmt(Math.min(...all.map((r) => r.load)), 2)}–${fmt(Math.max(...all.map((r) => r.load)), 2)} |`,
+  );
+}
+const p99 = (name: string): number => median(results.filter((r) => r.pipeline === name && r.kind === 'latency').map((r) => r.p99 ?? Number.NaN));
+const summary = [
+  `${rounds} round(s), interleaved; ${upstream.length} upstream events, ${routerInput.length} router inputs; latency at 50% of each pipeline's own maximum, ${latencySeconds} s of input each; medians across rounds.`,
+  ...lines,
+  '',
+  `router / transactional passthrough + serde: ${fmt((100 * base('router (all stages)')) / serdeMedian)}% (goal >= 50%); router / transactional passthrough: ${fmt((100 * base('router (all stages)')) / txnMedian)}% (goal >= 25%)`,
+  `router p99 / transactional + serde passthrough p99 at the router's rate: ${fmt(p99('router (all stages)') / p99("passthrough transactional + serde, at the router's rate"), 1)}x (goal <= 2x); / transactional passthrough p99 at that rate: ${fmt(p99('router (all stages)') / p99("passthrough transactional, at the router's rate"), 1)}x`,
+];
+console.log(`\n${summary.join('\n')}`);
+mkdirSync(join(REPO_ROOT, '.bench'), { recursive: true });
+const file = join(REPO_ROOT, '.bench', `${run}.json`);
+writeFileSync(file, JSON.stringify({ run, args: values, cores: cpus().length, inputs: upstream.length, medianSize, results }, null, 2));
+say(`results: ${file}`);
+process.exit(0);
