@@ -377,15 +377,22 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
    */
   const send = async (producerOrTx: Pick<Producer, 'sendBatch'>, outputs: readonly Pending[]): Promise<RecordMetadata[]> => {
     if (outputs.length === 0) return [];
+    // The smallest limit among the topics written: a request within it is within every partition's.
+    const budget = Math.min(...[...new Set(outputs.map((o) => o.topic))].map(maxBytesOf));
     const requests: Pending[][] = [];
     let current: Pending[] = [];
     let bytes = 0;
-    let limit = Number.POSITIVE_INFINITY;
     for (const o of outputs) {
       const size = sizeOf(o.message);
-      const within = Math.min(limit, maxBytesOf(o.topic));
-      if (current.length > 0 && bytes + size > within) {
+      if (current.length > 0 && bytes + size > budget) {
         requests.push(current);
+        current = [];
+        bytes = 0;
+      }
+      current.push(o);
+      bytes += size;
+    }
+    requests.push(current);
         current = [];
         bytes = 0;
         limit = maxBytesOf(o.topic);
