@@ -393,14 +393,6 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
       bytes += size;
     }
     requests.push(current);
-        current = [];
-        bytes = 0;
-        limit = maxBytesOf(o.topic);
-      } else limit = within;
-      current.push(o);
-      bytes += size;
-    }
-    requests.push(current);
     const metadata: RecordMetadata[] = [];
     // In order, one after another: a partition's records keep their order, and its offsets stay contiguous.
     for (const request of requests) {
