@@ -135,6 +135,65 @@ describe('notifier on the real stack', () => {
     }
   });
 
+  it('a burst of 240 emails sent side by side, the notifier killed -9 twice mid-burst: one SENT event per email, every email delivered, any copy only from the SMTP window (same Message-ID, at most the in-flight sends per kill)', { timeout: 300_000 }, async () => {
+    const { p, admin, prefix, group, end } = await newRun('burst');
+    const env = { ...notifierEnv(p, prefix, group), SMTP_MAX_CONNECTIONS: '4', SMTP_EMAILS_PER_TRANSACTION: '20' };
+    const boxes = inboxes(p.namespace);
+    const total = 240;
+    const producer = p.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const messages = await Promise.all(
+      Array.from({ length: total }, async (_, i) => {
+        const a = assignment(`B${i}`, `CG-B${i}`, 'SPECIAL_CLIENT_RECORDS', 'MAINTENANCE');
+        return { key: a.caseGroupId, value: await p.serde.encode('cms.assignments.v1', a), headers: { [HEADERS.eventId]: `evt-${a.assignmentId}` } };
+      }),
+    );
+    await producer.send({ topic: p.topic(TOPICS.assignments), messages });
+    await producer.disconnect();
+    const redis = createRedis(endpoints().REDIS_URL, { connectionName: 'test-burst' });
+    // Progress as the notifier sees it: one send guard per email the server accepted (cheaper to count than the sink's mail).
+    const guards = async (): Promise<number> => {
+      let n = 0;
+      let cursor = '0';
+      do {
+        const [next, found] = await redis.scan(cursor, 'MATCH', redisKeys(prefix).notificationGuard('*'), 'COUNT', 1000);
+        n += found.length;
+        cursor = next;
+      } while (cursor !== '0');
+      return n;
+    };
+    let notifier: ServiceProcess = startServiceProcess('notifier', env);
+    try {
+      const acceptedAtKill: number[] = [];
+      for (const at of [50, 130]) {
+        await waitFor(async () => (await guards()) >= at, `${at} emails accepted`, 90_000, 5);
+        expect(await notifier.kill('SIGKILL')).toBeNull();
+        acceptedAtKill.push(await guards());
+        notifier = startServiceProcess('notifier', env);
+      }
+      // Both kills landed mid-burst: the second came before every email had been sent.
+      expect(acceptedAtKill[1]).toBeLessThan(total);
+      await waitFor(async () => new Set((await readNotifications(p)).map((n) => n.idempotencyKey)).size >= total, 'a SENT event for every email', 120_000, 500);
+      await waitUntilSettled(admin, p.namespace, { notifier: group });
+      const events = await readNotifications(p);
+      expect(events).toHaveLength(total);
+      expect(new Set(events.map((n) => n.idempotencyKey)).size).toBe(total);
+      expect(events.every((n) => n.outcome === 'SENT' && n.inbox === 'SCR')).toBe(true);
+      const mail = await mailTo(boxes.INBOX_SCR);
+      const byMessageId = new Map<string, number>();
+      for (const m of mail) byMessageId.set(m.messageId ?? '', (byMessageId.get(m.messageId ?? '') ?? 0) + 1);
+      expect(byMessageId.size).toBe(total); // every email delivered, each under its own Message-ID
+      const copies = mail.length - total;
+      // A copy comes only from a send the server accepted in the ~1 ms before its guard was written: at most the connections in flight at each kill.
+      expect(copies).toBeLessThanOrEqual(2 * 4);
+      expect(await notifier.kill('SIGTERM')).toBe(0);
+    } finally {
+      await notifier.kill('SIGTERM');
+      redis.disconnect();
+      await end();
+    }
+  });
+
   it('odd characters in a field cannot add a header, a recipient or a second message', { timeout: 120_000 }, async () => {
     const { p, prefix, group, end } = await newRun('forge');
     const boxes = inboxes(p.namespace);

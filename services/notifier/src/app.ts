@@ -70,6 +70,9 @@ export interface NotifierApp {
   readonly runners: { readonly plan: KafkaRunner; readonly work: KafkaRunner };
 }
 
+/** An attempt started for a transaction that never came (its partition moved away) is forgotten after this. */
+const STALE_ATTEMPT_MS = 10 * 60_000;
+
 const isTemplate = (t: string): t is TemplateId => (TEMPLATE_IDS as readonly string[]).includes(t);
 
 /**
@@ -150,8 +153,61 @@ export function createNotifierApp(deps: NotifierDeps): NotifierApp {
   };
 
   // ---- work: emails, reviews, orphan reports ----
+  type Attempt = { readonly kind: 'sent'; readonly entry: LedgerEntry } | { readonly kind: 'failed'; readonly error: CmsError };
+  /** Sends started by `prepare` for the inputs of the open transaction, by email and attempt; each input's turn awaits its own. */
+  const inFlight = new Map<string, { readonly attempt: Promise<Attempt>; readonly startedAt: number }>();
+  const attemptKey = (w: EmailDue): string => `${w.idempotencyKey}#${w.attempts}`;
+
+  const target = (w: EmailDue): { address: string; template: TemplateId } | undefined => {
+    const address = config.inboxes[w.inbox as Inbox] as string | undefined;
+    return address && isTemplate(w.template) ? { address, template: w.template } : undefined;
+  };
+
+  /** One SMTP attempt; on the server's acceptance the guard is written before anything else happens. */
+  const attemptSend = async (w: EmailDue, to: { address: string; template: TemplateId }): Promise<Attempt> => {
+    const rendered = render(to.template, { ...w.data, caseGroupIds: [...w.data.caseGroupIds] });
+    try {
+      await deps.mailer.send({ to: to.address, ...rendered, messageId: w.messageId });
+    } catch (err) {
+      return { kind: 'failed', error: isCmsError(err) ? err : classifySmtpError(err) };
+    }
+    // The window SMTP cannot close: the server has the message, nothing here knows yet (docs/notifier.md).
+    fault('kill-after-smtp-accept');
+    const sent: LedgerEntry = { status: 'SENT', attempts: w.attempts + 1, messageId: w.messageId, at: clock.now().toISOString(), errorCode: null };
+    await writeGuard(w.idempotencyKey, sent);
+    fault('kill-after-ledger-write');
+    return { kind: 'sent', entry: sent };
+  };
+
+  /**
+   * Starts the SMTP attempts of a transaction's due emails together (the pool's connections carry them
+   * side by side); each email's turn in onEmailDue awaits its own and records it. Stops at the first email
+   * not yet due, which holds the partition: what follows it waits, as it would one at a time.
+   */
+  const prepareWork = async (records: readonly InboundRecord[], store: TaskStore): Promise<void> => {
+    const now = clock.now();
+    for (const [k, v] of inFlight) if (now.getTime() - v.startedAt > STALE_ATTEMPT_MS) inFlight.delete(k);
+    for (const record of records) {
+      if (record.topic !== 'cms.notifier-work.v1' || record.value.payload.type !== 'EmailDue') continue;
+      const w = record.value.payload;
+      if (inFlight.has(attemptKey(w))) continue;
+      const step = emailStep((await store.get<LedgerEntry>(NOTIFIER_KEYS.ledger(w.idempotencyKey))) ?? null, await readGuard(w.idempotencyKey), w.notBefore, now);
+      if (step.kind === 'wait') return;
+      const to = target(w);
+      if (step.kind !== 'send' || !to) continue;
+      const attempt = attemptSend(w, to);
+      // Awaited in the email's turn; a guard that could not be written rejects there.
+      attempt.catch(() => undefined);
+      inFlight.set(attemptKey(w), { attempt, startedAt: now.getTime() });
+    }
+  };
+
   const onEmailDue = async (store: TaskStore, w: EmailDue, now: Date): Promise<OutboundRecord[]> => {
     const ledgerKey = NOTIFIER_KEYS.ledger(w.idempotencyKey);
+    const started = inFlight.get(attemptKey(w));
+    inFlight.delete(attemptKey(w));
+    // An attempt started by prepare has written its guard by the time it settles, so the step below sees it.
+    const prepared = started ? await started.attempt : undefined;
     const step = emailStep((await store.get<LedgerEntry>(ledgerKey)) ?? null, await readGuard(w.idempotencyKey), w.notBefore, now);
     const record = (entry: LedgerEntry): OutboundRecord[] => {
       store.put(ledgerKey, entry);
@@ -160,32 +216,23 @@ export function createNotifierApp(deps: NotifierDeps): NotifierApp {
     if (step.kind === 'done') return [];
     if (step.kind === 'record') return record(step.entry);
     if (step.kind === 'wait') throw new CmsError('CMS_NOT_DUE', `email ${w.idempotencyKey} is due at ${w.notBefore}`, { context: { retryAfterMs: step.ms } });
-    const address = config.inboxes[w.inbox as Inbox] as string | undefined;
-    if (!address || !isTemplate(w.template)) {
+    const to = target(w);
+    if (!to) {
       log.error({ [LOG_FIELDS.code]: 'CMS_EVENT_INVALID', inbox: w.inbox, template: w.template }, 'queued email names an inbox or template this notifier does not know');
       return record({ status: 'FAILED', attempts: w.attempts, messageId: w.messageId, at: now.toISOString(), errorCode: 'CMS_EVENT_INVALID' });
     }
-    const rendered = render(w.template, { ...w.data, caseGroupIds: [...w.data.caseGroupIds] });
-    try {
-      await deps.mailer.send({ to: address, ...rendered, messageId: w.messageId });
-    } catch (err) {
-      const e = isCmsError(err) ? err : classifySmtpError(err);
-      const next = afterFailure(w.attempts, e.retryable, now, config.smtp.maxAttempts, (a) => backoffDelay(a, config.smtp.retryInitialMs, config.smtp.retryMaxMs));
-      log.warn({ [LOG_FIELDS.code]: e.code, inbox: w.inbox, [LOG_FIELDS.caseGroupId]: w.caseGroupId, [LOG_FIELDS.attempt]: next.attempts, outcome: next.kind }, 'SMTP attempt failed');
-      if (next.kind === 'retry') {
-        const value: NotifierWork = { workId: w.idempotencyKey, occurredAt: now.toISOString(), payload: { ...w, attempts: next.attempts, notBefore: next.notBefore, lastErrorCode: e.code } };
-        return [{ topic: TOPICS.notifierWork, key: w.idempotencyKey, value, eventType: 'EmailDue' }];
-      }
-      const failed: LedgerEntry = { status: 'FAILED', attempts: next.attempts, messageId: w.messageId, at: now.toISOString(), errorCode: e.retryable ? 'CMS_SMTP_UNAVAILABLE' : e.code };
-      await writeGuard(w.idempotencyKey, failed);
-      return record(failed);
+    const outcome = prepared?.kind === 'failed' ? prepared : await attemptSend(w, to);
+    if (outcome.kind === 'sent') return record(outcome.entry);
+    const e = outcome.error;
+    const next = afterFailure(w.attempts, e.retryable, now, config.smtp.maxAttempts, (a) => backoffDelay(a, config.smtp.retryInitialMs, config.smtp.retryMaxMs));
+    log.warn({ [LOG_FIELDS.code]: e.code, inbox: w.inbox, [LOG_FIELDS.caseGroupId]: w.caseGroupId, [LOG_FIELDS.attempt]: next.attempts, outcome: next.kind }, 'SMTP attempt failed');
+    if (next.kind === 'retry') {
+      const value: NotifierWork = { workId: w.idempotencyKey, occurredAt: now.toISOString(), payload: { ...w, attempts: next.attempts, notBefore: next.notBefore, lastErrorCode: e.code } };
+      return [{ topic: TOPICS.notifierWork, key: w.idempotencyKey, value, eventType: 'EmailDue' }];
     }
-    // The window SMTP cannot close: the server has the message, nothing here knows yet (docs/notifier.md).
-    fault('kill-after-smtp-accept');
-    const sent: LedgerEntry = { status: 'SENT', attempts: w.attempts + 1, messageId: w.messageId, at: now.toISOString(), errorCode: null };
-    await writeGuard(w.idempotencyKey, sent);
-    fault('kill-after-ledger-write');
-    return record(sent);
+    const failed: LedgerEntry = { status: 'FAILED', attempts: next.attempts, messageId: w.messageId, at: now.toISOString(), errorCode: e.retryable ? 'CMS_SMTP_UNAVAILABLE' : e.code };
+    await writeGuard(w.idempotencyKey, failed);
+    return record(failed);
   };
 
   const onDigestPart = async (store: TaskStore, part: Extract<NotifierWork['payload'], { type: 'OrphanDigestPart' }>, occurredAt: string, now: Date): Promise<OutboundRecord[]> => {
@@ -262,8 +309,10 @@ export function createNotifierApp(deps: NotifierDeps): NotifierApp {
       topics: [TOPICS.notifierWork],
       handler: onWork,
       state: { stage: NOTIFIER_STAGE, changelog: TOPICS.notifierState, redis, keyPrefix: config.platform.redis.keyPrefix },
-      // SMTP happens while a work record is handled: one per transaction keeps heartbeats and commits timely.
-      maxInputsPerTransaction: 1,
+      // A transaction's emails go out together (prepare), so a transaction is bounded by what a slow
+      // server could hold up: SMTP_EMAILS_PER_TRANSACTION attempts, each within SMTP_TIMEOUT_MS.
+      prepare: (records, { store }) => prepareWork(records, store),
+      maxInputsPerTransaction: config.smtp.emailsPerTransaction,
     }),
   };
 

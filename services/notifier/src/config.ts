@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CmsError } from '@cms-router/errors';
 import { commonEnvSchema, env, parseEnv, toPlatformConfig, type PlatformConfig } from '@cms-router/platform';
 
 const inbox = () => z.email();
@@ -18,6 +19,10 @@ export const envSchema = commonEnvSchema.extend({
   SMTP_RETRY_MAX_MS: env.int(60_000, 1),
   /** Connection, greeting and socket timeout of each SMTP attempt. */
   SMTP_TIMEOUT_MS: env.int(10_000, 100),
+  /** SMTP connections kept open side by side (nodemailer's pool). */
+  SMTP_MAX_CONNECTIONS: env.int(8, 1),
+  /** Work records per transaction; their SMTP attempts run side by side over the pool's connections. */
+  SMTP_EMAILS_PER_TRANSACTION: env.int(40, 1),
   /** "CM 2012 SCHEME Special Client Records" inbox. */
   INBOX_SCR: inbox(),
   /** "CM2012 ECH GATEWAY" inbox. */
@@ -31,10 +36,13 @@ export const envSchema = commonEnvSchema.extend({
   NOTIFIER_FAULT_INJECTION: z.enum(FAULT_POINTS).default('none'),
 });
 
+/** kafkajs's default rebalance timeout: a batch must be done within it when the group rebalances. */
+const MAX_TRANSACTION_WAIT_MS = 60_000;
+
 export interface NotifierConfig {
   readonly platform: PlatformConfig;
   readonly groupId: string;
-  readonly smtp: { readonly url: string; readonly from: string; readonly maxAttempts: number; readonly retryInitialMs: number; readonly retryMaxMs: number; readonly timeoutMs: number };
+  readonly smtp: { readonly url: string; readonly from: string; readonly maxAttempts: number; readonly retryInitialMs: number; readonly retryMaxMs: number; readonly timeoutMs: number; readonly maxConnections: number; readonly emailsPerTransaction: number };
   readonly inboxes: { readonly SCR: string; readonly ECH_GATEWAY: string; readonly SCR_TEAM_LEADER: string; readonly ORPHANS: string };
   readonly reviewCheckIntervalMs: number;
   readonly faultInjection: FaultPoint;
@@ -42,10 +50,15 @@ export interface NotifierConfig {
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): NotifierConfig {
   const e = parseEnv(envSchema, source);
+  // A server that hangs holds a transaction for this long: it must end within the group's rebalance timeout.
+  const worstMs = Math.ceil(e.SMTP_EMAILS_PER_TRANSACTION / e.SMTP_MAX_CONNECTIONS) * e.SMTP_TIMEOUT_MS;
+  if (worstMs > MAX_TRANSACTION_WAIT_MS) {
+    throw new CmsError('CMS_CONFIG_INVALID', `invalid configuration: SMTP_EMAILS_PER_TRANSACTION / SMTP_MAX_CONNECTIONS x SMTP_TIMEOUT_MS is ${worstMs} ms, over ${MAX_TRANSACTION_WAIT_MS} ms (a hung server would outlast the consumer group's rebalance timeout)`);
+  }
   return Object.freeze({
     platform: toPlatformConfig(e, 'notifier'),
     groupId: e.NOTIFIER_GROUP_ID,
-    smtp: Object.freeze({ url: e.SMTP_URL, from: e.SMTP_FROM, maxAttempts: e.SMTP_MAX_ATTEMPTS, retryInitialMs: e.SMTP_RETRY_INITIAL_MS, retryMaxMs: Math.max(e.SMTP_RETRY_MAX_MS, e.SMTP_RETRY_INITIAL_MS), timeoutMs: e.SMTP_TIMEOUT_MS }),
+    smtp: Object.freeze({ url: e.SMTP_URL, from: e.SMTP_FROM, maxAttempts: e.SMTP_MAX_ATTEMPTS, retryInitialMs: e.SMTP_RETRY_INITIAL_MS, retryMaxMs: Math.max(e.SMTP_RETRY_MAX_MS, e.SMTP_RETRY_INITIAL_MS), timeoutMs: e.SMTP_TIMEOUT_MS, maxConnections: e.SMTP_MAX_CONNECTIONS, emailsPerTransaction: e.SMTP_EMAILS_PER_TRANSACTION }),
     inboxes: Object.freeze({ SCR: e.INBOX_SCR, ECH_GATEWAY: e.INBOX_ECH_GATEWAY, SCR_TEAM_LEADER: e.INBOX_SCR_TEAM_LEADER, ORPHANS: e.INBOX_ORPHANS }),
     reviewCheckIntervalMs: e.REVIEW_CHECK_INTERVAL_MS,
     faultInjection: e.NOTIFIER_FAULT_INJECTION,

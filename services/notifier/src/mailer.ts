@@ -27,11 +27,11 @@ export function classifySmtpError(err: unknown): CmsError {
 }
 
 /** nodemailer over SMTP/SMTPS, pooled, with bounded timeouts so a hung server cannot hold the work partition. */
-export function createSmtpMailer(opts: { url: string; from: string; timeoutMs: number }): Mailer {
+export function createSmtpMailer(opts: { url: string; from: string; timeoutMs: number; maxConnections?: number }): Mailer {
   const transport = nodemailer.createTransport({
     url: opts.url,
     pool: true,
-    maxConnections: 2,
+    maxConnections: opts.maxConnections ?? 2,
     connectionTimeout: opts.timeoutMs,
     greetingTimeout: opts.timeoutMs,
     socketTimeout: opts.timeoutMs,

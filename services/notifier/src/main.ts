@@ -7,7 +7,7 @@ import { createSmtpMailer } from './mailer.ts';
 
 async function main(): Promise<number> {
   const config = loadConfig();
-  const mailer = createSmtpMailer({ url: config.smtp.url, from: config.smtp.from, timeoutMs: config.smtp.timeoutMs });
+  const mailer = createSmtpMailer({ url: config.smtp.url, from: config.smtp.from, timeoutMs: config.smtp.timeoutMs, maxConnections: config.smtp.maxConnections });
   return runService({
     name: 'notifier',
     platform: config.platform,

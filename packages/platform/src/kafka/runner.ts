@@ -100,6 +100,15 @@ export interface RunnerOptions {
   readonly maxInputsPerTransaction?: number | ((topic: TopicName) => number);
   /** Changelog-backed state for a stateful stage (it must consume exactly one topic): see createTaskState. */
   readonly state?: RunnerStateOptions;
+  /**
+   * Called before the inputs of each transaction are handled, with those inputs decoded (an undecodable
+   * one is left out; the handler's turn dead-letters it). A handler whose slow side effects are
+   * independent of each other (the notifier's SMTP sends) starts them together here, and each input's
+   * handler awaits its own. It must not write state, and what it starts must be safe if the transaction
+   * never happens (a rebalance, a crash). A failure here is logged and changes nothing: the handler does
+   * the work in its turn.
+   */
+  readonly prepare?: (records: readonly InboundRecord[], ctx: HandlerContext) => Promise<void>;
 }
 
 export interface RunnerStats {
@@ -148,6 +157,8 @@ async function retryConcurrentTransactions<T>(operation: () => Promise<T>): Prom
   }
 }
 
+/** The consumer's heartbeat interval, and how often a batch that waits on slow side effects heartbeats. */
+const HEARTBEAT_INTERVAL_MS = 3_000;
 const clip = (text: string, max = 500): string => (text.length > max ? `${text.slice(0, max)}...` : text);
 
 /** What a dead-letter reference keeps of a record too large to carry on: enough to find and inspect it. */
@@ -298,10 +309,10 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
   };
 
   /** Decode + handle one record. Returns the records to produce; throws only retryable errors. */
-  const processOne = async (topic: string, partition: number, message: KafkaMessage): Promise<Pending[]> => {
+  const processOne = async (topic: string, partition: number, message: KafkaMessage, decoded?: InboundRecord): Promise<Pending[]> => {
     let record: InboundRecord;
     try {
-      record = await decodeRecord(topic, partition, message);
+      record = decoded ?? (await decodeRecord(topic, partition, message));
     } catch (err) {
       const e = toCmsError(err);
       if (e.retryable) throw e;
@@ -605,24 +616,58 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
       return true;
     };
 
-    for (const message of batch.messages) {
-      if (!isRunning() || isStale() || stopping.signal.aborted) break;
-      let outputs: Pending[];
-      try {
-        outputs = await processOne(topic, partition, message);
-      } catch (err) {
-        // Keep what is done, then wait for the world to come back; this record is retried, never dead-lettered.
-        if (!(await flush())) return;
-        pauseAndRetry(topic, partition, message.offset, toCmsError(err));
-        return;
+    /** Inputs decoded for `prepare`, handed to their handler's turn so that none is decoded twice. */
+    const prepared = new Map<string, InboundRecord>();
+    const prepareFrom = async (index: number): Promise<void> => {
+      if (!opts.prepare) return;
+      prepared.clear();
+      const records: InboundRecord[] = [];
+      for (const m of batch.messages.slice(index, index + maxInputs())) {
+        try {
+          const r = await decodeRecord(topic, partition, m);
+          prepared.set(m.offset, r);
+          records.push(r);
+        } catch (err) {
+          // Undecodable: its own turn dead-letters it. The registry away: the turns wait for it.
+          if (toCmsError(err).retryable) break;
+        }
       }
-      stats.deadLettered += outputs.filter((o) => o.topic === deadLetterTopic).length;
-      pending.push(...outputs);
-      inputs.push(message);
-      lastOffset = message.offset;
-      if (inputs.length >= maxInputs() && !(await flush())) return;
+      try {
+        await opts.prepare(records, { store: taskState?.store(partition) ?? noStore });
+      } catch (err) {
+        log.warn({ err: toCmsError(err), [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition }, 'prepare failed; each input is handled in its turn');
+      }
+    };
+
+    const handleBatch = async (): Promise<void> => {
+      for (const [index, message] of batch.messages.entries()) {
+        if (!isRunning() || isStale() || stopping.signal.aborted) break;
+        if (inputs.length === 0) await prepareFrom(index);
+        let outputs: Pending[];
+        try {
+          outputs = await processOne(topic, partition, message, prepared.get(message.offset));
+        } catch (err) {
+          // Keep what is done, then wait for the world to come back; this record is retried, never dead-lettered.
+          if (!(await flush())) return;
+          pauseAndRetry(topic, partition, message.offset, toCmsError(err));
+          return;
+        }
+        stats.deadLettered += outputs.filter((o) => o.topic === deadLetterTopic).length;
+        pending.push(...outputs);
+        inputs.push(message);
+        lastOffset = message.offset;
+        if (inputs.length >= maxInputs() && !(await flush())) return;
+      }
+      if (await flush()) isolating.delete(tp);
+    };
+
+    // A handler's slow side effects (SMTP) can outlast the heartbeat interval: keep the membership alive.
+    const keepAlive = opts.prepare ? setInterval(() => { heartbeat().catch(() => undefined); }, HEARTBEAT_INTERVAL_MS) : undefined;
+    try {
+      await handleBatch();
+    } finally {
+      if (keepAlive) clearInterval(keepAlive);
     }
-    if (await flush()) isolating.delete(tp);
   };
 
   /** Consumer crashes in a row that we restarted ourselves (the backoff between them grows). */
@@ -634,7 +679,7 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
       const c = opts.kafka.consumer({
         groupId: opts.groupId,
         sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
-        heartbeatInterval: 3_000,
+        heartbeatInterval: HEARTBEAT_INTERVAL_MS,
         allowAutoTopicCreation: false,
         readUncommitted: false,
         maxWaitTimeInMs: 250,
