@@ -13,10 +13,82 @@ export const PROCEDURES = {
   personalInterest: '003 Personal Interest - Register',
 } as const;
 
-const sorted = <T>(record: Readonly<Record<string, T>>): T[] =>
-  Object.keys(record)
-    .sort()
-    .map((k) => record[k] as T);
+// The rules only ask whether some or every entry holds, or collect into sets sorted at the end, so no
+// decision depends on the order of these records and none is sorted here (the hot path of every decision).
+const values = <T>(record: Readonly<Record<string, T>>): T[] => Object.values(record);
+
+/** Whether some entry of a record holds, without making an array of its entries. */
+function anyOf<T>(record: Readonly<Record<string, T>>, test: (v: T) => boolean): boolean {
+  for (const k in record) if (test(record[k] as T)) return true;
+  return false;
+}
+
+const sensitiveReason = (what: string): Reason => ({
+  ruleId: 'sensitive-or-personal-interest',
+  text: `In this case group ${what}, so the case group goes to Special Client Records.`,
+  procedure: `${PROCEDURES.workAllocation}, Case movement ("assigned to the special client records segment"); ${PROCEDURES.personalInterest}, step 6`,
+});
+
+/**
+ * Reasons whose words do not depend on the case group, made once: a decision is made for every fact, and
+ * building the same sentences each time was a large part of its cost (and of the garbage collector's).
+ * Decisions share these objects, which are frozen so that no caller can change another's reasons.
+ */
+const REASONS = deepFreezeReasons({
+  specialCase: {
+    ruleId: 'special-case',
+    text: 'The case group is marked special (exceptional case handling), so the whole case group is held in the non standard segment by the Exceptional Case Handling team.',
+    procedure: `${PROCEDURES.nonStandard}, step 20; ${PROCEDURES.echOverview}: "Once a case is exceptional the whole case-group becomes exceptional."`,
+  },
+  sensitiveAndPersonalInterest: sensitiveReason('a party is nationally sensitive and a party has a personal-interest flag'),
+  sensitive: sensitiveReason('a party is nationally sensitive'),
+  personalInterest: sensitiveReason('a party has a personal-interest flag'),
+  nonUkPayingParent: {
+    ruleId: 'non-uk-paying-parent',
+    text: "The paying parent's residential address is not in the United Kingdom (the Isle of Man and the Channel Islands count as outside the UK), so postcode routing does not apply and the case group goes to the non-UK paying parents team.",
+    procedure: `${PROCEDURES.workAllocation}, Case movement ("the paying parent's residential address is not a United Kingdom address")`,
+  },
+  specialCaseSensitive: {
+    ruleId: 'special-case-sensitive',
+    text: 'The exceptional case group is also sensitive, so only security-cleared Exceptional Case Handling caseworkers may work it.',
+    procedure: `${PROCEDURES.echOverview}: "Sensitive cases are handled by security cleared caseworkers from the team."`,
+  },
+  specialCaseHandling: {
+    ruleId: 'special-case-handling',
+    text: 'Exceptional cases are handled off system: clients cannot use the self-service portal and letters are issued off system.',
+    procedure: `${PROCEDURES.echOverview}: "Clients will not be able to use the Self Service Portal"`,
+  },
+  knownAsNotDisclosed: {
+    ruleId: 'known-as-not-disclosed',
+    text: "A name that must not be disclosed is recorded on the case group: suppress outbound correspondence (issue it clerically) and block the other parties of that person's cases from the self-service portal.",
+    procedure: `${PROCEDURES.personalInterest}, step 22 and "Blocking a client from the Self Service Portal"`,
+  },
+  cifbaWarmHandover: {
+    ruleId: 'cifba-warm-handover',
+    text: 'A team leader warm handover to the SCR team leader is needed (child in a foreign jurisdiction).',
+    procedure: `${PROCEDURES.personalInterest}, step 6 ("a Team Leader warm handover must be completed to the SCR Team Leader")`,
+  },
+});
+const NEW_CASE_PROCEDURE = `${PROCEDURES.workAllocation}, Work Routing ("It will not be routed to the maintenance segment until a point after the promise to pay (P2P) schedule has been issued.")`;
+const POSTCODE_PROCEDURE = `${PROCEDURES.workAllocation}, Case movement ("paying parent postcode, income source and the lifecycle of the case")`;
+
+function deepFreezeReasons<T extends Record<string, Reason>>(reasons: T): Readonly<T> {
+  for (const r of Object.values(reasons)) Object.freeze(r);
+  return Object.freeze(reasons);
+}
+
+/** Reasons that name a region, district, team or segment, made once per combination (bounded: districts x teams). */
+const reasonMemo = new Map<string, Reason>();
+const REASON_MEMO_ENTRIES = 50_000;
+function memo(key: string, make: () => Reason): Reason {
+  let r = reasonMemo.get(key);
+  if (!r) {
+    if (reasonMemo.size >= REASON_MEMO_ENTRIES) reasonMemo.clear();
+    r = Object.freeze(make());
+    reasonMemo.set(key, r);
+  }
+  return r;
+}
 
 type Match = { readonly segment: string; readonly region: string | null; readonly team: string | null; readonly reason: Reason } | DecisionResult | undefined;
 
@@ -49,33 +121,24 @@ const CASE_GROUP_RULES: Record<RuleId, (ctx: RuleContext) => Match> = {
       segment: 'NON_STANDARD',
       region: null,
       team: 'Exceptional Case Handling',
-      reason: {
-        ruleId: 'special-case',
-        text: 'The case group is marked special (exceptional case handling), so the whole case group is held in the non standard segment by the Exceptional Case Handling team.',
-        procedure: `${PROCEDURES.nonStandard}, step 20; ${PROCEDURES.echOverview}: "Once a case is exceptional the whole case-group becomes exceptional."`,
-      },
+      reason: REASONS.specialCase,
     };
   },
   'sensitive-or-personal-interest': ({ facts }) => {
-    const parties = sorted(facts.parties);
-    const sensitive = parties.some((p) => p.nationallySensitive);
-    const pi = parties.some((p) => p.personalInterest !== null);
+    const sensitive = anyOf(facts.parties, (p) => p.nationallySensitive);
+    const pi = anyOf(facts.parties, (p) => p.personalInterest !== null);
     if (!sensitive && !pi) return undefined;
-    const what = sensitive && pi ? 'a party is nationally sensitive and a party has a personal-interest flag' : sensitive ? 'a party is nationally sensitive' : 'a party has a personal-interest flag';
     return {
       segment: 'SPECIAL_CLIENT_RECORDS',
       region: null,
       team: '2012 SCR Team',
-      reason: {
-        ruleId: 'sensitive-or-personal-interest',
-        text: `In this case group ${what}, so the case group goes to Special Client Records.`,
-        procedure: `${PROCEDURES.workAllocation}, Case movement ("assigned to the special client records segment"); ${PROCEDURES.personalInterest}, step 6`,
-      },
+      reason: sensitive && pi ? REASONS.sensitiveAndPersonalInterest : sensitive ? REASONS.sensitive : REASONS.personalInterest,
     };
   },
   escalation: ({ facts, rules }) => {
     // Only SR types set to move the case group (movesCaseGroup); the shipped escalations are functionally unique (004).
-    const open = sorted(facts.openServiceRequests)
+    if (!anyOf(facts.openServiceRequests, () => true)) return undefined;
+    const open = values(facts.openServiceRequests)
       .map((sr) => catalogueEntry(sr, rules))
       .filter((e): e is SrCatalogueEntry => e?.escalation !== undefined && e.movesCaseGroup === true);
     if (open.length === 0) return undefined;
@@ -87,11 +150,11 @@ const CASE_GROUP_RULES: Record<RuleId, (ctx: RuleContext) => Match> = {
       segment: chosen.segment,
       region: null,
       team: segment?.team ?? null,
-      reason: {
+      reason: memo(`escalation|${chosen.segment}|${segment?.name ?? ''}|${chosen.procedure}`, () => ({
         ruleId: 'escalation',
         text: `An open ${segment?.name.toLowerCase() ?? chosen.segment} service request routes the case group to the ${segment?.name ?? chosen.segment} segment while it is open.`,
         procedure: chosen.procedure,
-      },
+      })),
     };
   },
   'non-uk-paying-parent': ({ payingParent, rules }) => {
@@ -107,27 +170,23 @@ const CASE_GROUP_RULES: Record<RuleId, (ctx: RuleContext) => Match> = {
       segment: 'INTERNATIONAL',
       region: null,
       team: rules.segments['INTERNATIONAL']?.team ?? null,
-      reason: {
-        ruleId: 'non-uk-paying-parent',
-        text: "The paying parent's residential address is not in the United Kingdom (the Isle of Man and the Channel Islands count as outside the UK), so postcode routing does not apply and the case group goes to the non-UK paying parents team.",
-        procedure: `${PROCEDURES.workAllocation}, Case movement ("the paying parent's residential address is not a United Kingdom address")`,
-      },
+      reason: REASONS.nonUkPayingParent,
     };
   },
   'lifecycle-new-case': ({ facts, payingParent, rules }) => {
-    const open = sorted(facts.cases).filter((c) => c.open);
-    if (open.length === 0 || !open.every((c) => c.newApplication && !c.promiseToPayIssued)) return undefined;
+    // Every open case is a new application before its promise to pay, and there is one.
+    if (!anyOf(facts.cases, (c) => c.open) || anyOf(facts.cases, (c) => c.open && !(c.newApplication && !c.promiseToPayIssued))) return undefined;
     const located = where('lifecycle-new-case', 'the paying parent', payingParent, rules);
     if (isResult(located)) return located;
     return {
       segment: 'NEW_CASE',
       region: located.place.region,
       team: null,
-      reason: {
+      reason: memo(`new-case|${located.place.region ?? located.place.country}`, () => ({
         ruleId: 'lifecycle-new-case',
         text: `This is a new application where neither party had an existing case and the promise-to-pay schedule has not been issued yet, so the case group is in the new case segment (${regionName(located.place)}).`,
-        procedure: `${PROCEDURES.workAllocation}, Work Routing ("It will not be routed to the maintenance segment until a point after the promise to pay (P2P) schedule has been issued.")`,
-      },
+        procedure: NEW_CASE_PROCEDURE,
+      })),
     };
   },
   'paying-parent-postcode': ({ facts, payingParent, rules }) => {
@@ -138,17 +197,29 @@ const CASE_GROUP_RULES: Record<RuleId, (ctx: RuleContext) => Match> = {
       segment: 'MAINTENANCE',
       region: located.place.region,
       team,
-      reason: {
+      reason: memo(`postcode|${located.district ?? '?'}|${located.place.region ?? located.place.country}|${team ?? ''}`, () => ({
         ruleId: 'paying-parent-postcode',
         text: `The paying parent's postcode (district ${located.district ?? '?'}) is in ${regionName(located.place)}, and their income source places the case group with the ${team ?? 'general'} maintenance team.`,
-        procedure: `${PROCEDURES.workAllocation}, Case movement ("paying parent postcode, income source and the lifecycle of the case")`,
-      },
+        procedure: POSTCODE_PROCEDURE,
+      })),
     };
   },
 };
 
+const regionNames = new Map<string, string>();
+
 function regionName(place: Place): string {
-  return (place.region ?? place.country)
+  const key = place.region ?? place.country;
+  let name = regionNames.get(key);
+  if (name === undefined) {
+    name = titleCase(key);
+    regionNames.set(key, name);
+  }
+  return name;
+}
+
+function titleCase(key: string): string {
+  return key
     .toLowerCase()
     .split('_')
     .map((w) => (w === 'and' || w === 'the' || w === 'of' ? w : w.charAt(0).toUpperCase() + w.slice(1)))
@@ -178,55 +249,42 @@ export function catalogueEntry(sr: { process: string; area: string; subArea: str
 
 /** Requirements and handling instructions follow from the facts whichever rule decided. */
 function conditions(segment: string, facts: CaseGroupFacts): { requirements: string[]; handling: string[]; reasons: Reason[] } {
-  const parties = sorted(facts.parties);
   const requirements: string[] = [];
+  const knownAsAny = anyOf(facts.parties, (p) => p.knownAsRecorded || p.personalInterest?.suppressCorrespondence === true);
+  const warm = anyOf(facts.parties, (p) => p.personalInterest?.warmHandoverRequired === true);
+  // Most case groups have none of these: no arrays or sets made for them.
+  if (segment !== 'NON_STANDARD' && !knownAsAny && !warm) return { requirements: [], handling: [], reasons: [] };
   const handling = new Set<string>();
   const reasons: Reason[] = [];
-  const sensitive = parties.some((p) => p.nationallySensitive || p.personalInterest !== null);
+  const sensitive = anyOf(facts.parties, (p) => p.nationallySensitive || p.personalInterest !== null);
   if (segment === 'NON_STANDARD') {
     if (sensitive) {
       requirements.push('SECURITY_CLEARED');
-      reasons.push({
-        ruleId: 'special-case-sensitive',
-        text: 'The exceptional case group is also sensitive, so only security-cleared Exceptional Case Handling caseworkers may work it.',
-        procedure: `${PROCEDURES.echOverview}: "Sensitive cases are handled by security cleared caseworkers from the team."`,
-      });
+      reasons.push(REASONS.specialCaseSensitive);
     }
     handling.add('SELF_SERVICE_PORTAL_UNAVAILABLE');
     handling.add('OFF_SYSTEM_LETTERS');
-    reasons.push({
-      ruleId: 'special-case-handling',
-      text: 'Exceptional cases are handled off system: clients cannot use the self-service portal and letters are issued off system.',
-      procedure: `${PROCEDURES.echOverview}: "Clients will not be able to use the Self Service Portal"`,
-    });
+    reasons.push(REASONS.specialCaseHandling);
   }
   // 003: "The Self Service Portal (SSP) displays the legal first names of the other parties in the case. If any of
   // these first names cannot be divulged to the other party, the other party will need to be blocked": the
   // other adults of each case the person is a party to, not of every case in the case group.
-  const knownAs = parties.filter((p) => p.knownAsRecorded || p.personalInterest?.suppressCorrespondence === true);
-  if (knownAs.length > 0) {
+  if (knownAsAny) {
+    const knownAs = values(facts.parties).filter((p) => p.knownAsRecorded || p.personalInterest?.suppressCorrespondence === true);
     handling.add('SUPPRESS_CORRESPONDENCE');
     const blocked = new Set<string>();
     for (const p of knownAs) {
-      for (const c of sorted(facts.cases)) {
+      for (const c of values(facts.cases)) {
         if (!c.parties.some((x) => x.partyId === p.partyId)) continue;
         for (const other of c.parties) if (other.partyId !== p.partyId && other.role !== 'QUALIFYING_CHILD') blocked.add(other.partyId);
       }
     }
     for (const id of [...blocked].sort()) handling.add(`BLOCK_SELF_SERVICE_PORTAL:${id}`);
-    reasons.push({
-      ruleId: 'known-as-not-disclosed',
-      text: 'A name that must not be disclosed is recorded on the case group: suppress outbound correspondence (issue it clerically) and block the other parties of that person\'s cases from the self-service portal.',
-      procedure: `${PROCEDURES.personalInterest}, step 22 and "Blocking a client from the Self Service Portal"`,
-    });
+    reasons.push(REASONS.knownAsNotDisclosed);
   }
-  if (parties.some((p) => p.personalInterest?.warmHandoverRequired === true)) {
+  if (warm) {
     handling.add('WARM_HANDOVER_TO_SCR_TEAM_LEADER');
-    reasons.push({
-      ruleId: 'cifba-warm-handover',
-      text: 'A team leader warm handover to the SCR team leader is needed (child in a foreign jurisdiction).',
-      procedure: `${PROCEDURES.personalInterest}, step 6 ("a Team Leader warm handover must be completed to the SCR Team Leader")`,
-    });
+    reasons.push(REASONS.cifbaWarmHandover);
   }
   return { requirements, handling: [...handling].sort(), reasons };
 }

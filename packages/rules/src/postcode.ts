@@ -27,6 +27,26 @@ export type PostcodeLookup =
  * Malformed and unknown postcodes are errors, never a default.
  */
 export function lookupPostcode(raw: string, rules: Rules): PostcodeLookup {
+  let cache = lookups.get(rules);
+  if (!cache) {
+    cache = new Map();
+    lookups.set(rules, cache);
+  }
+  let found = cache.get(raw);
+  if (!found) {
+    // Bounded: a long replay meets millions of postcodes; starting afresh costs one parse each.
+    if (cache.size >= LOOKUP_CACHE_ENTRIES) cache.clear();
+    found = lookupUncached(raw, rules);
+    cache.set(raw, found);
+  }
+  return found;
+}
+
+/** A decision looks a postcode up more than once (non-UK, then postcode routing), and replays repeat them. */
+const lookups = new WeakMap<Rules, Map<string, PostcodeLookup>>();
+const LOOKUP_CACHE_ENTRIES = 100_000;
+
+function lookupUncached(raw: string, rules: Rules): PostcodeLookup {
   const parsed = parsePostcode(raw);
   if (!parsed) return { ok: false, problem: 'MALFORMED', district: undefined };
   const table = rules.postcodes;

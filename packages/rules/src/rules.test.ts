@@ -134,6 +134,17 @@ describe('the postcode table', () => {
     expect(found.ok && found.place.country).toBe(country);
   });
 
+  it('answers from each rules file\'s own table when two are loaded (looked-up postcodes are remembered per rules file)', () => {
+    const data = JSON.parse(JSON.stringify(rules)) as { postcodes: { areas: Record<string, { country: string; region: string | null }> } };
+    data.postcodes.areas['SY'] = { country: 'WALES', region: 'WALES' };
+    const moved = loadRules(data);
+    const before = lookupPostcode('SY1 1AA', rules);
+    expect(before.ok && before.place.country).toBe('ENGLAND');
+    const after = lookupPostcode('SY1 1AA', moved);
+    expect(after.ok && after.place.country).toBe('WALES');
+    expect(lookupPostcode('SY1 1AA', rules)).toEqual(before);
+  });
+
   it('has every UK postcode area (121) plus the Crown Dependencies', () => {
     const areas = Object.entries(rules.postcodes.areas);
     expect(areas.filter(([, p]) => p.country !== 'OUTSIDE_UK')).toHaveLength(121);
@@ -218,6 +229,19 @@ describe('the rules file', () => {
     const fu = JSON.parse(JSON.stringify(rules)) as { serviceRequests: Record<string, unknown>[] };
     fu.serviceRequests = fu.serviceRequests.map((e) => (e['escalation'] === 'APPEALS' ? { ...e, movesCaseGroup: true } : e));
     expect(() => loadRules(fu, 'fu.json')).toThrow(/a functionally unique SR never moves the case group/);
+  });
+});
+
+describe('decisions share their unchanging reasons, frozen', () => {
+  it('a caller cannot change the reasons of another decision', () => {
+    const facts = caseGroup({}, { nationallySensitive: true });
+    const a = decided(decideCaseGroup(facts, rules));
+    const b = decided(decideCaseGroup(facts, rules));
+    expect(a.reasons[0]).toBe(b.reasons[0]);
+    expect(() => {
+      (a.reasons[0] as { text: string }).text = 'changed';
+    }).toThrow(TypeError);
+    expect(b.reasons[0]?.text).toMatch(/^In this case group a party is nationally sensitive/);
   });
 });
 
