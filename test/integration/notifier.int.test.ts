@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Admin } from 'kafkajs';
-import { explainText } from '@cms-router/cli';
+import { explainText, readCaseGroup } from '@cms-router/cli';
 import { HEADERS, TOPICS, type Assignment, type Notification, type OrphanFlag, type SrFact, type TopicName, type WorkforceEvent } from '@cms-router/events';
 import { createKafka, createLogger, createRedis, redisKeys } from '@cms-router/platform';
 import type { CaseGroupState } from '@cms-router/routing';
@@ -293,8 +293,9 @@ describe('notifier on the real stack', () => {
       expect(flags.filter((f) => f.state === 'RECOVERED').map((f) => f.caseGroupId).sort()).toEqual(['CG-1', 'CG-2', 'CG-3', 'CG-5']);
       // CG-4's caseworker is still there: untouched.
       expect(assignments.filter((a) => a.caseGroupId === 'CG-4').at(-1)?.ownerUserId).toBe('U-2');
-      const state = JSON.parse((await redis.get(redisKeys(prefix).stateDoc('router-route', 'cg:CG-1'))) ?? 'null') as CaseGroupState;
-      const explained = explainText(state);
+      const state = await readCaseGroup(redis, prefix, 'CG-1');
+      expect(state?.history.length).toBeGreaterThan(0); // read back from the history ring
+      const explained = explainText(state as CaseGroupState);
       expect(explained).toContain("orphaned (SYSTEM_ACCESS_REMOVED, since 2026-03-01T09:00:00.000Z) and returned to the segment's unallocated work");
       expect(explained).toContain('[orphan-recovered]');
 

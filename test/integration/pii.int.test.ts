@@ -3,10 +3,9 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { DEAD_LETTER_HEADERS, qualify, TOPICS, type CaseFact, type Rejection, type TopicName } from '@cms-router/events';
-import { explainText } from '@cms-router/cli';
+import { explainText, readCaseGroup } from '@cms-router/cli';
 import { NOTIFIER_TOPICS } from '@cms-router/notifier/app';
 import { redisKeys } from '@cms-router/platform';
-import type { CaseGroupState } from '@cms-router/routing';
 import { ROUTER_TOPICS } from '@cms-router/router/app';
 import { SR_EVENTS_TOPICS } from '@cms-router/sr-events/app';
 import { generateTraffic, POSTCODES, type TrafficEvent } from '@cms-router/traffic';
@@ -117,7 +116,13 @@ describe('personal data stays out of logs, rejections, dead-letter headers, emai
     const redis = new Redis(endpoints().REDIS_URL);
     const keys = await redis.keys(`${redisKeys(prefix).stateDoc('router-route', 'cg:')}*`);
     const explained: string[] = [];
-    for (const k of keys) explained.push(explainText(JSON.parse((await redis.get(k)) ?? '{}') as CaseGroupState));
+    const docPrefix = redisKeys(prefix).stateDoc('router-route', 'cg:');
+    for (const k of keys) {
+      const state = await readCaseGroup(redis, prefix, k.slice(docPrefix.length));
+      if (state) explained.push(explainText(state));
+    }
+    // The history ring too: every entry as stored.
+    for (const k of await redis.keys(`${redisKeys(prefix).stateDoc('router-route', 'hist:')}*`)) explained.push((await redis.get(k)) ?? '');
     await redis.quit();
     expect(explained.length).toBeGreaterThan(30);
     const cli = (args: string[]): string => execFileSync(process.execPath, [resolve(REPO, 'packages/cli/src/bin.ts'), ...args], { env: { ...process.env, REDIS_URL: endpoints().REDIS_URL, REDIS_KEY_PREFIX: prefix }, encoding: 'utf8' });

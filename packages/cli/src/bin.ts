@@ -3,10 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isCmsError, messageOf } from '@cms-router/errors';
-import { createRedis, redisKeys } from '@cms-router/platform';
+import { createRedis } from '@cms-router/platform';
 import { defaultRules, loadRules } from '@cms-router/rules';
-import type { CaseGroupState } from '@cms-router/routing';
 import { explainText } from './explain.ts';
+import { readCaseGroup } from './stored-state.ts';
 import { simulate, toJsonLines, toTable } from './simulate.ts';
 import { playTraffic } from './traffic.ts';
 
@@ -45,13 +45,11 @@ async function main(argv: string[]): Promise<number> {
       if (!id) throw new Error('explain needs a case group id');
       const redis = createRedis(env('REDIS_URL', 'redis://127.0.0.1:16379'), { connectionName: 'cms-cli' });
       try {
-        // The route stage's state of the case group (services/router/src/state-keys.ts: stage router-route, key cg:<id>).
-        const raw = await redis.get(redisKeys(env('REDIS_KEY_PREFIX', 'cms')).stateDoc('router-route', `cg:${id}`));
-        if (raw === null) {
+        const state = await readCaseGroup(redis, env('REDIS_KEY_PREFIX', 'cms'), id);
+        if (state === null) {
           console.error(`case group ${id} is not known to the router (no application routed yet, or another REDIS_KEY_PREFIX)`);
           return 3;
         }
-        const state = JSON.parse(raw) as CaseGroupState;
         console.log(values.json ? JSON.stringify({ placement: state.placement, pendingMove: state.pendingMove, srPlacements: state.srPlacements, allocation: state.allocation, recoveredFrom: state.recoveredFrom, waiting: state.waiting.map((w) => ({ eventId: w.eventId, arrivedAt: w.arrivedAt, waitsFor: w.waitsFor })), history: state.history }, null, 2) : explainText(state));
         return 0;
       } finally {

@@ -2,3 +2,4 @@ export { simulate, parseScenario, toJsonLines, toTable, SIMULATED_TOPICS, type S
 export { createMemorySystem, type MemorySystem, type SystemInput, type SystemOutput } from './system.ts';
 export { explainText } from './explain.ts';
 export { playTraffic, type TrafficRun, type TrafficResult } from './traffic.ts';
+export { readCaseGroup } from './stored-state.ts';

@@ -6,16 +6,19 @@ import {
   applyUserFact,
   dependencyChanges,
   expireWaiting,
+  fromStored,
   needsOf,
   oldestWaiting,
   partitionInputOf,
   route,
   routeInputOf,
-  type CaseGroupState,
+  toStored,
+  type Loaded,
   type PartitionInput,
   type RouteInput,
   type RouteResult,
   type SourceRef,
+  type StoredCaseGroup,
   type TeamDoc,
   type UserDoc,
 } from '@cms-router/routing';
@@ -72,10 +75,19 @@ export function createRouteStage(deps: RouteStageDeps): { handler: (r: InboundRe
       eventType: 'OrphanReport',
     });
 
+    const load = async (caseGroupId: string): Promise<Loaded | undefined> => {
+      const doc = await store.get<StoredCaseGroup>(STATE_KEYS.caseGroup(caseGroupId));
+      return doc ? fromStored(doc) : undefined;
+    };
+
     /** Stores a case group's new state and keeps the partition's indexes in step with it. */
-    const save = async (s: TaskStore, caseGroupId: string, before: CaseGroupState | undefined, result: RouteResult): Promise<void> => {
+    const save = async (s: TaskStore, caseGroupId: string, loaded: Loaded | undefined, result: RouteResult): Promise<void> => {
+      const before = loaded?.state;
       const after = result.state;
-      s.put(STATE_KEYS.caseGroup(caseGroupId), after ?? undefined);
+      // The document, and only the history entries this fact added (the ring: packages/routing/src/stored.ts).
+      const stored = toStored(loaded, after ?? null);
+      for (const { slot, entry } of stored.slots) s.put(STATE_KEYS.historyEntry(caseGroupId, slot), entry);
+      s.put(STATE_KEYS.caseGroup(caseGroupId), stored.doc);
       const changes = dependencyChanges(before?.deps ?? { users: [], teams: [] }, after?.deps ?? { users: [], teams: [] });
       for (const dep of [...changes.add, ...changes.remove]) {
         const k = STATE_KEYS.index(task, dep);
@@ -96,12 +108,13 @@ export function createRouteStage(deps: RouteStageDeps): { handler: (r: InboundRe
 
     /** Routes one case group: fetches the partition's copies of the users and teams its decision reads. */
     const routeOne = async (caseGroupId: string, input: RouteInput | null): Promise<RouteResult> => {
-      const before = (await store.get<CaseGroupState>(STATE_KEYS.caseGroup(caseGroupId))) ?? undefined;
+      const loaded = await load(caseGroupId);
+      const before = loaded?.state;
       const needs = needsOf(before ?? null, input);
       const users = new Map(await Promise.all(needs.users.map(async (id) => [id, (await store.get<UserDoc>(STATE_KEYS.user(task, id))) ?? null] as const)));
       const teams = new Map(await Promise.all(needs.teams.map(async (id) => [id, (await store.get<TeamDoc>(STATE_KEYS.team(task, id))) ?? null] as const)));
       const result = route(before ?? null, input, { rules: deps.rules, eventId, arrivedAt, user: (id) => users.get(id) ?? null, team: (id) => teams.get(id) ?? null, source });
-      await save(store, caseGroupId, before, result);
+      await save(store, caseGroupId, loaded, result);
       emit(caseGroupId, result);
       return result;
     };
@@ -111,10 +124,10 @@ export function createRouteStage(deps: RouteStageDeps): { handler: (r: InboundRe
         const cutoff = new Date(Date.parse(p.at) - deps.waitExpiryMs).toISOString();
         const waiting = (await store.get<Record<string, string>>(STATE_KEYS.waiting(task))) ?? {};
         for (const caseGroupId of Object.keys(waiting).filter((id) => (waiting[id] ?? '') <= cutoff).sort()) {
-          const before = (await store.get<CaseGroupState>(STATE_KEYS.caseGroup(caseGroupId))) ?? undefined;
-          if (!before) continue;
-          const result = expireWaiting(before, cutoff, deps.waitExpiryMs, { eventId });
-          await save(store, caseGroupId, before, result);
+          const loaded = await load(caseGroupId);
+          if (!loaded) continue;
+          const result = expireWaiting(loaded.state, cutoff, deps.waitExpiryMs, { eventId });
+          await save(store, caseGroupId, loaded, result);
           emit(caseGroupId, result);
         }
         return;

@@ -1,3 +1,5 @@
+import { HISTORY_KEYS } from '@cms-router/routing';
+
 /**
  * The router's state keys, in one place. Each stage's state lives in Redis under
  * `<REDIS_KEY_PREFIX>:<stage>:<key>` and in the stage's changelog under `<key>`. Keys of one partition's
@@ -10,6 +12,8 @@ export const STATE_KEYS = {
   person: (partyId: string) => `person:${partyId}`,
   /** A case group (route stage). */
   caseGroup: (caseGroupId: string) => `cg:${caseGroupId}`,
+  /** One slot of a case group's history ring (route stage): its own prefix, so `cg:*` finds documents only. */
+  historyEntry: HISTORY_KEYS.entry,
   /** A route partition's copy of a user: availability, departures. */
   user: (task: number, userId: string) => `p${task}:user:${userId}`,
   /** A route partition's copy of a team: its leader. */
