@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { qualify, TOPICS, type Assignment, type CaseFact, type Rejection } from '@cms-router/events';
+import { createTickWriter } from '@cms-router/platform';
 import { ROUTER_TOPICS } from '@cms-router/router/app';
 import type { TrafficEvent } from '@cms-router/traffic';
 import { testPlatform, uniqueName } from '../harness/index.ts';
@@ -77,6 +78,53 @@ describe('router on the real stack', () => {
       expect(router.output.join('')).toContain('"msg":"shutting down"');
     } finally {
       await router.kill('SIGTERM');
+      await admin.disconnect();
+      await p.cleanup();
+    }
+  });
+
+  it('facts waiting for an application that never comes are rejected once, on the first tick past the expiry; one whose application came is applied instead; across the waiting index shares and a restart', { timeout: 300_000 }, async () => {
+    const p = await testPlatform('expiry');
+    await p.createTopics(ROUTER_TOPICS);
+    const admin = p.kafka.admin();
+    await admin.connect();
+    const group = uniqueName('router');
+    const env = { KAFKA_TOPIC_NAMESPACE: p.namespace, REDIS_KEY_PREFIX: uniqueName('rx').replace(/[^a-zA-Z0-9_-]/g, ''), ROUTER_GROUP_ID: group, ROUTER_TICK_INTERVAL_MS: '0', ROUTER_WAIT_EXPIRY_MS: '3600000' };
+    let router = startServiceProcess('router', env);
+    const ticks = createTickWriter({
+      kafka: p.kafka, admin, serde: p.serde, topic: TOPICS.routerInbox, namespace: p.namespace, service: 'test',
+      record: (at) => ({ caseGroupId: '', occurredAt: at, source: { topic: 'router-timer', partition: 0, offset: at, eventId: null }, fact: Buffer.alloc(0), signal: { type: 'Tick' as const, at } }),
+    });
+    try {
+      await waitForStarted(router);
+      // Forty case groups with a fact and no application (they spread over the index shares); one more gets its application.
+      const orphans = Array.from({ length: 40 }, (_, i) => `CG-W${i}`);
+      const p2p = (id: string) => ({ topic: 'cms.case-facts.v1' as const, key: id, value: { caseGroupId: id, caseId: `${id}-C`, occurredAt: '2026-01-06T10:00:00.000Z', payload: { type: 'PromiseToPayScheduleIssued' as const, scheduleId: 'S' } } });
+      await produceTraffic(p.kafka, p.serde, p.namespace, [...orphans.map(p2p), p2p('CG-LATE')]);
+      await waitUntilSettled(admin, p.namespace, { router: group });
+      await produceTraffic(p.kafka, p.serde, p.namespace, [{ topic: 'cms.case-facts.v1', key: 'CG-LATE', value: app('CG-LATE', 'CF10 1AA') }]);
+      await waitUntilSettled(admin, p.namespace, { router: group });
+      expect(await readAll<Rejection>(p.kafka, p.serde, p.namespace, TOPICS.rejections, 1_000)).toHaveLength(0); // early, not wrong
+      // A tick before the expiry changes nothing; the router restarts (its index comes back); a tick past it rejects each once.
+      await ticks.write(new Date(Date.now() + 60_000).toISOString());
+      await waitUntilSettled(admin, p.namespace, { router: group });
+      expect(await readAll<Rejection>(p.kafka, p.serde, p.namespace, TOPICS.rejections, 1_000)).toHaveLength(0);
+      expect(await router.kill('SIGTERM')).toBe(0);
+      router = startServiceProcess('router', env);
+      await waitForStarted(router);
+      const later = new Date(Date.now() + 2 * 3_600_000).toISOString();
+      await ticks.write(later);
+      await ticks.write(later); // the same tick twice (two instances' timers): nothing more
+      await waitUntilSettled(admin, p.namespace, { router: group });
+      const rejected = await readAll<Rejection>(p.kafka, p.serde, p.namespace, TOPICS.rejections, 1_500);
+      expect(rejected.every((r) => r.value.code === 'CMS_WAIT_EXPIRED')).toBe(true);
+      expect(rejected.map((r) => r.value.caseGroupId).sort()).toEqual([...orphans].sort());
+      const assignments = await readAll<Assignment>(p.kafka, p.serde, p.namespace, TOPICS.assignments, 1_000);
+      expect(assignments.map((a) => [a.key, a.value.segment])).toEqual([['CG-LATE', 'MAINTENANCE']]);
+      expect(await router.kill('SIGTERM')).toBe(0);
+    } finally {
+      await router.kill('SIGTERM');
+      await ticks.close();
       await admin.disconnect();
       await p.cleanup();
     }

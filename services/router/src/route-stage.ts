@@ -23,7 +23,7 @@ import {
   type UserDoc,
 } from '@cms-router/routing';
 import { decodeCarried } from './people-stage.ts';
-import { STATE_KEYS } from './state-keys.ts';
+import { STATE_KEYS, WAITING_BUCKETS, waitingBucket } from './state-keys.ts';
 
 export interface RouteStageDeps {
   readonly serde: Serde;
@@ -99,10 +99,16 @@ export function createRouteStage(deps: RouteStageDeps): { handler: (r: InboundRe
       const wasWaiting = oldestWaiting(before ?? null);
       const nowWaiting = oldestWaiting(after);
       if (wasWaiting !== nowWaiting) {
-        const k = STATE_KEYS.waiting(task);
-        const others = Object.entries((await s.get<Record<string, string>>(k)) ?? {}).filter(([id]) => id !== caseGroupId);
-        const waiting = Object.fromEntries(nowWaiting === null ? others : [...others, [caseGroupId, nowWaiting]]);
+        const k = STATE_KEYS.waiting(task, waitingBucket(caseGroupId));
+        const waiting = { ...((await s.get<Record<string, string>>(k)) ?? {}) };
+        if (nowWaiting === null) delete waiting[caseGroupId];
+        else waiting[caseGroupId] = nowWaiting;
         s.put(k, Object.keys(waiting).length === 0 ? undefined : waiting);
+        const legacy = await s.get<Record<string, string>>(STATE_KEYS.waitingLegacy(task));
+        if (legacy && caseGroupId in legacy) {
+          const rest = Object.fromEntries(Object.entries(legacy).filter(([id]) => id !== caseGroupId));
+          s.put(STATE_KEYS.waitingLegacy(task), Object.keys(rest).length === 0 ? undefined : rest);
+        }
       }
     };
 
@@ -122,7 +128,8 @@ export function createRouteStage(deps: RouteStageDeps): { handler: (r: InboundRe
     const partitionFact = async (p: PartitionInput): Promise<void> => {
       if (p.kind === 'tick') {
         const cutoff = new Date(Date.parse(p.at) - deps.waitExpiryMs).toISOString();
-        const waiting = (await store.get<Record<string, string>>(STATE_KEYS.waiting(task))) ?? {};
+        const shares = await Promise.all([STATE_KEYS.waitingLegacy(task), ...Array.from({ length: WAITING_BUCKETS }, (_, b) => STATE_KEYS.waiting(task, b))].map((k) => store.get<Record<string, string>>(k)));
+        const waiting: Record<string, string> = Object.assign({}, ...shares.map((x) => x ?? {}));
         for (const caseGroupId of Object.keys(waiting).filter((id) => (waiting[id] ?? '') <= cutoff).sort()) {
           const loaded = await load(caseGroupId);
           if (!loaded) continue;

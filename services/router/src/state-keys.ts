@@ -20,6 +20,21 @@ export const STATE_KEYS = {
   team: (task: number, teamId: string) => `p${task}:team:${teamId}`,
   /** Case groups of a route partition whose placement depends on a user or a team (`user:<id>` / `team:<id>`). */
   index: (task: number, dependency: string) => `p${task}:idx:${dependency}`,
-  /** Case groups of a route partition with facts waiting, and the oldest arrival of each. */
-  waiting: (task: number) => `p${task}:waiting`,
+  /** Case groups of a route partition with facts waiting, and the oldest arrival of each: one of WAITING_BUCKETS shares. */
+  waiting: (task: number, bucket: number) => `p${task}:waiting:${bucket}`,
+  /** The same, as one document (before the shares): still read, emptied as its case groups change. */
+  waitingLegacy: (task: number) => `p${task}:waiting`,
 } as const;
+
+/**
+ * The waiting index is split in shares by case group, so a case group that starts or stops waiting
+ * rewrites 1/WAITING_BUCKETS of it, not the whole partition's (it was the route stage's largest write
+ * under a burst where applications come after their facts).
+ */
+export const WAITING_BUCKETS = 32;
+
+export function waitingBucket(caseGroupId: string): number {
+  let h = 0;
+  for (let i = 0; i < caseGroupId.length; i += 1) h = (h * 31 + caseGroupId.charCodeAt(i)) | 0;
+  return (h >>> 0) % WAITING_BUCKETS;
+}

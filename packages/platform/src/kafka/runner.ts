@@ -206,9 +206,16 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
     const base = unqualify(fullTopic, opts.namespace);
     return base ? limit(base) : 500;
   };
+  const maxBytes = new Map<string, number>();
+  /** A topic's per-batch limit, asked for every output: looked up once per topic. */
   const maxBytesOf = (fullTopic: string): number => {
-    const base = unqualify(fullTopic, opts.namespace);
-    return (base ? TOPIC_SPECS[base].maxMessageBytes : undefined) ?? UPSTREAM_MAX_BYTES;
+    let n = maxBytes.get(fullTopic);
+    if (n === undefined) {
+      const base = unqualify(fullTopic, opts.namespace);
+      n = (base ? TOPIC_SPECS[base].maxMessageBytes : undefined) ?? UPSTREAM_MAX_BYTES;
+      maxBytes.set(fullTopic, n);
+    }
+    return n;
   };
   let consumer: Consumer | undefined;
   let plainProducer: Promise<Producer> | undefined;

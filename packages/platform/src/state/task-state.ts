@@ -59,6 +59,17 @@ return 1`;
 
 const DELETE = '\0';
 
+/** A staged write: the value, and its JSON (undefined until first needed; null for a delete). */
+interface Staged {
+  raw: string | null | undefined;
+  readonly value: unknown;
+}
+
+const rawOf = (w: Staged): string | null => {
+  if (w.raw === undefined) w.raw = JSON.stringify(w.value);
+  return w.raw;
+};
+
 /**
  * Changelog-backed task state (the Kafka Streams pattern, with Redis as the local store):
  * - every write goes to a compacted changelog topic in the same transaction as the outputs and the
@@ -83,10 +94,10 @@ export function createTaskState(opts: TaskStateOptions) {
   const markers = new Map<number, string>();
   const verified = new Set<number>();
   const cache = new Map<string, unknown>();
-  /** Writes of the transaction in progress, per task: raw JSON (null = delete) and the value. */
-  const staged = new Map<number, Map<string, { raw: string | null; value: unknown }>>();
+  /** Writes of the transaction in progress, per task: the value, and its JSON once needed (null = delete). */
+  const staged = new Map<number, Map<string, Staged>>();
   /** Writes of the input being handled (dropped if it fails, so a dead-lettered record changes no state). */
-  const frames = new Map<number, Map<string, { raw: string | null; value: unknown }>>();
+  const frames = new Map<number, Map<string, Staged>>();
 
   const remember = (key: string, value: unknown): void => {
     cache.delete(key);
@@ -197,7 +208,7 @@ export function createTaskState(opts: TaskStateOptions) {
     },
     /** The store a handler uses for one input of task `task`. */
     store(task: number): TaskStore {
-      const frame = new Map<string, { raw: string | null; value: unknown }>();
+      const frame = new Map<string, Staged>();
       frames.set(task, frame);
       return {
         task,
@@ -207,7 +218,9 @@ export function createTaskState(opts: TaskStateOptions) {
           return (await read(key)) as T | undefined;
         },
         put(key, value) {
-          frame.set(key, value === undefined || value === null ? { raw: null, value: undefined } : { raw: JSON.stringify(value), value });
+          // Encoded at the commit, once: a key written by many inputs of a transaction (an index, a busy
+          // case group) was encoded on every write. Values are not changed after put; the cache shares them.
+          frame.set(key, value === undefined || value === null ? { raw: null, value: undefined } : { raw: undefined, value });
         },
       };
     },
@@ -217,7 +230,7 @@ export function createTaskState(opts: TaskStateOptions) {
       frames.delete(task);
       if (!frame || frame.size === 0) return;
       let s = staged.get(task);
-      if (!s) staged.set(task, (s = new Map<string, { raw: string | null; value: unknown }>()));
+      if (!s) staged.set(task, (s = new Map<string, Staged>()));
       for (const [k, v] of frame) {
         s.delete(k);
         s.set(k, v);
@@ -229,7 +242,7 @@ export function createTaskState(opts: TaskStateOptions) {
     },
     /** What to write to the changelog in this transaction. */
     writes(task: number): ChangelogWrite[] {
-      return [...(staged.get(task) ?? [])].map(([key, v]) => ({ key, value: v.raw }));
+      return [...(staged.get(task) ?? [])].map(([key, v]) => ({ key, value: rawOf(v) }));
     },
     /** The transaction did not commit: its writes are dropped. */
     discard(task: number): void {
@@ -247,7 +260,7 @@ export function createTaskState(opts: TaskStateOptions) {
       if (writes.length === 0 || lastChangelogOffset === undefined) return true;
       const expected = markers.get(task) ?? '';
       const keys = [markerKey(task), ...writes.map(([k]) => docKey(k))];
-      const args = [expected, lastChangelogOffset, ...writes.map(([, v]) => v.raw ?? DELETE)];
+      const args = [expected, lastChangelogOffset, ...writes.map(([, v]) => rawOf(v) ?? DELETE)];
       const ok = (await redisCall('persist state', () => redis.eval(PERSIST, keys.length, ...keys, ...args))) === 1;
       if (!ok) {
         stats.lost += 1;
