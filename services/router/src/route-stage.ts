@@ -100,9 +100,8 @@ export function createRouteStage(deps: RouteStageDeps): { handler: (r: InboundRe
       const nowWaiting = oldestWaiting(after);
       if (wasWaiting !== nowWaiting) {
         const k = STATE_KEYS.waiting(task, waitingBucket(caseGroupId));
-        const waiting = { ...((await s.get<Record<string, string>>(k)) ?? {}) };
-        if (nowWaiting === null) delete waiting[caseGroupId];
-        else waiting[caseGroupId] = nowWaiting;
+        const others = Object.entries((await s.get<Record<string, string>>(k)) ?? {}).filter(([id]) => id !== caseGroupId);
+        const waiting = Object.fromEntries(nowWaiting === null ? others : [...others, [caseGroupId, nowWaiting]]);
         s.put(k, Object.keys(waiting).length === 0 ? undefined : waiting);
         const legacy = await s.get<Record<string, string>>(STATE_KEYS.waitingLegacy(task));
         if (legacy && caseGroupId in legacy) {
@@ -129,7 +128,8 @@ export function createRouteStage(deps: RouteStageDeps): { handler: (r: InboundRe
       if (p.kind === 'tick') {
         const cutoff = new Date(Date.parse(p.at) - deps.waitExpiryMs).toISOString();
         const shares = await Promise.all([STATE_KEYS.waitingLegacy(task), ...Array.from({ length: WAITING_BUCKETS }, (_, b) => STATE_KEYS.waiting(task, b))].map((k) => store.get<Record<string, string>>(k)));
-        const waiting: Record<string, string> = Object.assign({}, ...shares.map((x) => x ?? {}));
+        const waiting: Record<string, string> = {};
+        for (const share of shares) Object.assign(waiting, share ?? {});
         for (const caseGroupId of Object.keys(waiting).filter((id) => (waiting[id] ?? '') <= cutoff).sort()) {
           const loaded = await load(caseGroupId);
           if (!loaded) continue;
