@@ -7,7 +7,7 @@ import { createRedis } from '@cms-router/platform';
 import { defaultRules, loadRules } from '@cms-router/rules';
 import { explainText } from './explain.ts';
 import { readCaseGroup } from './stored-state.ts';
-import { simulate, toJsonLines, toTable } from './simulate.ts';
+import { isYamlScenario, jsonLinesOf, simulate, simulateJsonLinesFile, TABLE_HEADER, tableRows, toJsonLines, toTable } from './simulate.ts';
 import { playTraffic } from './traffic.ts';
 
 const USAGE = `usage: npm run cli -- <command>
@@ -35,8 +35,24 @@ async function main(argv: string[]): Promise<number> {
       const file = positionals[0];
       if (!file) throw new Error('simulate needs a scenario file');
       const rules = values.rules ? loadRules(JSON.parse(readFileSync(values.rules, 'utf8')), values.rules) : defaultRules();
-      const result = simulate(readFileSync(file, 'utf8'), rules, file);
-      console.log(values.pretty ? toTable(result) : toJsonLines(result));
+      if (isYamlScenario(file)) {
+        const result = simulate(readFileSync(file, 'utf8'), rules, file);
+        console.log(values.pretty ? toTable(result) : toJsonLines(result));
+        return 0;
+      }
+      // JSON lines stream: outputs are written as each event is run, so memory is the cores' state only.
+      const rowsOf = values.pretty ? tableRows() : jsonLinesOf;
+      if (values.pretty) console.log(TABLE_HEADER);
+      let buffered: string[] = [];
+      const flush = (): void => {
+        if (buffered.length > 0) process.stdout.write(`${buffered.join('\n')}\n`);
+        buffered = [];
+      };
+      await simulateJsonLinesFile(file, rules, (r) => {
+        buffered.push(...rowsOf(r));
+        if (buffered.length >= 1_000) flush();
+      });
+      flush();
       return 0;
     }
     case 'explain': {

@@ -1,12 +1,33 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultRules } from '@cms-router/rules';
-import { SIMULATED_TOPICS, simulate, toJsonLines, toTable } from './simulate.ts';
+import { jsonLinesOf, SIMULATED_TOPICS, simulate, simulateJsonLinesFile, tableRows, TABLE_HEADER, toJsonLines, toTable, type SimulationLine } from './simulate.ts';
 
 const example = readFileSync(resolve(import.meta.dirname, '../../../examples/work-allocation.jsonl'), 'utf8');
 
 describe('simulate', () => {
+  it('streams a JSON-lines file with the same outputs, lines and table as the whole-file run', async () => {
+    const path = resolve(import.meta.dirname, '../../../examples/work-allocation.jsonl');
+    const streamed: SimulationLine[] = [];
+    const count = await simulateJsonLinesFile(path, defaultRules(), (r) => streamed.push(r));
+    const whole = simulate(example, defaultRules(), path);
+    expect(count).toBe(whole.length);
+    expect(streamed.flatMap(jsonLinesOf).join('\n')).toBe(toJsonLines(whole));
+    const rowsOf = tableRows();
+    expect([TABLE_HEADER, ...streamed.flatMap(rowsOf)].join('\n')).toBe(toTable(whole));
+  });
+
+  it('checks the whole streamed file before anything runs, and reports every bad line', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cms-sim-')), 'bad.jsonl');
+    const good = example.split('\n').find((l) => l.includes('ApplicationReceived')) ?? '';
+    writeFileSync(path, `${good}\n{"topic":"cms.nope.v1","value":{}}\n\nnot json\n`);
+    const emitted: SimulationLine[] = [];
+    await expect(simulateJsonLinesFile(path, defaultRules(), (r) => emitted.push(r))).rejects.toThrow(/bad\.jsonl:2: .*cms\.nope\.v1[\s\S]*bad\.jsonl:4: not valid JSON/);
+    expect(emitted).toHaveLength(0);
+  });
+
   it('runs the work-allocation example through the router core', () => {
     const lines = toJsonLines(simulate(example, defaultRules(), 'work-allocation.jsonl'))
       .split('\n')

@@ -1,3 +1,5 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { parseAllDocuments } from 'yaml';
 import { CmsError } from '@cms-router/errors';
 import { parseEventObject, parseJsonEvent, type Assignment, type JsonEvent, type OrphanReport, type Rejection, type SrFact } from '@cms-router/events';
@@ -31,7 +33,7 @@ export function parseScenario(text: string, fileName = 'scenario'): Parsed[] {
     if (!SIMULATED.has(event.topic)) problems.push(`${where}: topic ${event.topic} is not an input of sr-events or the router (use ${SIMULATED_TOPICS.join(', ')})`);
     else events.push({ line, event });
   };
-  if (/\.ya?ml$/i.test(fileName) || /^\s*-\s+topic:/m.test(text)) {
+  if (isYamlScenario(fileName) || /^\s*-\s+topic:/m.test(text)) {
     const starts: number[] = [0];
     for (let i = 0; i < text.length; i += 1) if (text[i] === '\n') starts.push(i + 1);
     const lineOf = (offset: number): number => {
@@ -97,9 +99,7 @@ export function simulate(text: string, rules: Rules, fileName = 'scenario'): Sim
 
 /** One JSON line per output, in the contract's JSON form, with the scenario line that caused it: {"line","topic","key","value"}. */
 export function toJsonLines(result: readonly SimulationLine[]): string {
-  return result
-    .flatMap((r) => r.outputs.map((o) => JSON.stringify({ line: r.line, topic: o.topic, key: 'caseGroupId' in o.value && o.value.caseGroupId ? o.value.caseGroupId : r.input.key, value: o.value })))
-    .join('\n');
+  return result.flatMap(jsonLinesOf).join('\n');
 }
 
 function cell(text: string, width: number): string {
@@ -108,11 +108,13 @@ function cell(text: string, width: number): string {
 
 const place = (segment: string | null, region: string | null): string => (segment ? `${segment}${region ? `/${region}` : ''}` : '(new)');
 
-/** A table for people: line, case group, work item, from -> to (with region), who and how, why. */
-export function toTable(result: readonly SimulationLine[]): string {
-  const rows: string[] = [`${cell('line', 5)} ${cell('case group', 12)} ${cell('work item', 20)} ${cell('from -> to', 56)} ${cell('team / user / access / requirements / handling', 96)} why`];
+export const TABLE_HEADER = `${cell('line', 5)} ${cell('case group', 12)} ${cell('work item', 20)} ${cell('from -> to', 56)} ${cell('team / user / access / requirements / handling', 96)} why`;
+
+/** Rows of the table, one scenario line at a time: it remembers where each work item was, so a long scenario streams. */
+export function tableRows(): (r: SimulationLine) => string[] {
   const last = new Map<string, string>();
-  for (const r of result) {
+  return (r) => {
+    const rows: string[] = [];
     for (const o of r.outputs) {
       if (o.topic === 'cms.assignments.v1') {
         const a: Assignment = o.value;
@@ -135,6 +137,58 @@ export function toTable(result: readonly SimulationLine[]): string {
         rows.push(`${cell(String(r.line), 5)} ${cell(x.caseGroupId ?? '-', 12)} ${cell('REJECTED', 20)} ${cell(x.code, 56)} ${cell('', 96)} ${x.reason}`);
       }
     }
-  }
-  return rows.join('\n');
+    return rows;
+  };
+}
+
+/** A table for people: line, case group, work item, from -> to (with region), who and how, why. */
+export function toTable(result: readonly SimulationLine[]): string {
+  const rowsOf = tableRows();
+  return [TABLE_HEADER, ...result.flatMap(rowsOf)].join('\n');
+}
+
+/** One scenario line's outputs as JSON lines (see toJsonLines). */
+export function jsonLinesOf(r: SimulationLine): string[] {
+  return r.outputs.map((o) => JSON.stringify({ line: r.line, topic: o.topic, key: 'caseGroupId' in o.value && o.value.caseGroupId ? o.value.caseGroupId : r.input.key, value: o.value }));
+}
+
+/** Whether a scenario file is YAML (read whole) rather than JSON lines (streamed). */
+export const isYamlScenario = (fileName: string): boolean => /\.ya?ml$/i.test(fileName);
+
+/**
+ * A JSON-lines scenario streamed from a file, in two passes so that, as with `simulate`, nothing runs
+ * until the whole file checks: the first reads every line and keeps only the problems, the second runs
+ * each event as it is read and hands its outputs to `emit`. Memory is the cores' state, not the file or
+ * its outputs: a replay of a million events fits in about 1 GB (docs/simulate.md).
+ */
+export async function simulateJsonLinesFile(path: string, rules: Rules, emit: (r: SimulationLine) => void): Promise<number> {
+  const problems: string[] = [];
+  const each = async (visit: (event: JsonEvent, line: number, where: string) => void): Promise<void> => {
+    const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+    let n = 0;
+    for await (const raw of lines) {
+      n += 1;
+      const trimmed = raw.trim();
+      if (trimmed === '' || trimmed.startsWith('#') || trimmed.startsWith('//')) continue;
+      const where = `${path}:${n}`;
+      let event: JsonEvent;
+      try {
+        event = parseJsonEvent(trimmed, where);
+      } catch (err) {
+        problems.push(err instanceof Error ? err.message : String(err));
+        continue;
+      }
+      if (!SIMULATED.has(event.topic)) problems.push(`${where}: topic ${event.topic} is not an input of sr-events or the router (use ${SIMULATED_TOPICS.join(', ')})`);
+      else visit(event, n, where);
+    }
+  };
+  await each(() => undefined);
+  if (problems.length > 0) throw new CmsError('CMS_EVENT_INVALID', problems.join('\n'), { context: { problems: problems.length } });
+  const system = createMemorySystem(rules);
+  let count = 0;
+  await each((event, line) => {
+    count += 1;
+    emit({ line, input: { topic: event.topic, key: event.key, eventId: event.eventId }, outputs: system.process({ topic: event.topic, value: event.value } as SystemInput, event.eventId, { topic: event.topic, partition: 0, offset: String(line) }) });
+  });
+  return count;
 }

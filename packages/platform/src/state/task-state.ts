@@ -133,6 +133,8 @@ export function createTaskState(opts: TaskStateOptions) {
     let last = previous;
     let count = 0;
     let pending: { key: string; value: string | null }[] = [];
+    /** The batch being written while the next is read (one at a time, in order: each ends with its marker). */
+    let inFlight: Promise<void> = Promise.resolve();
     const write = async (): Promise<void> => {
       if (pending.length === 0) return;
       const multi = redis.multi();
@@ -142,7 +144,11 @@ export function createTaskState(opts: TaskStateOptions) {
       }
       if (last !== null) multi.set(markerKey(task), last);
       pending = [];
-      await redisCall('restore state', () => multi.exec());
+      await inFlight;
+      const written = redisCall('restore state', () => multi.exec()).then(() => undefined);
+      // Awaited before the next batch and at the end; a failure fails the restore there, which is retried.
+      written.catch(() => undefined);
+      inFlight = written;
     };
     await readTopicToEnd(
       opts.kafka,
@@ -157,6 +163,7 @@ export function createTaskState(opts: TaskStateOptions) {
       { from: new Map([[task, from]]), timeoutMs: opts.restoreTimeoutMs ?? 600_000 },
     );
     await write();
+    await inFlight;
     const marker = last ?? '-1';
     await redisCall('write marker', () => redis.set(markerKey(task), marker));
     stats.restores += 1;

@@ -1,0 +1,52 @@
+// `npm run bench:simulate [-- --events 1000000]`: `cms-router simulate` over a generated scenario of that
+// many upstream events (JSON lines, the contract's JSON form), its events/s and peak RSS, beside a raw
+// baseline in the same run: reading and JSON-parsing the same file line by line (the floor: no routing).
+// The scenario is written in chunks of case groups so that making it needs no more memory than running it.
+import { spawnSync } from 'node:child_process';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { once } from 'node:events';
+import { parseArgs } from 'node:util';
+import { generateTraffic } from '@cms-router/traffic';
+
+const { values } = parseArgs({ args: process.argv.slice(2), options: { events: { type: 'string', default: '1000000' }, chunk: { type: 'string', default: '2000' }, keep: { type: 'boolean' } } });
+const target = Number(values.events);
+const dir = mkdtempSync(join(tmpdir(), 'cms-bench-sim-'));
+const file = join(dir, 'scenario.jsonl');
+const out = createWriteStream(file);
+let written = 0;
+for (let start = 0; written < target; start += Number(values.chunk)) {
+  for (const e of generateTraffic({ seed: 1 + start, caseGroups: Number(values.chunk), changesPerCaseGroup: 8, prefix: `S${start}` }).flat()) {
+    if (written >= target) break;
+    if (!out.write(`${JSON.stringify({ topic: e.topic, key: e.key, value: e.value })}\n`)) await once(out, 'drain');
+    written += 1;
+  }
+}
+out.end();
+await once(out, 'finish');
+console.log(`[bench:simulate] ${written.toLocaleString('en-GB')} events, ${(statSync(file).size / 2 ** 20).toFixed(0)} MiB of JSON lines; ${cpus()[0]?.model ?? 'cpu'}; load ${loadavg()[0]?.toFixed(2)}`);
+
+// Raw baseline: the same file read and parsed line by line, nothing else.
+{
+  const started = performance.now();
+  let n = 0;
+  for await (const line of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })) if (line !== '') n += (JSON.parse(line) as object) ? 1 : 0;
+  const s = (performance.now() - started) / 1000;
+  console.log(`raw baseline (read + JSON.parse per line)   ${n.toLocaleString('en-GB')} events in ${s.toFixed(1)} s = ${Math.round(n / s).toLocaleString('en-GB')} events/s`);
+}
+
+// The CLI as an operator runs it, output to /dev/null.
+{
+  const bin = resolve(import.meta.dirname, '../packages/cli/src/bin.ts');
+  const started = performance.now();
+  // The child reports its own peak RSS (KiB) on exit: no GNU time needed.
+  const report = `data:text/javascript,process.on('exit',()=>process.stderr.write('\\n'+process.resourceUsage().maxRSS+'\\n'))`;
+  const r = spawnSync(process.execPath, ['--import', report, bin, 'simulate', file], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 20 });
+  const s = (performance.now() - started) / 1000;
+  if (r.status !== 0) throw new Error(`simulate failed (${r.status}): ${r.stderr.slice(-400)}`);
+  const peakKiB = Number(r.stderr.trim().split('\n').at(-1));
+  console.log(`cms-router simulate (two passes: check, run)  ${written.toLocaleString('en-GB')} events in ${s.toFixed(1)} s = ${Math.round(written / s).toLocaleString('en-GB')} events/s; peak RSS ${(peakKiB / 1024).toFixed(0)} MiB`);
+}
+if (!values.keep) rmSync(dir, { recursive: true, force: true });
