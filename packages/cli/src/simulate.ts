@@ -184,7 +184,8 @@ export async function simulateJsonLinesFile(path: string, rules: Rules, emit: (r
   };
   await each(() => undefined);
   if (problems.length > 0) throw new CmsError('CMS_EVENT_INVALID', problems.join('\n'), { context: { problems: problems.length } });
-  const system = createMemorySystem(rules);
+  // Outputs go out as they come; the history they would build up in memory is not kept.
+  const system = createMemorySystem(rules, { historyLimit: 0 });
   let count = 0;
   await each((event, line) => {
     count += 1;

@@ -20,6 +20,8 @@ export interface MemoryRouterOptions {
    * own pace.
    */
   readonly pick?: (ready: readonly ('people' | 'inbox')[]) => 'people' | 'inbox';
+  /** History entries kept per case group (default HISTORY_LIMIT). A replay that prints its outputs keeps none: most of a case group's memory is its history. */
+  readonly historyLimit?: number;
 }
 
 export interface MemoryRouter {
@@ -69,6 +71,7 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
     rules,
     eventId,
     arrivedAt,
+    historyLimit: options.historyLimit,
     user: (id: string) => {
       if (!needs.users.includes(id)) throw new Error(`route read user ${id}, which needsOf did not name`);
       return users.get(id) ?? null;
@@ -116,7 +119,7 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
         const before = states.get(cg);
         const oldest = oldestWaiting(before ?? null);
         if (!before || oldest === null || oldest > cutoff) continue;
-        const result = expireWaiting(before, cutoff, waitExpiryMs, { eventId: item.eventId });
+        const result = expireWaiting(before, cutoff, waitExpiryMs, { eventId: item.eventId, historyLimit: options.historyLimit });
         store(cg, before, result);
         outputsOf(result, cg, source, out);
       }

@@ -15,6 +15,8 @@ export interface RouteEnv {
   readonly team: (teamId: string) => TeamDoc | null;
   /** Where the fact was first read upstream (kept with a fact that waits, for its rejection if it expires). */
   readonly source?: SourceRef;
+  /** History entries kept per case group (default HISTORY_LIMIT); 0 for a replay that prints its outputs and keeps no history. */
+  readonly historyLimit?: number;
 }
 
 export type RouterOutput =
@@ -44,10 +46,11 @@ function noteOf(env: Pick<RouteEnv, 'eventId'>, at: string, kind: HistoryEntry['
   return { at, eventId: env.eventId, kind, subject: null, srId: null, segment: null, previousSegment: null, ruleId: null, text, ...extra };
 }
 
-function withHistory(state: CaseGroupState, entries: readonly HistoryEntry[]): CaseGroupState {
+function withHistory(state: CaseGroupState, entries: readonly HistoryEntry[], limit = HISTORY_LIMIT): CaseGroupState {
   if (entries.length === 0) return state;
+  if (limit === 0) return state.history.length === 0 ? state : { ...state, history: [] };
   const all = [...state.history, ...entries];
-  return { ...state, history: all.length > HISTORY_LIMIT ? all.slice(all.length - HISTORY_LIMIT) : all };
+  return { ...state, history: all.length > limit ? all.slice(all.length - limit) : all };
 }
 
 /** The special marking in effect: the latest marking, unless a later load-back undid it. */
@@ -405,11 +408,11 @@ export function route(prior: CaseGroupState | null, input: RouteInput | null, en
   state = loadBack.state;
   if (loadBack.note) history.push(loadBack.note);
   const placed = place(state, env, occurredAt, input?.kind === 'sr' ? input.srId : null, history, outputs);
-  return { state: withHistory(placed.state, history), outputs, recovered: placed.recovered };
+  return { state: withHistory(placed.state, history, env.historyLimit), outputs, recovered: placed.recovered };
 }
 
 /** Waiting facts that arrived before `cutoff` are rejected: their case group or case never came (CMS_WAIT_EXPIRED). */
-export function expireWaiting(state: CaseGroupState, cutoff: string, expiryMs: number, env: Pick<RouteEnv, 'eventId'>): RouteResult {
+export function expireWaiting(state: CaseGroupState, cutoff: string, expiryMs: number, env: Pick<RouteEnv, 'eventId' | 'historyLimit'>): RouteResult {
   const expired = state.waiting.filter((w) => w.arrivedAt <= cutoff);
   if (expired.length === 0) return { state, outputs: [], recovered: null };
   const days = Math.round((expiryMs / 86_400_000) * 10) / 10;
@@ -424,7 +427,7 @@ export function expireWaiting(state: CaseGroupState, cutoff: string, expiryMs: n
   }));
   const next: CaseGroupState = { ...state, waiting: state.waiting.filter((w) => !expired.includes(w)) };
   const empty = next.payingParentId === null && next.waiting.length === 0 && Object.keys(next.persons).length === 0;
-  return { state: empty ? null : withHistory(next, expired.map((w) => noteOf(env, w.arrivedAt, 'REJECTED', 'the fact waited too long and was rejected', { ruleId: 'CMS_WAIT_EXPIRED' }))), outputs, recovered: null };
+  return { state: empty ? null : withHistory(next, expired.map((w) => noteOf(env, w.arrivedAt, 'REJECTED', 'the fact waited too long and was rejected', { ruleId: 'CMS_WAIT_EXPIRED' })), env.historyLimit), outputs, recovered: null };
 }
 
 /** The oldest waiting fact's arrival, for the partition's waiting index (null when nothing waits). */
