@@ -221,7 +221,8 @@ export function createNotifierApp(deps: NotifierDeps): NotifierApp {
       log.error({ [LOG_FIELDS.code]: 'CMS_EVENT_INVALID', inbox: w.inbox, template: w.template }, 'queued email names an inbox or template this notifier does not know');
       return record({ status: 'FAILED', attempts: w.attempts, messageId: w.messageId, at: now.toISOString(), errorCode: 'CMS_EVENT_INVALID' });
     }
-    const outcome = prepared?.kind === 'failed' ? prepared : await attemptSend(w, to);
+    // An attempt prepare made is this record's attempt, whatever the guard says now (Redis may have lost it).
+    const outcome = prepared ?? (await attemptSend(w, to));
     if (outcome.kind === 'sent') return record(outcome.entry);
     const e = outcome.error;
     const next = afterFailure(w.attempts, e.retryable, now, config.smtp.maxAttempts, (a) => backoffDelay(a, config.smtp.retryInitialMs, config.smtp.retryMaxMs));
