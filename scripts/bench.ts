@@ -41,13 +41,14 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('npm run bench [-- --case-groups 2000 --changes 8 --seed 11 --rounds 2 --latency-seconds 20 --emails 500 --cpu-prof DIR --env NAME=value --logs DIR --only kafka,alo,txn,txn-serde,sr-events,router-ingest,router-route,router,notifier]');
+  console.log('npm run bench [-- --case-groups 2000 --changes 8 --seed 11 --rounds 2 --latency-seconds 20 --emails 500 --cpu-prof DIR --env NAME=value --logs DIR --only kafka,alo,txn,txn-serde,sr-events,router-ingest,router-route,router,router-split,notifier]');
   process.exit(0);
 }
 const rounds = Number(values.rounds);
 const latencySeconds = Number(values['latency-seconds']);
 const only = values.only?.split(',');
-const wanted = (name: string): boolean => only === undefined || only.includes(name);
+// The two-process router is asked for by name (--only router-split): the default run keeps to the deployed shape.
+const wanted = (name: string): boolean => (only === undefined ? name !== 'router-split' : only.includes(name));
 const RUN_TIMEOUT_MS = 15 * 60_000;
 const extraEnv = Object.fromEntries((values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 
@@ -116,6 +117,8 @@ interface ProcessPipeline {
   readonly extraTopics?: (ns: string) => string[];
   readonly program: string;
   readonly env: (ns: string, group: string) => Record<string, string>;
+  /** Several processes of the program, each with this extra environment (default: one process). */
+  readonly processes?: readonly Record<string, string>[];
   /** Its consumer groups and what each reads: the run is over when they have committed the ends. */
   readonly groups: (group: string, ns: string) => GroupInput[];
   /** Watched for the maximum rate: first and last arrival over these. */
@@ -226,6 +229,17 @@ const PIPELINES: Record<string, ProcessPipeline> = {
     latencyOutputs: (ns) => [qualify(TOPICS.assignments, ns)],
     input: () => routerInput,
   },
+  'router-split': {
+    name: 'router (ingest, then people + route: two processes)',
+    topics: ROUTER_TOPICS,
+    program: service('router'),
+    env: (ns, g) => ({ ROUTER_GROUP_ID: g, KAFKA_TOPIC_NAMESPACE: ns, REDIS_KEY_PREFIX: ns, ROUTER_TICK_INTERVAL_MS: '0' }),
+    processes: [{ ROUTER_STAGES: 'ingest' }, { ROUTER_STAGES: 'people,route' }],
+    groups: (g, ns) => [read(`${g}.ingest`, ns, [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.workforce, TOPICS.srFacts]), read(`${g}.people`, ns, [TOPICS.routerPeople]), read(`${g}.route`, ns, [TOPICS.routerInbox])],
+    outputs: (ns) => [TOPICS.routerInbox, TOPICS.assignments].map(q(ns)),
+    latencyOutputs: (ns) => [qualify(TOPICS.assignments, ns)],
+    input: () => routerInput,
+  },
   notifier: {
     name: 'notifier (SMTP to the sink)',
     topics: NOTIFIER_TOPICS,
@@ -255,12 +269,15 @@ async function maxRate(key: string, p: ProcessPipeline, round: number, ns: strin
   const w = await watch(kafka, p.outputs(ns), p.onRecord);
   const loadBefore = load1();
   const profile = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`, `--cpu-prof-name=${key}-r${round}.cpuprofile`] : [];
-  const child = startNode(p.program, { ...endpoints, KAFKA_TOPIC_NAMESPACE: ns, ...extraEnv, ...p.env(ns, `${ns}.${key}`) }, profile, values.logs ? join(values.logs, `${key}-r${round}.log`) : undefined);
+  const children = (p.processes ?? [{}]).map((extra, i) =>
+    startNode(p.program, { ...endpoints, KAFKA_TOPIC_NAMESPACE: ns, ...extraEnv, ...p.env(ns, `${ns}.${key}`), ...extra }, profile.map((a) => a.replace('.cpuprofile', i === 0 ? '.cpuprofile' : `-${i}.cpuprofile`)), values.logs ? join(values.logs, `${key}-r${round}${i === 0 ? '' : `-${i}`}.log`) : undefined),
+  );
   const finished = await untilDone(kafka, admin, p.groups(`${ns}.${key}`, ns), w, RUN_TIMEOUT_MS);
-  const rssMiB = peakRssMiB(child.pid);
-  await stopChild(child);
+  // Several processes: the sum of their peaks (what the pipeline needs at most).
+  const rssMiB = children.reduce((n, c) => n + peakRssMiB(c.pid), 0);
+  for (const c of children) await stopChild(c);
   await w.stop();
-  if (!finished) throw new Error(`${p.name}: no end within ${RUN_TIMEOUT_MS / 60_000} min (${w.count()} outputs); its last output:\n${child.tail()}`);
+  if (!finished) throw new Error(`${p.name}: no end within ${RUN_TIMEOUT_MS / 60_000} min (${w.count()} outputs); its last output:\n${children.map((c) => c.tail()).join('\n')}`);
   const seconds = Math.max(0.001, ((w.last() ?? 0) - (w.first() ?? 0)) / 1000);
   const eventsPerSec = inputs / seconds;
   record({ pipeline: p.name, round, kind: 'max', inputs, eventsPerSec, rssMiB, load: (loadBefore + load1()) / 2, note: `${w.count()} outputs in ${seconds.toFixed(1)} s` });
@@ -273,16 +290,16 @@ async function latencyAt(key: string, p: ProcessPipeline, round: number, ns: str
   if (input.length === 0 || p.latencyOutputs(ns).length === 0) return;
   await prepare(p, ns);
   const w = await watch(kafka, p.latencyOutputs(ns));
-  const child = startNode(p.program, { ...endpoints, KAFKA_TOPIC_NAMESPACE: ns, ...extraEnv, ...p.env(ns, `${ns}.${key}`) });
+  const children = (p.processes ?? [{}]).map((extra) => startNode(p.program, { ...endpoints, KAFKA_TOPIC_NAMESPACE: ns, ...extraEnv, ...p.env(ns, `${ns}.${key}`), ...extra }));
   try {
     await untilGroupsStable(admin, [...new Set(p.groups(`${ns}.${key}`, ns).map((g) => g.groupId))]);
     await sleep(1_000); // partitions assigned: the first fetch is under way
     const loadBefore = load1();
     const sent = await play(kafka, serdeFor(ns), q(ns), input, rate, latencySeconds, w, `${ns}-lat`);
     await untilDone(kafka, admin, p.groups(`${ns}.${key}`, ns), w, RUN_TIMEOUT_MS);
-    record({ pipeline: label, round, kind: 'latency', inputs: sent, rateOffered: rate, ...latencyOf(w), rssMiB: peakRssMiB(child.pid), load: (loadBefore + load1()) / 2 });
+    record({ pipeline: label, round, kind: 'latency', inputs: sent, rateOffered: rate, ...latencyOf(w), rssMiB: children.reduce((n, c) => n + peakRssMiB(c.pid), 0), load: (loadBefore + load1()) / 2 });
   } finally {
-    await stopChild(child);
+    for (const c of children) await stopChild(c);
     await w.stop();
   }
 }
@@ -332,7 +349,7 @@ for (let round = 1; round <= rounds; round += 1) {
   say(`round ${round} of ${rounds} (namespace ${ns})`);
   if (wanted('kafka')) await kafkaTools(round, ns);
   const maxima = new Map<string, number>();
-  const routers = ['router-ingest', 'router-route', 'router'];
+  const routers = ['router-ingest', 'router-route', 'router', 'router-split'];
   for (const key of ['alo', 'txn', 'txn-serde', 'sr-events', ...routers, 'notifier']) {
     const p = PIPELINES[key] as ProcessPipeline;
     // The router reads sr-facts: sr-events runs whenever a router pipeline does; the route stages after ingest.
@@ -346,7 +363,7 @@ for (let round = 1; round <= rounds; round += 1) {
       srFactsNamespace = where;
     }
     if (key === 'router-ingest') inboxCount = 0;
-    if (key === 'router-ingest' || key === 'router') routerInput = await buildRouterInput();
+    if (key === 'router-ingest' || key === 'router' || key === 'router-split') routerInput = await buildRouterInput();
     maxima.set(key, await maxRate(key, p, round, where));
   }
   for (const [key, max] of maxima) {
