@@ -20,14 +20,20 @@ const app = (caseGroupId: string, ppPostcode: string, at = '2026-01-05T09:00:00.
   },
 });
 
+/** One test's router: its topics, an admin client, a consumer group and the service's environment (no timer ticks). */
+async function routerRun(label: string, extra: Record<string, string> = {}) {
+  const p = await testPlatform(label);
+  await p.createTopics(ROUTER_TOPICS);
+  const admin = p.kafka.admin();
+  await admin.connect();
+  const group = uniqueName('router');
+  const env = { KAFKA_TOPIC_NAMESPACE: p.namespace, REDIS_KEY_PREFIX: uniqueName(label.slice(0, 2)).replace(/[^a-zA-Z0-9_-]/g, ''), ROUTER_GROUP_ID: group, ROUTER_TICK_INTERVAL_MS: '0', ...extra };
+  return { p, admin, group, env };
+}
+
 describe('router on the real stack', () => {
   it('routes a scenario with reasons; an early fact waits and is applied; poison is dead-lettered; wrong facts are rejected; the partition keeps flowing; SIGTERM exits 0', { timeout: 300_000 }, async () => {
-    const p = await testPlatform('route');
-    await p.createTopics(ROUTER_TOPICS);
-    const admin = p.kafka.admin();
-    await admin.connect();
-    const group = uniqueName('router');
-    const env = { KAFKA_TOPIC_NAMESPACE: p.namespace, REDIS_KEY_PREFIX: uniqueName('rt').replace(/[^a-zA-Z0-9_-]/g, ''), ROUTER_GROUP_ID: group, ROUTER_TICK_INTERVAL_MS: '0' };
+    const { p, admin, group, env } = await routerRun('route');
     const router = startServiceProcess('router', env);
     try {
       await waitForStarted(router);
@@ -84,12 +90,7 @@ describe('router on the real stack', () => {
   });
 
   it('facts waiting for an application that never comes are rejected once, on the first tick past the expiry; one whose application came is applied instead; across the waiting index shares and a restart', { timeout: 300_000 }, async () => {
-    const p = await testPlatform('expiry');
-    await p.createTopics(ROUTER_TOPICS);
-    const admin = p.kafka.admin();
-    await admin.connect();
-    const group = uniqueName('router');
-    const env = { KAFKA_TOPIC_NAMESPACE: p.namespace, REDIS_KEY_PREFIX: uniqueName('rx').replace(/[^a-zA-Z0-9_-]/g, ''), ROUTER_GROUP_ID: group, ROUTER_TICK_INTERVAL_MS: '0', ROUTER_WAIT_EXPIRY_MS: '3600000' };
+    const { p, admin, group, env } = await routerRun('expiry', { ROUTER_WAIT_EXPIRY_MS: '3600000' });
     let router = startServiceProcess('router', env);
     const ticks = createTickWriter({
       kafka: p.kafka, admin, serde: p.serde, topic: TOPICS.routerInbox, namespace: p.namespace, service: 'test',

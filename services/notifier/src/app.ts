@@ -204,15 +204,32 @@ export function createNotifierApp(deps: NotifierDeps): NotifierApp {
 
   const onEmailDue = async (store: TaskStore, w: EmailDue, now: Date): Promise<OutboundRecord[]> => {
     const ledgerKey = NOTIFIER_KEYS.ledger(w.idempotencyKey);
-    const started = inFlight.get(attemptKey(w));
-    inFlight.delete(attemptKey(w));
-    // An attempt started by prepare has written its guard by the time it settles, so the step below sees it.
-    const prepared = started ? await started.attempt : undefined;
-    const step = emailStep((await store.get<LedgerEntry>(ledgerKey)) ?? null, await readGuard(w.idempotencyKey), w.notBefore, now);
     const record = (entry: LedgerEntry): OutboundRecord[] => {
       store.put(ledgerKey, entry);
       return [notification(w, entry)];
     };
+    /** The outcome of this record's attempt: recorded when sent; retried or failed when not. */
+    const settle = async (outcome: Attempt): Promise<OutboundRecord[]> => {
+      if (outcome.kind === 'sent') return record(outcome.entry);
+      const e = outcome.error;
+      const next = afterFailure(w.attempts, e.retryable, now, config.smtp.maxAttempts, (a) => backoffDelay(a, config.smtp.retryInitialMs, config.smtp.retryMaxMs));
+      log.warn({ [LOG_FIELDS.code]: e.code, inbox: w.inbox, [LOG_FIELDS.caseGroupId]: w.caseGroupId, [LOG_FIELDS.attempt]: next.attempts, outcome: next.kind }, 'SMTP attempt failed');
+      if (next.kind === 'retry') {
+        const value: NotifierWork = { workId: w.idempotencyKey, occurredAt: now.toISOString(), payload: { ...w, attempts: next.attempts, notBefore: next.notBefore, lastErrorCode: e.code } };
+        return [{ topic: TOPICS.notifierWork, key: w.idempotencyKey, value, eventType: 'EmailDue' }];
+      }
+      const failed: LedgerEntry = { status: 'FAILED', attempts: next.attempts, messageId: w.messageId, at: now.toISOString(), errorCode: e.retryable ? 'CMS_SMTP_UNAVAILABLE' : e.code };
+      await writeGuard(w.idempotencyKey, failed);
+      return record(failed);
+    };
+    // Started by prepare, which read the ledger, the guard and the due time just before (nothing in
+    // between writes them for this key): this record's attempt, whatever the guard reads now.
+    const started = inFlight.get(attemptKey(w));
+    if (started) {
+      inFlight.delete(attemptKey(w));
+      return settle(await started.attempt);
+    }
+    const step = emailStep((await store.get<LedgerEntry>(ledgerKey)) ?? null, await readGuard(w.idempotencyKey), w.notBefore, now);
     if (step.kind === 'done') return [];
     if (step.kind === 'record') return record(step.entry);
     if (step.kind === 'wait') throw new CmsError('CMS_NOT_DUE', `email ${w.idempotencyKey} is due at ${w.notBefore}`, { context: { retryAfterMs: step.ms } });
@@ -221,19 +238,7 @@ export function createNotifierApp(deps: NotifierDeps): NotifierApp {
       log.error({ [LOG_FIELDS.code]: 'CMS_EVENT_INVALID', inbox: w.inbox, template: w.template }, 'queued email names an inbox or template this notifier does not know');
       return record({ status: 'FAILED', attempts: w.attempts, messageId: w.messageId, at: now.toISOString(), errorCode: 'CMS_EVENT_INVALID' });
     }
-    // An attempt prepare made is this record's attempt, whatever the guard says now (Redis may have lost it).
-    const outcome = prepared ?? (await attemptSend(w, to));
-    if (outcome.kind === 'sent') return record(outcome.entry);
-    const e = outcome.error;
-    const next = afterFailure(w.attempts, e.retryable, now, config.smtp.maxAttempts, (a) => backoffDelay(a, config.smtp.retryInitialMs, config.smtp.retryMaxMs));
-    log.warn({ [LOG_FIELDS.code]: e.code, inbox: w.inbox, [LOG_FIELDS.caseGroupId]: w.caseGroupId, [LOG_FIELDS.attempt]: next.attempts, outcome: next.kind }, 'SMTP attempt failed');
-    if (next.kind === 'retry') {
-      const value: NotifierWork = { workId: w.idempotencyKey, occurredAt: now.toISOString(), payload: { ...w, attempts: next.attempts, notBefore: next.notBefore, lastErrorCode: e.code } };
-      return [{ topic: TOPICS.notifierWork, key: w.idempotencyKey, value, eventType: 'EmailDue' }];
-    }
-    const failed: LedgerEntry = { status: 'FAILED', attempts: next.attempts, messageId: w.messageId, at: now.toISOString(), errorCode: e.retryable ? 'CMS_SMTP_UNAVAILABLE' : e.code };
-    await writeGuard(w.idempotencyKey, failed);
-    return record(failed);
+    return settle(await attemptSend(w, to));
   };
 
   const onDigestPart = async (store: TaskStore, part: Extract<NotifierWork['payload'], { type: 'OrphanDigestPart' }>, occurredAt: string, now: Date): Promise<OutboundRecord[]> => {
