@@ -3,29 +3,18 @@
 // baseline in the same run: reading and JSON-parsing the same file line by line (the floor: no routing).
 // The scenario is written in chunks of case groups so that making it needs no more memory than running it.
 import { spawnSync } from 'node:child_process';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { generateTraffic } from '@cms-router/traffic';
+import { writeScenario } from './bench/scenario.ts';
 
 const { values } = parseArgs({ args: process.argv.slice(2), options: { events: { type: 'string', default: '1000000' }, chunk: { type: 'string', default: '2000' }, keep: { type: 'boolean' }, 'heap-mib': { type: 'string', default: '700' } } });
 const target = Number(values.events);
 const dir = mkdtempSync(join(tmpdir(), 'cms-bench-sim-'));
 const file = join(dir, 'scenario.jsonl');
-const out = createWriteStream(file);
-let written = 0;
-for (let start = 0; written < target; start += Number(values.chunk)) {
-  for (const e of generateTraffic({ seed: 1 + start, caseGroups: Number(values.chunk), changesPerCaseGroup: 8, prefix: `S${start}` }).flat()) {
-    if (written >= target) break;
-    if (!out.write(`${JSON.stringify({ topic: e.topic, key: e.key, value: e.value })}\n`)) await once(out, 'drain');
-    written += 1;
-  }
-}
-out.end();
-await once(out, 'finish');
+const written = await writeScenario(file, target, Number(values.chunk));
 console.log(`[bench:simulate] ${written.toLocaleString('en-GB')} events, ${(statSync(file).size / 2 ** 20).toFixed(0)} MiB of JSON lines; ${cpus()[0]?.model ?? 'cpu'}; load ${loadavg()[0]?.toFixed(2)}`);
 
 // Raw baseline: the same file read and parsed line by line, nothing else.

@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// cms-router CLI: `npm run cli -- <command>`. Commands: simulate, explain, traffic.
-import { readFileSync } from 'node:fs';
+// cms-router CLI: `npm run cli -- <command>`. Commands: simulate, what-if, explain, traffic.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isCmsError, messageOf } from '@cms-router/errors';
-import { createRedis } from '@cms-router/platform';
-import { defaultRules, loadRules } from '@cms-router/rules';
+import { commonEnvSchema, createKafka, createLogger, createRedis, createSchemaRegistry, createSerde, parseEnv, toPlatformConfig } from '@cms-router/platform';
+import { defaultRules, loadRules, type Rules } from '@cms-router/rules';
+import { progressBar } from './progress.ts';
+import { createWhatIf, whatIfCsv, whatIfHtml, whatIfText } from './what-if.ts';
+import { whatIfFromInbox, whatIfFromScenario } from './what-if-sources.ts';
 import { explainText } from './explain.ts';
 import { readCaseGroup } from './stored-state.ts';
 import { isYamlScenario, jsonLinesOf, simulate, simulateJsonLinesFile, TABLE_HEADER, tableRows, toJsonLines, toTable } from './simulate.ts';
@@ -14,12 +17,47 @@ const USAGE = `usage: npm run cli -- <command>
   simulate <scenario.jsonl> [--pretty] [--rules <rules.json>]
       run a scenario through the router's own core in-process (no Kafka); prints assignments and
       rejections as JSON lines, or a table with --pretty. Format: docs/simulate.md
+  what-if --rules <candidate.json> [--scenario <file>] [--active <rules.json>] [--csv F] [--html F] [--json]
+      replay history through the routing core under the active rules and the candidate, writing
+      nothing, and report what would move and why (npm run cli -- what-if --help)
   explain <caseGroupId> [--json]
       where the case group is, why, and its history, from a running router's state
       (REDIS_URL, REDIS_KEY_PREFIX)
   traffic [--case-groups 500] [--changes 8] [--rate 200] [--seed 1]
       play synthetic traffic into the upstream topics and print a live per-segment summary
       (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, KAFKA_TOPIC_NAMESPACE)`;
+
+const WHAT_IF_HELP = `usage: npm run cli -- what-if --rules <candidate.json> [options]
+
+Replays history through the router's pure core twice, under the active rules and under the candidate,
+in process, writing nothing to Kafka or Redis, and reports every work item (case group, SR, approval
+task) that would sit somewhere else: moves by segment / region / team, each item with both deciding
+reasons, and rejections that only the candidate makes. docs/operations.md has a worked example.
+
+history (one of):
+  (default)              the router's kept inbox, cms.router-inbox.v1, every partition to its end
+                         (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, KAFKA_TOPIC_NAMESPACE, KAFKA_SSL/SASL_*)
+  --scenario <file>      a scenario file (JSON lines or YAML, docs/simulate.md) through sr-events too
+
+options:
+  --rules <file>         the candidate rules file (required)
+  --active <file>        the rules now in force (default: ROUTER_RULES_FILE, else the built-in rules)
+  --csv <file>           write every move as CSV (one row per work item, both reasons)
+  --html <file>          write a self-contained HTML report with a chart of moves by segment
+  --json                 print the whole report as JSON instead of the text summary
+  --limit <n>            work items listed in the text summary (default 50)
+  --exit-code            exit 4 when anything would move (for a release pipeline)
+
+exit codes:
+  0  done (nothing moves, or moves without --exit-code)
+  1  failed: a rules file or the scenario is invalid (every problem is listed), or Kafka is unreachable
+  2  usage error
+  4  with --exit-code: at least one work item would move`;
+
+/** A rules file, validated with every problem listed (CMS_RULES_INVALID). */
+function rulesFile(path: string): Rules {
+  return loadRules(JSON.parse(readFileSync(path, 'utf8')), path);
+}
 
 function env(name: string, fallback?: string): string {
   const value = process.env[name] ?? fallback;
@@ -34,7 +72,7 @@ async function main(argv: string[]): Promise<number> {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { pretty: { type: 'boolean' }, rules: { type: 'string' } } });
       const file = positionals[0];
       if (!file) throw new Error('simulate needs a scenario file');
-      const rules = values.rules ? loadRules(JSON.parse(readFileSync(values.rules, 'utf8')), values.rules) : defaultRules();
+      const rules = values.rules ? rulesFile(values.rules) : defaultRules();
       if (isYamlScenario(file)) {
         const result = simulate(readFileSync(file, 'utf8'), rules, file);
         console.log(values.pretty ? toTable(result) : toJsonLines(result));
@@ -54,6 +92,42 @@ async function main(argv: string[]): Promise<number> {
       });
       flush();
       return 0;
+    }
+    case 'what-if': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { rules: { type: 'string' }, active: { type: 'string' }, scenario: { type: 'string' }, csv: { type: 'string' }, html: { type: 'string' }, json: { type: 'boolean' }, limit: { type: 'string', default: '50' }, 'exit-code': { type: 'boolean' }, help: { type: 'boolean' } },
+      });
+      if (values.help) {
+        console.log(WHAT_IF_HELP);
+        return 0;
+      }
+      if (!values.rules) {
+        console.error(`what-if needs --rules <candidate.json>\n\n${WHAT_IF_HELP}`);
+        return 2;
+      }
+      const candidate = rulesFile(values.rules);
+      const activeFile = values.active ?? (process.env['ROUTER_RULES_FILE'] || undefined);
+      const active = activeFile ? rulesFile(activeFile) : defaultRules();
+      const whatIf = createWhatIf(active, candidate);
+      const started = performance.now();
+      if (values.scenario) await whatIfFromScenario(values.scenario, whatIf, progressBar('what-if'));
+      else {
+        const platform = toPlatformConfig(parseEnv(commonEnvSchema, { KAFKA_BROKERS: '127.0.0.1:19092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:18081/apis/ccompat/v7', ...process.env }), 'cli');
+        const kafka = createKafka(platform.kafka, createLogger({ service: 'cli', level: 'error' }));
+        const serde = createSerde(createSchemaRegistry(platform.registry), platform.kafka.topicNamespace);
+        await whatIfFromInbox({ kafka, serde, namespace: platform.kafka.topicNamespace }, whatIf, progressBar('what-if'));
+      }
+      const report = whatIf.report();
+      const seconds = (performance.now() - started) / 1_000;
+      if (values.csv) writeFileSync(values.csv, whatIfCsv(report));
+      if (values.html) writeFileSync(values.html, whatIfHtml(report));
+      if (values.json) console.log(JSON.stringify(report, null, 2));
+      else {
+        console.log(whatIfText(report, Number(values.limit)));
+        console.error(`[what-if] ${report.events} records in ${seconds.toFixed(1)} s (${Math.round(report.events / Math.max(seconds, 1e-3))}/s)${values.csv ? `; CSV: ${values.csv}` : ''}${values.html ? `; HTML: ${values.html}` : ''}`);
+      }
+      return values['exit-code'] && report.moves.length > 0 ? 4 : 0;
     }
     case 'explain': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' } } });

@@ -3,3 +3,5 @@ export { createMemorySystem, type MemorySystem, type SystemInput, type SystemOut
 export { explainText } from './explain.ts';
 export { playTraffic, type TrafficRun, type TrafficResult } from './traffic.ts';
 export { readCaseGroup } from './stored-state.ts';
+export { createWhatIf, whatIfCsv, whatIfHtml, whatIfText, type WhatIf, type WhatIfMove, type WhatIfReport, type Where } from './what-if.ts';
+export { whatIfFromInbox, whatIfFromScenario, type Progress } from './what-if-sources.ts';

@@ -156,18 +156,21 @@ export function jsonLinesOf(r: SimulationLine): string[] {
 export const isYamlScenario = (fileName: string): boolean => /\.ya?ml$/i.test(fileName);
 
 /**
- * A JSON-lines scenario streamed from a file, in two passes so that, as with `simulate`, nothing runs
- * until the whole file checks: the first reads every line and keeps only the problems, the second runs
- * each event as it is read and hands its outputs to `emit`. Memory is the cores' state, not the file or
- * its outputs: a replay of a million events fits in about 1 GB (docs/simulate.md).
+ * A JSON-lines scenario file, checked whole and then streamed: the first pass reads every line and keeps
+ * only the problems (nothing runs unless the whole file checks, as with `simulate`), the second hands each
+ * event to `visit` as it is read. Memory is the caller's, not the file's. `onBytes` is told how far the
+ * second pass has read, for a progress bar.
  */
-export async function simulateJsonLinesFile(path: string, rules: Rules, emit: (r: SimulationLine) => void): Promise<number> {
+export async function streamScenarioFile(path: string, visit: (event: JsonEvent, line: number) => void, onBytes?: (bytes: number) => void): Promise<number> {
   const problems: string[] = [];
-  const each = async (visit: (event: JsonEvent, line: number, where: string) => void): Promise<void> => {
-    const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  const each = async (run: ((event: JsonEvent, line: number) => void) | null): Promise<number> => {
+    const input = createReadStream(path, 'utf8');
+    const lines = createInterface({ input, crlfDelay: Infinity });
     let n = 0;
+    let count = 0;
     for await (const raw of lines) {
       n += 1;
+      if (run && onBytes && n % 1_000 === 0) onBytes(input.bytesRead);
       const trimmed = raw.trim();
       if (trimmed === '' || trimmed.startsWith('#') || trimmed.startsWith('//')) continue;
       const where = `${path}:${n}`;
@@ -179,17 +182,28 @@ export async function simulateJsonLinesFile(path: string, rules: Rules, emit: (r
         continue;
       }
       if (!SIMULATED.has(event.topic)) problems.push(`${where}: topic ${event.topic} is not an input of sr-events or the router (use ${SIMULATED_TOPICS.join(', ')})`);
-      else visit(event, n, where);
+      else if (run) {
+        count += 1;
+        run(event, n);
+      }
     }
+    if (run && onBytes) onBytes(input.bytesRead);
+    return count;
   };
-  await each(() => undefined);
+  await each(null);
   if (problems.length > 0) throw new CmsError('CMS_EVENT_INVALID', problems.join('\n'), { context: { problems: problems.length } });
+  return each(visit);
+}
+
+/**
+ * A JSON-lines scenario streamed from a file (streamScenarioFile): each event is run as it is read and
+ * its outputs handed to `emit`. Memory is the cores' state, not the file or its outputs: a replay of a
+ * million events fits in about 1 GB (docs/simulate.md).
+ */
+export async function simulateJsonLinesFile(path: string, rules: Rules, emit: (r: SimulationLine) => void): Promise<number> {
   // Outputs go out as they come; the history they would build up in memory is not kept.
   const system = createMemorySystem(rules, { historyLimit: 0 });
-  let count = 0;
-  await each((event, line) => {
-    count += 1;
+  return streamScenarioFile(path, (event, line) => {
     emit({ line, input: { topic: event.topic, key: event.key, eventId: event.eventId }, outputs: system.process({ topic: event.topic, value: event.value } as SystemInput, event.eventId, { topic: event.topic, partition: 0, offset: String(line) }) });
   });
-  return count;
 }

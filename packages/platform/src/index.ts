@@ -4,7 +4,7 @@ export { LOG_FIELDS, REDACT_PATHS } from './log-fields.ts';
 export { createRedis, redisCall, redisKeys, type Redis, type RedisKeys } from './redis.ts';
 export { createSchemaRegistry, createSerde, type Compatibility, type SchemaRegistry, type Serde } from './registry.ts';
 export { createKafka, ensureContract, ensureTopics, topicConfig, untilReady } from './kafka/client.ts';
-export { readTopicToEnd } from './kafka/read-to-end.ts';
+export { readTopicToEnd, type TopicRecord } from './kafka/read-to-end.ts';
 export { createTickWriter, type TickWriter, type TickWriterOptions } from './kafka/ticks.ts';
 export { createKafkaRunner, type Handler, type HandlerContext, type InboundRecord, type KafkaRunner, type OutboundRecord, type RunnerOptions, type RunnerStateOptions, type RunnerStats } from './kafka/runner.ts';
 export { createTaskState, type TaskState, type TaskStore, type TaskStateStats } from './state/task-state.ts';

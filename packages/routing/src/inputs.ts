@@ -1,4 +1,4 @@
-import type { CaseFact, PartyFact, PersonSnapshot, SrFact, WorkforceEvent } from '@cms-router/events';
+import type { CaseFact, PartyFact, PersonSnapshot, RouterInboxRecord, SrFact, WorkforceEvent } from '@cms-router/events';
 
 type Payload<T extends { payload: unknown }> = T['payload'];
 type Branch<T extends { payload: unknown }, K extends string> = Extract<Payload<T>, { type: K }>;
@@ -125,4 +125,22 @@ export function partitionInputOf(input: UpstreamInput): PartitionInput | undefin
   if (p.type === 'TeamLeadershipAssigned') return { kind: 'team', userId: v.userId, occurredAt: v.occurredAt, fact: p };
   if (p.type === 'UserAvailabilityChanged' || p.type === 'TeamMoveCompleted' || p.type === 'SystemAccessRemoved') return { kind: 'user', userId: v.userId, occurredAt: v.occurredAt, fact: p };
   return undefined;
+}
+
+/** One record of the route stage's inbox: a fact about one case group, or one for its whole partition. */
+export type InboxInput = RouteInput | PartitionInput;
+
+export const isPartitionInput = (input: InboxInput): input is PartitionInput => input.kind === 'user' || input.kind === 'team' || input.kind === 'tick';
+
+/**
+ * What the route stage applies for an inbox record, given the upstream fact it carries (decoded by the
+ * caller, null for a signal). Shared by the service's route stage and what-if, so both read the kept
+ * inbox the same way.
+ */
+export function inboxInputOf(record: Pick<RouterInboxRecord, 'caseGroupId' | 'occurredAt' | 'signal'>, carried: UpstreamInput | null): InboxInput | undefined {
+  const signal = record.signal;
+  if (signal?.type === 'Tick') return { kind: 'tick', at: signal.at };
+  if (signal?.type === 'PersonSnapshot') return { kind: 'person', caseGroupId: record.caseGroupId, occurredAt: record.occurredAt, snapshot: signal };
+  if (!carried) return undefined;
+  return record.caseGroupId === '' ? partitionInputOf(carried) : routeInputOf(carried, record.caseGroupId);
 }

@@ -1,6 +1,6 @@
 import type { Assignment, OrphanReport, PersonSnapshot, Rejection } from '@cms-router/events';
 import type { Rules } from '@cms-router/rules';
-import { ingestRoutes, partitionInputOf, peopleInputOf, routeInputOf, type PartitionInput, type RouteInput, type UpstreamInput } from './inputs.ts';
+import { ingestRoutes, isPartitionInput, partitionInputOf, peopleInputOf, routeInputOf, type InboxInput, type PartitionInput, type RouteInput, type UpstreamInput } from './inputs.ts';
 import { applyPeopleInput, type PersonState } from './people.ts';
 import { applyTeamFact, applyUserFact, dependencyChanges, expireWaiting, needsOf, oldestWaiting, route, type RouteResult, type RouterOutput } from './route.ts';
 import type { CaseGroupState, TeamDoc, UserDoc } from './state.ts';
@@ -22,11 +22,19 @@ export interface MemoryRouterOptions {
   readonly pick?: (ready: readonly ('people' | 'inbox')[]) => 'people' | 'inbox';
   /** History entries kept per case group (default HISTORY_LIMIT). A replay that prints its outputs keeps none: most of a case group's memory is its history. */
   readonly historyLimit?: number;
+  /** Told every record the route core runs, as the service's inbox would carry it (a benchmark records a replayable inbox with it). */
+  readonly onInbox?: (input: InboxInput, eventId: string, source: { topic: string; partition: number; offset: string }, arrivedAt: string) => void;
 }
 
 export interface MemoryRouter {
   /** Runs one upstream record through the same ingest, person-registry and route code the service runs. */
   process(input: UpstreamInput, eventId: string, source: { topic: string; partition: number; offset: string }, arrivedAt?: string): MemoryOutput[];
+  /**
+   * One record of the route stage's own inbox, as the service's route stage reads it: what-if replays the
+   * kept inbox this way, one memory router per inbox partition (each partition keeps its own copies of
+   * users and teams, as the service's do). The person registry does not run: the inbox carries its snapshots.
+   */
+  inbox(input: InboxInput, eventId: string, source: { topic: string; partition: number; offset: string }, arrivedAt: string): MemoryOutput[];
   /** The passing of time: waiting facts older than the expiry are rejected. */
   tick(at: string): MemoryOutput[];
   /** Runs queued steps until none is left (only needed with a `pick` that leaves work queued). */
@@ -102,6 +110,7 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
     o.kind === 'assignment' ? { topic: 'cms.assignments.v1', value: o.value } : rejection({ ...source, eventId: o.eventId }, o.occurredAt, o.code, o.reason, caseGroupId, o.srId, n);
 
   const runInbox = (item: InboxItem, out: MemoryOutput[]): void => {
+    options.onInbox?.(item.input, item.eventId, item.source, item.arrivedAt);
     const source = { ...item.source, eventId: item.eventId };
     if (item.kind === 'route') {
       const cg = item.input.caseGroupId;
@@ -204,6 +213,10 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
         if (p) inbox.push({ kind: 'partition', input: p, eventId, arrivedAt: at, source });
       }
       for (const partyId of routes.people) peopleQueue.push({ upstream: input, partyId, eventId: routes.people.length > 1 ? `${eventId}/${partyId}` : eventId, arrivedAt: at, source });
+      return options.pick ? [] : drain();
+    },
+    inbox(input, eventId, source, arrivedAt) {
+      inbox.push(isPartitionInput(input) ? { kind: 'partition', input, eventId, arrivedAt, source } : { kind: 'route', input, eventId, arrivedAt, source });
       return options.pick ? [] : drain();
     },
     tick(at) {

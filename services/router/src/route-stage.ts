@@ -9,9 +9,9 @@ import {
   fromStored,
   needsOf,
   oldestWaiting,
-  partitionInputOf,
+  inboxInputOf,
+  isPartitionInput,
   route,
-  routeInputOf,
   toStored,
   type Loaded,
   type PartitionInput,
@@ -165,19 +165,8 @@ export function createRouteStage(deps: RouteStageDeps): { handler: (r: InboundRe
       if (result.recovered) out.push(report(result.recovered, [{ caseGroupId: input.caseGroupId, segment: result.state?.placement?.decision.segment ?? '', recovery: result.recovered }], input.occurredAt, 0, 1));
     };
 
-    const signal = v.signal;
-    if (signal?.type === 'Tick') await partitionFact({ kind: 'tick', at: signal.at });
-    else if (signal?.type === 'PersonSnapshot') await caseGroupFact({ kind: 'person', caseGroupId: v.caseGroupId, occurredAt: v.occurredAt, snapshot: signal });
-    else {
-      const upstream = await decodeCarried(deps.serde, deps.namespace, v.source, v.fact);
-      if (v.caseGroupId === '') {
-        const p = partitionInputOf(upstream);
-        if (p) await partitionFact(p);
-      } else {
-        const input = routeInputOf(upstream, v.caseGroupId);
-        if (input) await caseGroupFact(input);
-      }
-    }
+    const input = inboxInputOf(v, v.signal ? null : await decodeCarried(deps.serde, deps.namespace, v.source, v.fact));
+    if (input) await (isPartitionInput(input) ? partitionFact(input) : caseGroupFact(input));
     return out;
   };
   return { handler };

@@ -1,7 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import type { RecordHeaders } from '@cms-router/events';
 import { CmsError } from '@cms-router/errors';
 import { untilReady } from './client.ts';
+
+/** One record as a reader sees it (no client library type: the CLI and tools read topics too). */
+export interface TopicRecord {
+  readonly offset: string;
+  /** Milliseconds since the epoch, as a string (the record's timestamp). */
+  readonly timestamp: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers?: RecordHeaders;
+}
 
 /**
  * Reads a topic, read_committed, from its low watermarks up to the high watermarks it had when the read
@@ -14,8 +25,10 @@ import { untilReady } from './client.ts';
 export async function readTopicToEnd(
   kafka: Kafka,
   topic: string,
-  onRecord: (partition: number, message: KafkaMessage) => Promise<void> | void,
-  opts: { readonly timeoutMs?: number; /** Start here instead of the low watermark (only these partitions are read). */ readonly from?: ReadonlyMap<number, string> } = {},
+  onRecord: (partition: number, message: TopicRecord) => Promise<void> | void,
+  opts: { readonly timeoutMs?: number; /** Start here instead of the low watermark (only these partitions are read). */ readonly from?: ReadonlyMap<number, string>;
+    /** Told once how many offsets will be read (markers included), before the first record: for a progress bar. */
+    readonly onStart?: (offsets: number) => void } = {},
 ): Promise<number> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const admin = kafka.admin();
@@ -26,6 +39,7 @@ export async function readTopicToEnd(
   }, { timeoutMs }).finally(() => admin.disconnect());
   const start = (partition: number, low: string): bigint => BigInt(opts.from ? (opts.from.get(partition) ?? '-1') : low);
   const pending = new Map(ends.filter((e) => start(e.partition, e.low) >= 0n && BigInt(e.high) > start(e.partition, e.low)).map((e) => [e.partition, BigInt(e.high) - 1n] as const));
+  opts.onStart?.(Number([...pending].reduce((sum, [partition, last]) => sum + last + 1n - start(partition, ends.find((e) => e.partition === partition)?.low ?? '0'), 0n)));
   if (pending.size === 0) return 0;
   const consumer = kafka.consumer({ groupId: `read-to-end-${randomBytes(6).toString('hex')}`, readUncommitted: false, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
   let count = 0;

@@ -1,0 +1,114 @@
+// `npm run bench:what-if [-- --inbox-events 1000000 --events 1000000]`: what-if's pure replay, beside a raw baseline
+// in the same run, each in a child process of its own (one core each: the replay is single-threaded):
+//   - raw baseline: an inbox file read and JSON-parsed line by line (the floor: no routing);
+//   - what-if over the inbox: the same records through two route cores (active rules and a candidate
+//     that moves two postcode districts), then the report; this is the path `what-if` runs over the kept
+//     inbox, without the Kafka read and the Avro decode;
+//   - `cms-router what-if --scenario` as an operator runs it, over upstream events (through sr-events' core
+//     and the person registry too, twice).
+// The inbox file is recorded by running generated traffic once through the in-memory router (onInbox).
+import { spawnSync } from 'node:child_process';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { createMemorySystem, createWhatIf, type SystemInput } from '@cms-router/cli';
+import type { InboxInput } from '@cms-router/routing';
+import { defaultRules, loadRules } from '@cms-router/rules';
+import { generateTraffic } from '@cms-router/traffic';
+import { writeScenario } from './bench/scenario.ts';
+
+const { values, positionals } = parseArgs({
+  args: process.argv.slice(2),
+  allowPositionals: true,
+  options: { 'inbox-events': { type: 'string', default: '1000000' }, events: { type: 'string', default: '1000000' }, child: { type: 'string' }, keep: { type: 'boolean' } },
+});
+
+type InboxLine = { readonly i: InboxInput; readonly e: string; readonly s: { topic: string; partition: number; offset: string }; readonly a: string };
+
+/** A child's run: read the inbox file, and replay it through what-if unless it is the baseline. */
+async function child(mode: string, file: string, candidateFile: string): Promise<void> {
+  const whatIf = mode === 'replay' ? createWhatIf(defaultRules(), loadRules(JSON.parse(await readText(candidateFile)), candidateFile)) : undefined;
+  const started = performance.now();
+  let n = 0;
+  for await (const line of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })) {
+    if (line === '') continue;
+    const r = JSON.parse(line) as InboxLine;
+    n += 1;
+    whatIf?.inbox(0, r.i, r.e, r.s, r.a);
+  }
+  const report = whatIf?.report();
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(`${JSON.stringify({ n, seconds, moves: report?.moves.length ?? null, workItems: report?.workItems ?? null, rssMiB: process.resourceUsage().maxRSS / 1024 })}\n`);
+}
+
+async function readText(path: string): Promise<string> {
+  let text = '';
+  for await (const chunk of createReadStream(path, 'utf8')) text += chunk as string;
+  return text;
+}
+
+const candidateRules = (): object => {
+  const rules = JSON.parse(JSON.stringify(defaultRules())) as { version: string; postcodes: { districts: Record<string, unknown> } };
+  rules.version = 'bench-candidate';
+  rules.postcodes.districts['LS1'] = { country: 'ENGLAND', region: 'NORTH_WEST' };
+  rules.postcodes.districts['NE1'] = { country: 'ENGLAND', region: 'SCOTLAND' };
+  return rules;
+};
+
+/** Records `target` inbox records: generated traffic through the in-memory router once, each record its route core runs written as a line. */
+async function recordInbox(file: string, target: number): Promise<{ inbox: number; upstream: number }> {
+  const out = createWriteStream(file);
+  let inbox = 0;
+  let upstream = 0;
+  let pending: string[] = [];
+  const system = createMemorySystem(defaultRules(), { historyLimit: 0, onInbox: (i, e, s, a) => { if (inbox < target) { pending.push(JSON.stringify({ i, e, s, a })); inbox += 1; } } });
+  for (let start = 0; inbox < target; start += 2_000) {
+    for (const e of generateTraffic({ seed: 1 + start, caseGroups: 2_000, changesPerCaseGroup: 8, prefix: `S${start}` }).flat()) {
+      if (inbox >= target) break;
+      system.process({ topic: e.topic, value: e.value } as SystemInput, `u-${upstream}`, { topic: e.topic, partition: 0, offset: String(upstream) });
+      upstream += 1;
+      if (pending.length >= 1_000) {
+        if (!out.write(`${pending.join('\n')}\n`)) await once(out, 'drain');
+        pending = [];
+      }
+    }
+  }
+  if (pending.length > 0) out.write(`${pending.join('\n')}\n`);
+  out.end();
+  await once(out, 'finish');
+  return { inbox, upstream };
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-GB');
+
+if (values.child) {
+  await child(values.child, positionals[0] ?? '', positionals[1] ?? '');
+} else {
+  const dir = mkdtempSync(join(tmpdir(), 'cms-bench-what-if-'));
+  const inboxFile = join(dir, 'inbox.jsonl');
+  const candidate = join(dir, 'candidate.json');
+  writeFileSync(candidate, JSON.stringify(candidateRules()));
+  const recorded = await recordInbox(inboxFile, Number(values['inbox-events']));
+  console.log(`[bench:what-if] ${fmt(recorded.inbox)} inbox records (from ${fmt(recorded.upstream)} upstream events), ${(statSync(inboxFile).size / 2 ** 20).toFixed(0)} MiB; ${cpus()[0]?.model ?? 'cpu'}; load ${loadavg()[0]?.toFixed(2)}`);
+  const self = resolve(import.meta.dirname, 'bench-what-if.ts');
+  for (const [mode, label] of [['baseline', 'raw baseline (read + JSON.parse per line)'], ['replay', 'what-if over the inbox (two route cores + report)']] as const) {
+    const r = spawnSync(process.execPath, [self, '--child', mode, inboxFile, candidate], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    if (r.status !== 0) throw new Error(`${mode} failed (${r.status})`);
+    const x = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { n: number; seconds: number; moves: number | null; workItems: number | null; rssMiB: number };
+    console.log(`${label.padEnd(58)}${fmt(x.n)} records in ${x.seconds.toFixed(1)} s = ${fmt(x.n / x.seconds)} records/s; peak RSS ${fmt(x.rssMiB)} MiB${x.moves === null ? '' : `; ${fmt(x.moves)} of ${fmt(x.workItems ?? 0)} work items move`}`);
+  }
+  // The operator's command over upstream events: sr-events' core, the person registry and the route core, under both rules.
+  const scenario = join(dir, 'scenario.jsonl');
+  const events = await writeScenario(scenario, Number(values.events));
+  const report = `data:text/javascript,process.on('exit',()=>process.stderr.write('\\n'+process.resourceUsage().maxRSS+'\\n'))`;
+  const started = performance.now();
+  const r = spawnSync(process.execPath, ['--import', report, resolve(import.meta.dirname, '../packages/cli/src/bin.ts'), 'what-if', '--rules', candidate, '--scenario', scenario, '--limit', '0'], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 20 });
+  const s = (performance.now() - started) / 1000;
+  if (r.status !== 0) throw new Error(`what-if failed (${r.status}): ${r.stderr.slice(-400)}`);
+  const peakKiB = Number(r.stderr.trim().split('\n').at(-1));
+  console.log(`${'cms-router what-if --scenario (check, run twice, report)'.padEnd(58)}${fmt(events)} upstream events in ${s.toFixed(1)} s = ${fmt(events / s)} events/s; peak RSS ${fmt(peakKiB / 1024)} MiB`);
+  if (!values.keep) rmSync(dir, { recursive: true, force: true });
+}

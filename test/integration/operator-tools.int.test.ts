@@ -1,0 +1,138 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Admin } from 'kafkajs';
+import type { TopicName } from '@cms-router/events';
+import { createMemorySystem, createWhatIf, type SystemInput, type WhatIfMove, type WhatIfReport } from '@cms-router/cli';
+import { ROUTER_TOPICS } from '@cms-router/router/app';
+import { defaultRules, loadRules } from '@cms-router/rules';
+import { SR_EVENTS_TOPICS } from '@cms-router/sr-events/app';
+import { generateTraffic, type TrafficEvent } from '@cms-router/traffic';
+import { endpoints, testPlatform, uniqueName, type TestPlatform } from '../harness/index.ts';
+import { lagReport, produceTraffic, startServiceProcess, waitForStarted, waitUntilSettled, warnings, type ServiceProcess } from '../harness/system.ts';
+
+const REPO = resolve(import.meta.dirname, '..', '..');
+const TOPICS_USED: TopicName[] = [...new Set([...ROUTER_TOPICS, ...SR_EVENTS_TOPICS])];
+const run = promisify(execFile);
+
+interface System {
+  readonly p: TestPlatform;
+  readonly admin: Admin;
+  readonly groups: { router: string; srEvents: string };
+  readonly env: Record<string, string>;
+  readonly services: ServiceProcess[];
+}
+
+/** The router and sr-events on the real stack, in a topic namespace of their own. */
+async function startSystem(label: string): Promise<System> {
+  const p = await testPlatform(label);
+  const admin = p.kafka.admin();
+  await admin.connect();
+  await p.createTopics(TOPICS_USED);
+  const groups = { router: uniqueName('router'), srEvents: uniqueName('sr') };
+  const env = { KAFKA_TOPIC_NAMESPACE: p.namespace, REDIS_KEY_PREFIX: uniqueName('op').replace(/[^a-zA-Z0-9_-]/g, ''), ROUTER_GROUP_ID: groups.router, SR_EVENTS_GROUP_ID: groups.srEvents, ROUTER_TICK_INTERVAL_MS: '0', SR_EVENTS_TICK_INTERVAL_MS: '0' };
+  const services = [startServiceProcess('router', env), startServiceProcess('sr-events', env)];
+  await Promise.all(services.map((s) => waitForStarted(s)));
+  return { p, admin, groups, env, services };
+}
+
+async function settle(s: System): Promise<void> {
+  try {
+    await waitUntilSettled(s.admin, s.p.namespace, s.groups, 420_000);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; lag: ${await lagReport(s.admin, s.p.namespace, s.groups)}; ${s.services.map((x) => warnings(x)).join(' || ')}`);
+  }
+}
+
+/** The CLI as an operator runs it, against this system's topics. */
+async function cli(s: System, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const e = endpoints();
+  try {
+    const { stdout, stderr } = await run(process.execPath, [resolve(REPO, 'packages/cli/src/bin.ts'), ...args], { env: { ...process.env, KAFKA_BROKERS: e.KAFKA_BROKERS, SCHEMA_REGISTRY_URL: e.SCHEMA_REGISTRY_URL, KAFKA_TOPIC_NAMESPACE: s.p.namespace, REDIS_URL: e.REDIS_URL, REDIS_KEY_PREFIX: s.env['REDIS_KEY_PREFIX'] ?? '' }, maxBuffer: 256 * 1024 * 1024 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const x = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof x.code === 'number' ? x.code : 1, stdout: x.stdout ?? '', stderr: x.stderr ?? '' };
+  }
+}
+
+/** Every topic's end offsets in the namespace: what-if must leave them all where they were. */
+async function ends(s: System): Promise<string> {
+  const topics = (await s.admin.listTopics()).filter((t) => t.startsWith(`${s.p.namespace}.`)).sort();
+  const all = await Promise.all(topics.map(async (t) => `${t}:${(await s.admin.fetchTopicOffsets(t)).map((o) => `${o.partition}=${o.high}`).sort().join(',')}`));
+  return all.join(' ');
+}
+
+/** The shipped rules with some postcode districts placed in another English region (a rules release). */
+function candidateFile(dir: string, districts: Readonly<Record<string, string>>): string {
+  const rules = JSON.parse(JSON.stringify(defaultRules())) as { version: string; postcodes: { districts: Record<string, unknown> } };
+  rules.version = '2027.1.0';
+  for (const [district, region] of Object.entries(districts)) rules.postcodes.districts[district] = { country: 'ENGLAND', region };
+  const path = join(dir, 'candidate.json');
+  writeFileSync(path, JSON.stringify(rules, null, 2));
+  return path;
+}
+
+const moveKey = (m: WhatIfMove): string => `${m.caseGroupId}|${m.subject}|${m.srId ?? ''}|${JSON.stringify(m.from)}|${JSON.stringify(m.to)}`;
+
+describe('operator tools on the real stack', () => {
+  const systems: System[] = [];
+  afterAll(async () => {
+    for (const s of systems) {
+      await Promise.all(s.services.map((x) => x.kill('SIGTERM')));
+      await s.admin.disconnect();
+      await s.p.cleanup();
+    }
+  });
+
+  it('what-if over the kept inbox reports exactly the case groups whose paying parent lives in the changed districts, and writes nothing', { timeout: 600_000 }, async () => {
+    const s = await startSystem('whatif');
+    systems.push(s);
+    const traffic: TrafficEvent[] = generateTraffic({ seed: 11, caseGroups: 2_000, changesPerCaseGroup: 6, prefix: 'WI' }).flat();
+    await produceTraffic(s.p.kafka, s.p.serde, s.p.namespace, traffic);
+    await settle(s);
+
+    // What the test expects, without what-if: the plain in-memory system's final state, by where each paying parent lives now.
+    const memory = createMemorySystem(defaultRules());
+    traffic.forEach((e, i) => memory.process({ topic: e.topic, value: e.value } as SystemInput, `e-${i}`, { topic: e.topic, partition: 0, offset: String(i) }));
+    const changed = ['LS1', 'NE1'];
+    const expected = memory.router.caseGroups().filter((cg) => {
+      const st = memory.router.state(cg);
+      const pp = st?.payingParentId ? st.persons[st.payingParentId] : undefined;
+      return st?.placement?.decision.region != null && changed.includes(pp?.residence?.ukPostcode?.split(' ')[0] ?? '');
+    });
+    expect(expected.length).toBeGreaterThan(40);
+
+    const dir = mkdtempSync(join(tmpdir(), 'cms-what-if-'));
+    const candidate = candidateFile(dir, { LS1: 'NORTH_WEST', NE1: 'SCOTLAND' });
+    const before = await ends(s);
+    const out = await cli(s, ['what-if', '--rules', candidate, '--json', '--csv', join(dir, 'moves.csv'), '--html', join(dir, 'report.html'), '--exit-code']);
+    expect(out.stderr).not.toMatch(/at .+\.ts:\d+/); // no stack trace
+    expect(out.code).toBe(4); // --exit-code: something moves
+    const report = JSON.parse(out.stdout) as WhatIfReport;
+    expect(report.moves.filter((m) => m.subject === 'CASE_GROUP').map((m) => m.caseGroupId).sort()).toEqual(expected.sort());
+    expect(await ends(s)).toBe(before);
+
+    // The kept inbox and the upstream history give the same moves of every work item (case groups, SRs, approvals).
+    const reference = createWhatIf(defaultRules(), loadRules(JSON.parse(readFileSync(candidate, 'utf8')), candidate));
+    traffic.forEach((e, i) => { reference.upstream({ topic: e.topic, value: e.value } as SystemInput, `e-${i}`, { topic: e.topic, partition: 0, offset: String(i) }); });
+    expect(report.moves.map(moveKey).sort()).toEqual(reference.report().moves.map(moveKey).sort());
+    expect(report.rejections.every((r) => r.added === 0)).toBe(true);
+
+    const csv = readFileSync(join(dir, 'moves.csv'), 'utf8').trim().split('\r\n');
+    expect(csv).toHaveLength(report.moves.length + 1);
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('<svg role="img"');
+    expect(html).toContain(`${report.moves.length} would move`);
+
+    // An invalid candidate: every problem at once, exit 1, no stack trace.
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ ...defaultRules(), version: '', escalations: [{ segment: 'NOPE', procedure: 'x' }] }));
+    const bad = await cli(s, ['what-if', '--rules', join(dir, 'bad.json')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/CMS_RULES_INVALID/);
+    expect(bad.stderr).not.toMatch(/at .+\.ts:\d+/);
+  });
+});
