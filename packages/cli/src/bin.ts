@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isCmsError, messageOf } from '@cms-router/errors';
 import { commonEnvSchema, createKafka, createLogger, createRedis, createSchemaRegistry, createSerde, parseEnv, toPlatformConfig } from '@cms-router/platform';
-import { defaultRules, loadRules, type Rules } from '@cms-router/rules';
+import { defaultRules, diffRules, loadRules, validateRules, type Rules } from '@cms-router/rules';
 import { progressBar } from './progress.ts';
 import { createWhatIf, whatIfCsv, whatIfHtml, whatIfText } from './what-if.ts';
 import { whatIfFromInbox, whatIfFromScenario } from './what-if-sources.ts';
@@ -20,6 +20,8 @@ const USAGE = `usage: npm run cli -- <command>
   what-if --rules <candidate.json> [--scenario <file>] [--active <rules.json>] [--csv F] [--html F] [--json]
       replay history through the routing core under the active rules and the candidate, writing
       nothing, and report what would move and why (npm run cli -- what-if --help)
+  rules validate <rules.json>... | rules diff <a.json> <b.json> [--json]
+      check rules files (every problem, with where it is), or say what changed between two
   explain <caseGroupId> [--json]
       where the case group is, why, and its history, from a running router's state
       (REDIS_URL, REDIS_KEY_PREFIX)
@@ -53,6 +55,21 @@ exit codes:
   1  failed: a rules file or the scenario is invalid (every problem is listed), or Kafka is unreachable
   2  usage error
   4  with --exit-code: at least one work item would move`;
+
+const RULES_HELP = `usage: npm run cli -- rules validate <rules.json>... [--json]
+       npm run cli -- rules diff <a.json> <b.json> [--json] [--exit-code]
+
+validate  checks each file's shape and cross-references and lists every problem with where it is
+          (hierarchy, segments, escalations[i], serviceRequests[i], postcodes.districts.X, ...)
+diff      says what changed from a to b in words: version and date, the hierarchy's order, segments,
+          income-source teams, escalations, SR types, postcode areas, districts and sectors.
+          What the change would move: npm run cli -- what-if --rules b.json --active a.json
+
+exit codes:
+  0  every file is valid (validate); the diff is printed (diff)
+  1  a file is invalid or unreadable (each problem is printed)
+  2  usage error
+  4  diff with --exit-code: the files differ`;
 
 /** A rules file, validated with every problem listed (CMS_RULES_INVALID). */
 function rulesFile(path: string): Rules {
@@ -128,6 +145,41 @@ async function main(argv: string[]): Promise<number> {
         console.error(`[what-if] ${report.events} records in ${seconds.toFixed(1)} s (${Math.round(report.events / Math.max(seconds, 1e-3))}/s)${values.csv ? `; CSV: ${values.csv}` : ''}${values.html ? `; HTML: ${values.html}` : ''}`);
       }
       return values['exit-code'] && report.moves.length > 0 ? 4 : 0;
+    }
+    case 'rules': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' }, 'exit-code': { type: 'boolean' }, help: { type: 'boolean' } } });
+      const [action, ...files] = positionals;
+      if (values.help || (action !== 'validate' && action !== 'diff') || files.length === 0 || (action === 'diff' && files.length !== 2)) {
+        (values.help ? console.log : console.error)(RULES_HELP);
+        return values.help ? 0 : 2;
+      }
+      if (action === 'validate') {
+        const results = files.map((file) => {
+          let data: unknown;
+          try {
+            data = JSON.parse(readFileSync(file, 'utf8'));
+          } catch (err) {
+            return { file, ok: false, problems: [`(file): ${messageOf(err)}`] };
+          }
+          const r = validateRules(data);
+          return r.ok ? { file, ok: true, version: r.rules.version, effectiveFrom: r.rules.effectiveFrom, problems: [] as string[] } : { file, ok: false, problems: [...r.problems] };
+        });
+        if (values.json) console.log(JSON.stringify(results, null, 2));
+        else for (const r of results) console.log(r.ok ? `${r.file}: valid (version ${'version' in r ? r.version : ''}, effective from ${'effectiveFrom' in r ? r.effectiveFrom : ''})` : `${r.file}: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}\n${r.problems.map((x) => `  ${x}`).join('\n')}`);
+        return results.every((r) => r.ok) ? 0 : 1;
+      }
+      const [a, b] = files.map(rulesFile) as [Rules, Rules];
+      const changes = diffRules(a, b);
+      if (values.json) console.log(JSON.stringify(changes, null, 2));
+      else if (changes.length === 0) console.log(`no difference in what routing reads between ${files[0] ?? ''} and ${files[1] ?? ''}`);
+      else {
+        let section = '';
+        for (const c of changes) {
+          if (c.section !== section) console.log(`${(section = c.section)}:`);
+          console.log(`  ${c.text}`);
+        }
+      }
+      return values['exit-code'] && changes.length > 0 ? 4 : 0;
     }
     case 'explain': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' } } });

@@ -1,4 +1,5 @@
-export { loadRules, srKey, type Rules } from './load.ts';
+export { loadRules, srKey, validateRules, type Rules } from './load.ts';
+export { diffRules, type RulesChange } from './diff.ts';
 export { RULE_IDS, COUNTRIES, rulesFileSchema, type RuleId, type Country, type Place, type RulesFile, type SrCatalogueEntry } from './schema.ts';
 export { lookupPostcode, parsePostcode, type ParsedPostcode, type PostcodeLookup } from './postcode.ts';
 export { decideCaseGroup, decideServiceRequest, decideApprovalTask, catalogueEntry, PROCEDURES } from './decide.ts';

@@ -9,11 +9,19 @@ export type Rules = Readonly<RulesFile>;
  * hierarchy, every segment named exists, SR catalogue entries unique). Every problem is reported.
  */
 export function loadRules(data: unknown, source = 'rules file'): Rules {
+  const checked = validateRules(data);
+  if (!checked.ok) throw new CmsError('CMS_RULES_INVALID', `${source}: ${checked.problems.join('; ')}`, { context: { problems: checked.problems.length } });
+  return checked.rules;
+}
+
+/**
+ * Every problem of a rules file, each naming where it is (`serviceRequests[3].team: ...`): all shape
+ * problems at once, and when the shape is right, all cross-reference problems at once (they need the
+ * shape to be read). `rules validate` prints them one per line.
+ */
+export function validateRules(data: unknown): { readonly ok: true; readonly rules: Rules } | { readonly ok: false; readonly problems: readonly string[] } {
   const parsed = rulesFileSchema.safeParse(data);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new CmsError('CMS_RULES_INVALID', `${source}: ${problems.join('; ')}`);
-  }
+  if (!parsed.success) return { ok: false, problems: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`) };
   const rules = parsed.data;
   const problems: string[] = [];
   const order = rules.hierarchy.map((h) => h.rule);
@@ -23,7 +31,7 @@ export function loadRules(data: unknown, source = 'rules file'): Rules {
   for (const required of ['NON_STANDARD', 'SPECIAL_CLIENT_RECORDS', 'INTERNATIONAL', 'NEW_CASE', 'MAINTENANCE', 'SPECIALIST']) {
     if (!segments.has(required)) problems.push(`segments: ${required} is required by the hierarchy`);
   }
-  for (const e of rules.escalations) if (!segments.has(e.segment)) problems.push(`escalations: unknown segment ${e.segment}`);
+  rules.escalations.forEach((e, i) => { if (!segments.has(e.segment)) problems.push(`escalations[${i}]: unknown segment ${e.segment}`); });
   const seen = new Set<string>();
   rules.serviceRequests.forEach((sr, i) => {
     const key = srKey(sr.process, sr.area, sr.subArea);
@@ -38,8 +46,12 @@ export function loadRules(data: unknown, source = 'rules file'): Rules {
     const area = /^[A-Z]+/.exec(district)?.[0] ?? '';
     if (!(area in rules.postcodes.areas)) problems.push(`postcodes.districts.${district}: area ${area} is not in areas`);
   }
-  if (problems.length > 0) throw new CmsError('CMS_RULES_INVALID', `${source}: ${problems.join('; ')}`);
-  return deepFreeze(rules);
+  for (const [sector] of Object.entries(rules.postcodes.sectors)) {
+    const area = /^[A-Z]+/.exec(sector)?.[0] ?? '';
+    if (!(area in rules.postcodes.areas)) problems.push(`postcodes.sectors.${sector}: area ${area} is not in areas`);
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, rules: deepFreeze(rules) };
 }
 
 /** Catalogue key: case, spacing and the procedures' "enquires" spelling do not matter. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decideApprovalTask, decideCaseGroup, decideServiceRequest, defaultRules, loadRules, lookupPostcode, type CaseGroupFacts, type Decision, type DecisionResult } from './index.ts';
+import { decideApprovalTask, decideCaseGroup, decideServiceRequest, defaultRules, diffRules, loadRules, lookupPostcode, validateRules, type CaseGroupFacts, type RulesFile, type Decision, type DecisionResult } from './index.ts';
 import { aCase, caseGroup, party, sr } from './testing.ts';
 
 const rules = defaultRules();
@@ -224,7 +224,7 @@ describe('the rules file', () => {
     const data = JSON.parse(JSON.stringify(rules)) as Record<string, unknown> & { hierarchy: unknown[]; escalations: { segment: string; procedure: string }[] };
     data.hierarchy = data.hierarchy.slice(1);
     data.escalations = [{ segment: 'NOWHERE', procedure: 'x' }];
-    expect(() => loadRules(data, 'bad.json')).toThrow(/bad\.json: hierarchy: rule special-case is missing; escalations: unknown segment NOWHERE/);
+    expect(() => loadRules(data, 'bad.json')).toThrow(/bad\.json: hierarchy: rule special-case is missing; escalations\[\d+\]: unknown segment NOWHERE/);
     expect(() => loadRules({ version: 1 })).toThrow(/CMS_RULES_INVALID|effectiveFrom/);
     const fu = JSON.parse(JSON.stringify(rules)) as { serviceRequests: Record<string, unknown>[] };
     fu.serviceRequests = fu.serviceRequests.map((e) => (e['escalation'] === 'APPEALS' ? { ...e, movesCaseGroup: true } : e));
@@ -314,5 +314,63 @@ describe('properties', () => {
         expect(result.ok && result.decision.segment).toBe('NON_STANDARD');
       }),
     );
+  });
+});
+
+describe('rules validate and diff', () => {
+  const copy = (): RulesFile => JSON.parse(JSON.stringify(defaultRules())) as RulesFile;
+
+  it('lists every problem of a file, each with where it is', () => {
+    const shape = copy();
+    shape.version = '';
+    shape.effectiveFrom = 'soon';
+    shape.segments['lower'] = { name: 'x', team: null, restricted: false };
+    const r = validateRules(shape);
+    expect(r.ok).toBe(false);
+    const problems = r.ok ? [] : r.problems;
+    expect(problems).toHaveLength(3);
+    expect(problems.join('\n')).toMatch(/^version: /m);
+    expect(problems.join('\n')).toMatch(/^effectiveFrom: /m);
+    expect(problems.join('\n')).toMatch(/^segments\.lower: /m);
+    const refs = copy();
+    refs.escalations.push({ segment: 'NOWHERE', procedure: 'x' });
+    refs.postcodes.districts['QQ1'] = { country: 'ENGLAND', region: 'LONDON' };
+    refs.serviceRequests.push({ ...(refs.serviceRequests[0] as RulesFile['serviceRequests'][number]) });
+    const r2 = validateRules(refs);
+    expect(r2.ok ? [] : r2.problems).toEqual([
+      `escalations[${refs.escalations.length - 1}]: unknown segment NOWHERE`,
+      expect.stringMatching(new RegExp(`^serviceRequests\\[${refs.serviceRequests.length - 1}\\]: .* is listed twice$`)),
+      'postcodes.districts.QQ1: area QQ is not in areas',
+    ]);
+    expect(validateRules(copy()).ok).toBe(true);
+  });
+
+  it('says what changed, in words, section by section', () => {
+    const b = copy();
+    b.version = '2027.1.0';
+    b.effectiveFrom = '2027-01-01';
+    b.postcodes.districts['LS1'] = { country: 'ENGLAND', region: 'NORTH_WEST' };
+    delete b.postcodes.areas['IM'];
+    b.postcodes.areas['NE'] = { country: 'ENGLAND', region: 'YORKSHIRE_AND_THE_HUMBER' };
+    b.incomeSourceTeams['BENEFITS'] = 'GENERAL';
+    const removed = b.serviceRequests.pop() as RulesFile['serviceRequests'][number];
+    (b.serviceRequests[0] as RulesFile['serviceRequests'][number]).team = 'ANOTHER_TEAM';
+    const [h0, h1, ...rest] = b.hierarchy;
+    b.hierarchy = [h1, h0, ...rest].filter((h) => h !== undefined);
+    const changes = diffRules(defaultRules(), loadRules(b, 'b'));
+    const texts = changes.map((c) => `${c.section}: ${c.text}`);
+    expect(texts).toEqual(expect.arrayContaining([
+      `version: version ${defaultRules().version} -> 2027.1.0`,
+      `version: effective from ${defaultRules().effectiveFrom} -> 2027-01-01`,
+      expect.stringMatching(/^hierarchy: order special-case > sensitive-or-personal-interest > .* -> sensitive-or-personal-interest > special-case > /),
+      `incomeSourceTeams: income source BENEFITS: team ${defaultRules().incomeSourceTeams['BENEFITS']} -> team GENERAL`,
+      expect.stringMatching(new RegExp(`^serviceRequests: SR type ${removed.process} / ${removed.area} / ${removed.subArea} removed \\(was `)),
+      expect.stringMatching(/^serviceRequests: SR type .*: team .* -> "ANOTHER_TEAM"$/),
+      'postcodes: postcode district LS1 added: NORTH_WEST (ENGLAND)',
+      expect.stringMatching(/^postcodes: postcode area IM removed \(was OUTSIDE_UK\)$/),
+      'postcodes: postcode area NE: NORTH_EAST (ENGLAND) -> YORKSHIRE_AND_THE_HUMBER (ENGLAND)',
+    ]));
+    expect(changes).toHaveLength(9);
+    expect(diffRules(defaultRules(), defaultRules())).toEqual([]);
   });
 });
