@@ -5,14 +5,14 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Admin } from 'kafkajs';
-import type { TopicName } from '@cms-router/events';
+import { TOPICS, type Assignment, type TopicName } from '@cms-router/events';
 import { createMemorySystem, createWhatIf, type SystemInput, type WhatIfMove, type WhatIfReport } from '@cms-router/cli';
 import { ROUTER_TOPICS } from '@cms-router/router/app';
 import { defaultRules, loadRules } from '@cms-router/rules';
 import { SR_EVENTS_TOPICS } from '@cms-router/sr-events/app';
 import { generateTraffic, type TrafficEvent } from '@cms-router/traffic';
-import { endpoints, testPlatform, uniqueName, type TestPlatform } from '../harness/index.ts';
-import { lagReport, produceTraffic, startServiceProcess, waitForStarted, waitUntilSettled, warnings, type ServiceProcess } from '../harness/system.ts';
+import { application, endpoints, testPlatform, uniqueName, waitFor, type TestPlatform } from '../harness/index.ts';
+import { lagReport, produceTraffic, readAll, startServiceProcess, waitForStarted, waitUntilSettled, warnings, type ServiceProcess } from '../harness/system.ts';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
 const TOPICS_USED: TopicName[] = [...new Set([...ROUTER_TOPICS, ...SR_EVENTS_TOPICS])];
@@ -67,9 +67,10 @@ async function ends(s: System): Promise<string> {
 }
 
 /** The shipped rules with some postcode districts placed in another English region (a rules release). */
-function candidateFile(dir: string, districts: Readonly<Record<string, string>>): string {
-  const rules = JSON.parse(JSON.stringify(defaultRules())) as { version: string; postcodes: { districts: Record<string, unknown> } };
+function candidateFile(dir: string, districts: Readonly<Record<string, string>>, effectiveFrom?: string): string {
+  const rules = JSON.parse(JSON.stringify(defaultRules())) as { version: string; effectiveFrom: string; postcodes: { districts: Record<string, unknown> } };
   rules.version = '2027.1.0';
+  if (effectiveFrom) rules.effectiveFrom = effectiveFrom;
   for (const [district, region] of Object.entries(districts)) rules.postcodes.districts[district] = { country: 'ENGLAND', region };
   const path = join(dir, 'candidate.json');
   writeFileSync(path, JSON.stringify(rules, null, 2));
@@ -134,5 +135,53 @@ describe('operator tools on the real stack', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/CMS_RULES_INVALID/);
     expect(bad.stderr).not.toMatch(/at .+\.ts:\d+/);
+  });
+
+  it('a released rules version with a future effectiveFrom decides facts on and after that date, with no restart, and after a kill -9', { timeout: 300_000 }, async () => {
+    const s = await startSystem('rulesv');
+    systems.push(s);
+    const dir = mkdtempSync(join(tmpdir(), 'cms-rules-'));
+    const released = await cli(s, ['rules', 'release', candidateFile(dir, { LS1: 'NORTH_WEST' }, '2027-01-01')]);
+    expect(released.code, released.stderr).toBe(0);
+    expect(released.stdout).toMatch(/released rules 2027\.1\.0: it decides facts dated from 2027-01-01/);
+    // Safe to run twice; a version id reused for other content is refused.
+    expect((await cli(s, ['rules', 'release', candidateFile(dir, { LS1: 'NORTH_WEST' }, '2027-01-01')])).stdout).toMatch(/already released/);
+    const reused = await cli(s, ['rules', 'release', candidateFile(dir, { LS1: 'LONDON' }, '2027-01-01')]);
+    expect(reused.code).toBe(1);
+    expect(reused.stderr).toMatch(/CMS_RULES_INVALID: rules version 2027\.1\.0 is already released with other content/);
+    const router = s.services[0] as ServiceProcess;
+    await waitFor(() => router.output.join('').includes('"msg":"rules version released"'), 'the running router to take up the release', 30_000);
+
+    const at = (cg: string, occurredAt: string) => ({ topic: 'cms.case-facts.v1' as const, key: cg, value: { ...application(cg, 'LS1 4AP'), occurredAt } });
+    const moveHome = (partyId: string, occurredAt: string) => ({ topic: 'cms.party-facts.v1' as const, key: partyId, value: { partyId, occurredAt, payload: { type: 'PartyAddressChanged' as const, address: { ukPostcode: 'LS1 5AB', nonUkCountry: null } } } });
+    await produceTraffic(s.p.kafka, s.p.serde, s.p.namespace, [at('CG-DEC', '2026-12-31T23:00:00.000Z'), at('CG-JAN', '2027-01-01T00:00:00.000Z')]);
+    await settle(s);
+    // A later fact about the December case group's paying parent, dated after the release's date: decided under it.
+    await produceTraffic(s.p.kafka, s.p.serde, s.p.namespace, [moveHome('CG-DEC-PP', '2027-01-04T10:00:00.000Z')]);
+    await settle(s);
+    // After a kill -9, the restarted router holds the released version again before it decides anything.
+    await router.kill('SIGKILL');
+    const restarted = startServiceProcess('router', s.env);
+    s.services[0] = restarted;
+    await waitForStarted(restarted);
+    expect(restarted.output.join('')).toMatch(/"rulesVersions":\["2026\.12\.1","2027\.1\.0"\]/);
+    await produceTraffic(s.p.kafka, s.p.serde, s.p.namespace, [at('CG-FEB', '2027-02-01T09:00:00.000Z'), at('CG-NOV', '2026-11-30T09:00:00.000Z')]);
+    await settle(s);
+
+    const placed = (await readAll<Assignment>(s.p.kafka, s.p.serde, s.p.namespace, TOPICS.assignments, 1_500)).filter((a) => a.value.subject === 'CASE_GROUP').map((a) => [a.key, a.value.region, a.value.rulesVersion]);
+    expect(placed).toEqual(expect.arrayContaining([
+      ['CG-DEC', 'YORKSHIRE_AND_THE_HUMBER', '2026.12.1'],
+      ['CG-JAN', 'NORTH_WEST', '2027.1.0'],
+      ['CG-DEC', 'NORTH_WEST', '2027.1.0'],
+      ['CG-FEB', 'NORTH_WEST', '2027.1.0'],
+      ['CG-NOV', 'YORKSHIRE_AND_THE_HUMBER', '2026.12.1'],
+    ]));
+    expect(placed.filter(([cg]) => cg === 'CG-JAN' || cg === 'CG-FEB' || cg === 'CG-NOV')).toHaveLength(3);
+    // explain names the version that decided.
+    const explained = await cli(s, ['explain', 'CG-DEC']);
+    expect(explained.stdout).toMatch(/NORTH_WEST.*\(rules 2027\.1\.0\)/);
+    // rules list shows both, and which decides today's facts.
+    const listed = await cli(s, ['rules', 'list', '--json']);
+    expect((JSON.parse(listed.stdout) as { version: string; source: string }[]).map((r) => `${r.version}:${r.source}`)).toEqual(['2026.12.1:rules file', '2027.1.0:released']);
   });
 });

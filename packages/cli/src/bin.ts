@@ -6,6 +6,7 @@ import { isCmsError, messageOf } from '@cms-router/errors';
 import { commonEnvSchema, createKafka, createLogger, createRedis, createSchemaRegistry, createSerde, parseEnv, toPlatformConfig } from '@cms-router/platform';
 import { defaultRules, diffRules, loadRules, validateRules, type Rules } from '@cms-router/rules';
 import { progressBar } from './progress.ts';
+import { releaseRules, releasedVersions, rulesListing, withdrawRules } from './rules-topic.ts';
 import { createWhatIf, whatIfCsv, whatIfHtml, whatIfText } from './what-if.ts';
 import { whatIfFromInbox, whatIfFromScenario } from './what-if-sources.ts';
 import { explainText } from './explain.ts';
@@ -58,22 +59,46 @@ exit codes:
 
 const RULES_HELP = `usage: npm run cli -- rules validate <rules.json>... [--json]
        npm run cli -- rules diff <a.json> <b.json> [--json] [--exit-code]
+       npm run cli -- rules release <rules.json>
+       npm run cli -- rules list [--json]
+       npm run cli -- rules withdraw <version>
 
 validate  checks each file's shape and cross-references and lists every problem with where it is
           (hierarchy, segments, escalations[i], serviceRequests[i], postcodes.districts.X, ...)
 diff      says what changed from a to b in words: version and date, the hierarchy's order, segments,
           income-source teams, escalations, SR types, postcode areas, districts and sectors.
           What the change would move: npm run cli -- what-if --rules b.json --active a.json
+release   validates the file and publishes it to cms.rules.v1, which every router follows: it decides
+          facts dated on and after its effectiveFrom (to its effectiveTo, if any), with no restart.
+          Running it twice is safe; a version id already released with other content is refused.
+list      the versions the router holds (ROUTER_RULES_FILE or the shipped file, and the released ones),
+          with their dates and the one in effect today
+withdraw  a tombstone for a released version: routers stop using it for the facts they read next
+(release, list and withdraw: KAFKA_BROKERS, KAFKA_TOPIC_NAMESPACE, KAFKA_SSL/SASL_*)
 
 exit codes:
-  0  every file is valid (validate); the diff is printed (diff)
-  1  a file is invalid or unreadable (each problem is printed)
+  0  every file is valid (validate); the diff is printed (diff); released or already released (release)
+  1  a file is invalid or unreadable (each problem is printed); a version id reused for other content or
+     not released (withdraw); Kafka unreachable
   2  usage error
   4  diff with --exit-code: the files differ`;
 
 /** A rules file, validated with every problem listed (CMS_RULES_INVALID). */
 function rulesFile(path: string): Rules {
   return loadRules(JSON.parse(readFileSync(path, 'utf8')), path);
+}
+
+/** Kafka and the registry from the services' own environment variables, defaulting to the local stack. */
+function platformFromEnv() {
+  const platform = toPlatformConfig(parseEnv(commonEnvSchema, { KAFKA_BROKERS: '127.0.0.1:19092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:18081/apis/ccompat/v7', REDIS_URL: 'redis://127.0.0.1:16379', ...process.env }), 'cli');
+  const kafka = createKafka(platform.kafka, createLogger({ service: 'cli', level: 'error' }));
+  return { kafka, namespace: platform.kafka.topicNamespace, serde: () => createSerde(createSchemaRegistry(platform.registry), platform.kafka.topicNamespace) };
+}
+
+/** The rules the router runs when no version is released: ROUTER_RULES_FILE, else the shipped file. */
+function baseRules(): Rules {
+  const file = process.env['ROUTER_RULES_FILE'] || undefined;
+  return file ? rulesFile(file) : defaultRules();
 }
 
 function env(name: string, fallback?: string): string {
@@ -124,16 +149,13 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       const candidate = rulesFile(values.rules);
-      const activeFile = values.active ?? (process.env['ROUTER_RULES_FILE'] || undefined);
-      const active = activeFile ? rulesFile(activeFile) : defaultRules();
+      const active = values.active ? rulesFile(values.active) : baseRules();
       const whatIf = createWhatIf(active, candidate);
       const started = performance.now();
       if (values.scenario) await whatIfFromScenario(values.scenario, whatIf, progressBar('what-if'));
       else {
-        const platform = toPlatformConfig(parseEnv(commonEnvSchema, { KAFKA_BROKERS: '127.0.0.1:19092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:18081/apis/ccompat/v7', ...process.env }), 'cli');
-        const kafka = createKafka(platform.kafka, createLogger({ service: 'cli', level: 'error' }));
-        const serde = createSerde(createSchemaRegistry(platform.registry), platform.kafka.topicNamespace);
-        await whatIfFromInbox({ kafka, serde, namespace: platform.kafka.topicNamespace }, whatIf, progressBar('what-if'));
+        const { kafka, namespace, serde } = platformFromEnv();
+        await whatIfFromInbox({ kafka, serde: serde(), namespace }, whatIf, progressBar('what-if'));
       }
       const report = whatIf.report();
       const seconds = (performance.now() - started) / 1_000;
@@ -149,9 +171,30 @@ async function main(argv: string[]): Promise<number> {
     case 'rules': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' }, 'exit-code': { type: 'boolean' }, help: { type: 'boolean' } } });
       const [action, ...files] = positionals;
-      if (values.help || (action !== 'validate' && action !== 'diff') || files.length === 0 || (action === 'diff' && files.length !== 2)) {
+      const arity: Record<string, (n: number) => boolean> = { validate: (n) => n > 0, diff: (n) => n === 2, release: (n) => n === 1, withdraw: (n) => n === 1, list: (n) => n === 0 };
+      if (values.help || !action || !arity[action]?.(files.length)) {
         (values.help ? console.log : console.error)(RULES_HELP);
         return values.help ? 0 : 2;
+      }
+      if (action === 'release') {
+        const rules = rulesFile(files[0] ?? '');
+        const { kafka, namespace } = platformFromEnv();
+        const outcome = await releaseRules(kafka, namespace, rules);
+        console.log(outcome === 'released' ? `released rules ${rules.version}: it decides facts dated from ${rules.effectiveFrom}${rules.effectiveTo ? ` to ${rules.effectiveTo}` : ''}; routers take it up without a restart` : `rules ${rules.version} is already released with this content; nothing to do`);
+        return 0;
+      }
+      if (action === 'withdraw') {
+        const { kafka, namespace } = platformFromEnv();
+        await withdrawRules(kafka, namespace, files[0] ?? '');
+        console.log(`withdrew rules ${files[0] ?? ''}: routers stop using it for the facts they read next`);
+        return 0;
+      }
+      if (action === 'list') {
+        const { kafka, namespace } = platformFromEnv();
+        const rows = rulesListing(baseRules(), await releasedVersions(kafka, namespace), new Date().toISOString());
+        if (values.json) console.log(JSON.stringify(rows, null, 2));
+        else for (const r of rows) console.log(`${r.inEffectToday ? '*' : ' '} ${r.version.padEnd(20)} from ${r.effectiveFrom}${r.effectiveTo ? ` to ${r.effectiveTo}` : ''.padEnd(14)}  ${r.source}`);
+        return 0;
       }
       if (action === 'validate') {
         const results = files.map((file) => {

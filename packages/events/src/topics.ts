@@ -41,10 +41,12 @@ export const TOPICS = {
   rejections: 'cms.rejections.v1',
   /** Any service: undecodable or poison records, original bytes plus reason headers. */
   deadLetter: 'cms.dead-letter.v1',
-} as const satisfies Record<string, SchemaTopic | 'cms.dead-letter.v1' | `cms.${string}-state.v1`>;
+  /** Operations -> router: released rules versions (the rules file's JSON, no schema: the file has its own, checked on release and on reading). Key: version. Compacted, kept forever. */
+  rules: 'cms.rules.v1',
+} as const satisfies Record<string, SchemaTopic | 'cms.dead-letter.v1' | 'cms.rules.v1' | `cms.${string}-state.v1`>;
 
-/** Topics without a schema: the dead-letter topic (original bytes) and the state changelogs (JSON). */
-export const UNSCHEMED_TOPICS: ReadonlySet<TopicName> = new Set<TopicName>([TOPICS.deadLetter, TOPICS.routerPeopleState, TOPICS.routerRouteState, TOPICS.srEventsState, TOPICS.notifierState]);
+/** Topics without a schema: the dead-letter topic (original bytes), the rules versions and the state changelogs (JSON). */
+export const UNSCHEMED_TOPICS: ReadonlySet<TopicName> = new Set<TopicName>([TOPICS.deadLetter, TOPICS.rules, TOPICS.routerPeopleState, TOPICS.routerRouteState, TOPICS.srEventsState, TOPICS.notifierState]);
 
 export type TopicKey = keyof typeof TOPICS;
 export type TopicName = (typeof TOPICS)[TopicKey];
@@ -108,6 +110,8 @@ export const TOPIC_SPECS: { readonly [K in TopicName]: TopicSpec } = {
   'cms.sr-events-inbox.v1': { partitions: 6, role: 'internal', cleanupPolicy: 'delete', retentionMs: -1, maxMessageBytes: INTERNAL_MAX_BYTES },
   'cms.rejections.v1': { partitions: 3, role: 'published', cleanupPolicy: 'delete' },
   'cms.dead-letter.v1': { partitions: 3, cleanupPolicy: 'delete', maxMessageBytes: INTERNAL_MAX_BYTES },
+  // One partition: every router instance reads every version, in release order.
+  'cms.rules.v1': { partitions: 1, cleanupPolicy: 'compact', maxMessageBytes: INTERNAL_MAX_BYTES },
   // One changelog partition per task: the partitions of the stage's input topic.
   'cms.router-people-state.v1': changelog(6),
   'cms.router-route-state.v1': changelog(6),

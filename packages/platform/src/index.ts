@@ -5,6 +5,7 @@ export { createRedis, redisCall, redisKeys, type Redis, type RedisKeys } from '.
 export { createSchemaRegistry, createSerde, type Compatibility, type SchemaRegistry, type Serde } from './registry.ts';
 export { createKafka, ensureContract, ensureTopics, topicConfig, untilReady } from './kafka/client.ts';
 export { readTopicToEnd, type TopicRecord } from './kafka/read-to-end.ts';
+export { followTopic, type TopicFollower } from './kafka/follow.ts';
 export { createTickWriter, type TickWriter, type TickWriterOptions } from './kafka/ticks.ts';
 export { createKafkaRunner, type Handler, type HandlerContext, type InboundRecord, type KafkaRunner, type OutboundRecord, type RunnerOptions, type RunnerStateOptions, type RunnerStats } from './kafka/runner.ts';
 export { createTaskState, type TaskState, type TaskStore, type TaskStateStats } from './state/task-state.ts';

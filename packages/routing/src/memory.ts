@@ -22,6 +22,8 @@ export interface MemoryRouterOptions {
   readonly pick?: (ready: readonly ('people' | 'inbox')[]) => 'people' | 'inbox';
   /** History entries kept per case group (default HISTORY_LIMIT). A replay that prints its outputs keeps none: most of a case group's memory is its history. */
   readonly historyLimit?: number;
+  /** The rules version in effect on a business date, as the service's rules book answers (default: `rules` for every date). */
+  readonly rulesAt?: (occurredAt: string) => Rules;
   /** Told every record the route core runs, as the service's inbox would carry it (a benchmark records a replayable inbox with it). */
   readonly onInbox?: (input: InboxInput, eventId: string, source: { topic: string; partition: number; offset: string }, arrivedAt: string) => void;
 }
@@ -75,8 +77,9 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
    * The service fetches the users and teams `needsOf` names before it routes; here every other lookup
    * fails, so a test catches a decision that reads something the service would not have fetched.
    */
-  const env = (eventId: string, arrivedAt: string, needs: ReturnType<typeof needsOf>) => ({
-    rules,
+  const rulesAt = options.rulesAt ?? (() => rules);
+  const env = (eventId: string, arrivedAt: string, needs: ReturnType<typeof needsOf>, at: string) => ({
+    rules: rulesAt(at),
     eventId,
     arrivedAt,
     historyLimit: options.historyLimit,
@@ -115,7 +118,7 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
     if (item.kind === 'route') {
       const cg = item.input.caseGroupId;
       const before = states.get(cg);
-      const result = route(before ?? null, item.input, env(item.eventId, item.arrivedAt, needsOf(before ?? null, item.input)));
+      const result = route(before ?? null, item.input, env(item.eventId, item.arrivedAt, needsOf(before ?? null, item.input), item.input.occurredAt));
       store(cg, before, result);
       outputsOf(result, cg, source, out);
       if (result.recovered) out.push(report(item.eventId, item.input.occurredAt, result.recovered, [{ caseGroupId: cg, segment: result.state?.placement?.decision.segment ?? '' }], 0, 1));
@@ -141,7 +144,7 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
     let recovery: ReturnType<typeof route>['recovered'] = null;
     for (const cg of [...(index.get(key) ?? [])].sort()) {
       const before = states.get(cg);
-      const result = route(before ?? null, null, env(item.eventId, item.arrivedAt, needsOf(before ?? null, null)));
+      const result = route(before ?? null, null, env(item.eventId, item.arrivedAt, needsOf(before ?? null, null), p.occurredAt));
       store(cg, before, result);
       outputsOf(result, cg, source, out);
       if (result.recovered) {
@@ -165,7 +168,7 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
   const runPeople = (item: PeopleItem, out: MemoryOutput[]): void => {
     const input = peopleInputOf(item.upstream, item.partyId);
     if (!input) return;
-    const result = applyPeopleInput(people.get(item.partyId) ?? null, input, rules);
+    const result = applyPeopleInput(people.get(item.partyId) ?? null, input, rulesAt(input.occurredAt));
     if (result.rejection) {
       out.push(rejection({ ...item.source, eventId: item.eventId }, input.occurredAt, result.rejection.code, result.rejection.reason, null, null, out.length));
       return;

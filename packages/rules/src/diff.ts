@@ -33,6 +33,7 @@ export function diffRules(a: Rules, b: Rules): RulesChange[] {
   const out: RulesChange[] = [];
   if (a.version !== b.version) out.push({ section: 'version', text: `version ${a.version} -> ${b.version}` });
   if (a.effectiveFrom !== b.effectiveFrom) out.push({ section: 'version', text: `effective from ${a.effectiveFrom} -> ${b.effectiveFrom}` });
+  if (a.effectiveTo !== b.effectiveTo) out.push({ section: 'version', text: `effective to ${a.effectiveTo ?? '(open)'} -> ${b.effectiveTo ?? '(open)'}` });
 
   const before = a.hierarchy.map((h) => h.rule);
   const after = b.hierarchy.map((h) => h.rule);

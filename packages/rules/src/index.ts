@@ -1,5 +1,6 @@
 export { loadRules, srKey, validateRules, type Rules } from './load.ts';
 export { diffRules, type RulesChange } from './diff.ts';
+export { createRulesBook, type RulesBook } from './book.ts';
 export { RULE_IDS, COUNTRIES, rulesFileSchema, type RuleId, type Country, type Place, type RulesFile, type SrCatalogueEntry } from './schema.ts';
 export { lookupPostcode, parsePostcode, type ParsedPostcode, type PostcodeLookup } from './postcode.ts';
 export { decideCaseGroup, decideServiceRequest, decideApprovalTask, catalogueEntry, PROCEDURES } from './decide.ts';

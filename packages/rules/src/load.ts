@@ -24,6 +24,7 @@ export function validateRules(data: unknown): { readonly ok: true; readonly rule
   if (!parsed.success) return { ok: false, problems: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`) };
   const rules = parsed.data;
   const problems: string[] = [];
+  if (rules.effectiveTo !== undefined && rules.effectiveTo < rules.effectiveFrom) problems.push(`effectiveTo: ${rules.effectiveTo} is before effectiveFrom ${rules.effectiveFrom}`);
   const order = rules.hierarchy.map((h) => h.rule);
   for (const id of RULE_IDS) if (!order.includes(id)) problems.push(`hierarchy: rule ${id} is missing`);
   if (new Set(order).size !== order.length) problems.push('hierarchy: a rule appears twice');

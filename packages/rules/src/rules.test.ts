@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decideApprovalTask, decideCaseGroup, decideServiceRequest, defaultRules, diffRules, loadRules, lookupPostcode, validateRules, type CaseGroupFacts, type RulesFile, type Decision, type DecisionResult } from './index.ts';
+import { decideApprovalTask, decideCaseGroup, decideServiceRequest, defaultRules, diffRules, loadRules, lookupPostcode, validateRules, createRulesBook, type CaseGroupFacts, type Rules, type RulesFile, type Decision, type DecisionResult } from './index.ts';
 import { aCase, caseGroup, party, sr } from './testing.ts';
 
 const rules = defaultRules();
@@ -372,5 +372,48 @@ describe('rules validate and diff', () => {
     ]));
     expect(changes).toHaveLength(9);
     expect(diffRules(defaultRules(), defaultRules())).toEqual([]);
+  });
+});
+
+describe('the rules book: the version in effect on a fact\'s business date', () => {
+  const version = (id: string, effectiveFrom: string, effectiveTo?: string): Rules => loadRules({ ...(JSON.parse(JSON.stringify(defaultRules())) as object), version: id, effectiveFrom, ...(effectiveTo ? { effectiveTo } : {}) }, id);
+  const base = version('2026.12.1', '2026-12-01');
+  const next = version('2027.1.0', '2027-01-01');
+
+  it('decides facts on and after a version\'s effectiveFrom by it, and earlier facts by the one before', () => {
+    const book = createRulesBook([next, base]);
+    expect(book.versions.map((r) => r.version)).toEqual(['2026.12.1', '2027.1.0']);
+    expect(book.at('2026-12-31T23:59:59.999Z').version).toBe('2026.12.1');
+    expect(book.at('2027-01-01T00:00:00.000Z').version).toBe('2027.1.0');
+    expect(book.at('2031-06-01T10:00:00.000Z').version).toBe('2027.1.0');
+    // History older than every version: the earliest decides it.
+    expect(book.at('2020-01-05T09:00:00.000Z').version).toBe('2026.12.1');
+  });
+
+  it('ends a version after its effectiveTo (inclusive), falls back to the last one started in a gap, and breaks ties by id', () => {
+    const winter = version('2027.1.1-winter', '2027-01-10', '2027-01-20');
+    const book = createRulesBook([base, next, winter]);
+    expect(book.at('2027-01-09T12:00:00Z').version).toBe('2027.1.0');
+    expect(book.at('2027-01-20T23:00:00Z').version).toBe('2027.1.1-winter');
+    expect(book.at('2027-01-21T00:00:00Z').version).toBe('2027.1.0');
+    const only = createRulesBook([winter]);
+    expect(only.at('2027-02-01T00:00:00Z').version).toBe('2027.1.1-winter');
+    const tie = createRulesBook([version('b', '2027-03-01'), version('a', '2027-03-01')]);
+    expect(tie.at('2027-03-02T00:00:00Z').version).toBe('b');
+    expect(createRulesBook([version('a', '2027-03-01'), version('b', '2027-03-01')]).at('2027-03-02T00:00:00Z').version).toBe('b');
+  });
+
+  it('adds, replaces and withdraws versions, never the last one', () => {
+    const book = createRulesBook([base]).with(next);
+    expect(book.at('2027-02-01T00:00:00Z').version).toBe('2027.1.0');
+    const replaced = book.with(version('2027.1.0', '2027-03-01'));
+    expect(replaced.versions).toHaveLength(2);
+    expect(replaced.at('2027-02-01T00:00:00Z').version).toBe('2026.12.1');
+    expect(book.without('2027.1.0').at('2027-02-01T00:00:00Z').version).toBe('2026.12.1');
+    expect(createRulesBook([base]).without('2026.12.1').versions).toHaveLength(1);
+  });
+
+  it('refuses an effectiveTo before effectiveFrom', () => {
+    expect(() => version('x', '2027-02-01', '2027-01-01')).toThrow(/effectiveTo: 2027-01-01 is before effectiveFrom 2027-02-01/);
   });
 });

@@ -15,7 +15,10 @@ const segmentId = z.string().regex(/^[A-Z_]+$/);
 export const rulesFileSchema = z
   .object({
     version: z.string().min(1),
+    /** The first day (UTC) this version decides facts of; facts are routed under the version in effect on their business date. */
     effectiveFrom: z.iso.date(),
+    /** The last day (UTC, inclusive) this version decides facts of; none: until a later version takes over. */
+    effectiveTo: z.iso.date().optional(),
     description: z.string().optional(),
     hierarchy: z.array(z.object({ rule: z.enum(RULE_IDS), why: z.string().min(10) }).strict()).min(1),
     segments: z.record(segmentId, z.object({ name: z.string(), team: z.string().nullable(), restricted: z.boolean() }).strict()),

@@ -1,8 +1,8 @@
 import type { Kafka } from 'kafkajs';
 import { CmsError } from '@cms-router/errors';
-import { TOPICS, type TopicName } from '@cms-router/events';
-import { createKafkaRunner, createTickWriter, ensureContract, runnerDefaults, type KafkaRunner, type Logger, type Redis, type Serde } from '@cms-router/platform';
-import type { Rules } from '@cms-router/rules';
+import { qualify, TOPICS, type TopicName } from '@cms-router/events';
+import { createKafkaRunner, createTickWriter, ensureContract, followTopic, runnerDefaults, type KafkaRunner, type Logger, type Redis, type Serde, type TopicFollower, type TopicRecord } from '@cms-router/platform';
+import { createRulesBook, validateRules, type Rules, type RulesBook } from '@cms-router/rules';
 import type { RouterConfig } from './config.ts';
 import { createIngestStage } from './ingest-stage.ts';
 import { createPeopleStage } from './people-stage.ts';
@@ -40,6 +40,7 @@ export const ROUTER_TOPICS: readonly TopicName[] = [
   TOPICS.routerOrphans,
   TOPICS.rejections,
   TOPICS.deadLetter,
+  TOPICS.rules,
 ];
 
 /**
@@ -59,12 +60,42 @@ export function createRouterApp(deps: RouterDeps): RouterApp {
     kafka, admin, serde, topic: TOPICS.routerInbox, namespace: ns, service: 'router',
     record: (at) => ({ caseGroupId: '', occurredAt: at, source: { topic: 'router-timer', partition: 0, offset: at, eventId: null }, fact: Buffer.alloc(0), signal: { type: 'Tick', at } }),
   });
+  // The rules book: the file's version, and every version released to cms.rules.v1 (followed, no restart).
+  let book: RulesBook = createRulesBook([rules]);
+  const rulesAt = (occurredAt: string): Rules => book.at(occurredAt);
+  const released = (record: TopicRecord): void => {
+    const version = record.key?.toString('utf8') ?? '';
+    if (record.value === null) {
+      if (version === rules.version) logger.warn({ rulesVersion: version }, 'the rules file\'s own version cannot be withdrawn; it stays');
+      else if (book.versions.some((r) => r.version === version)) {
+        book = book.without(version);
+        logger.info({ rulesVersion: version }, 'rules version withdrawn');
+      }
+      return;
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(record.value.toString('utf8'));
+    } catch {
+      logger.error({ code: 'CMS_RULES_INVALID', rulesVersion: version, offset: record.offset }, 'released rules version is not JSON; ignored');
+      return;
+    }
+    const checked = validateRules(data);
+    if (!checked.ok || checked.rules.version !== version) {
+      // Checked on release too: this is a record written by something else. The book stays as it was.
+      logger.error({ code: 'CMS_RULES_INVALID', rulesVersion: version, offset: record.offset, problems: checked.ok ? 1 : checked.problems.length }, 'released rules version is invalid or keyed by another version; ignored');
+      return;
+    }
+    book = book.with(checked.rules);
+    logger.info({ rulesVersion: version, effectiveFrom: checked.rules.effectiveFrom, effectiveTo: checked.rules.effectiveTo ?? null, versions: book.versions.length }, 'rules version released');
+  };
+  let follower: TopicFollower | undefined;
   const runs = (stage: 'ingest' | 'people' | 'route'): boolean => config.stages.includes(stage);
   const runners = {
     ingest: runs('ingest') ? createKafkaRunner({ ...common, groupId: `${config.groupId}.ingest`, topics: ROUTER_INPUT_TOPICS, handler: createIngestStage().handler }) : undefined,
-    people: runs('people') ? createKafkaRunner({ ...common, groupId: `${config.groupId}.people`, topics: [TOPICS.routerPeople], handler: createPeopleStage({ serde, namespace: ns, rules }).handler, state: state(STAGES.people, TOPICS.routerPeopleState) }) : undefined,
+    people: runs('people') ? createKafkaRunner({ ...common, groupId: `${config.groupId}.people`, topics: [TOPICS.routerPeople], handler: createPeopleStage({ serde, namespace: ns, rulesAt }).handler, state: state(STAGES.people, TOPICS.routerPeopleState) }) : undefined,
     route: runs('route')
-      ? createKafkaRunner({ ...common, groupId: `${config.groupId}.route`, topics: [TOPICS.routerInbox], handler: createRouteStage({ serde, namespace: ns, rules, waitExpiryMs: config.waitExpiryMs, inboxPartitions: ticks.partitions }).handler, state: state(STAGES.route, TOPICS.routerRouteState) })
+      ? createKafkaRunner({ ...common, groupId: `${config.groupId}.route`, topics: [TOPICS.routerInbox], handler: createRouteStage({ serde, namespace: ns, rulesAt, waitExpiryMs: config.waitExpiryMs, inboxPartitions: ticks.partitions }).handler, state: state(STAGES.route, TOPICS.routerRouteState) })
       : undefined,
   };
 
@@ -77,6 +108,9 @@ export function createRouterApp(deps: RouterDeps): RouterApp {
     tick,
     async start() {
       await ensureContract(admin, serde, ROUTER_TOPICS, ns, -1, { log: (line) => { logger.info(line); } });
+      // Every released version before the first decision: a restart decides as the instance before it did.
+      follower = await followTopic(kafka, qualify(TOPICS.rules, ns), (_partition, record) => { released(record); });
+      await follower.caughtUp;
       // Downstream first, so each stage finds its consumer running when work arrives.
       await runners.route?.start();
       await runners.people?.start();
@@ -89,7 +123,7 @@ export function createRouterApp(deps: RouterDeps): RouterApp {
         }, config.tickIntervalMs);
         timer.unref();
       }
-      logger.info({ rulesVersion: rules.version, effectiveFrom: rules.effectiveFrom, stages: config.stages }, 'router started');
+      logger.info({ rulesVersion: rules.version, effectiveFrom: rules.effectiveFrom, rulesVersions: book.versions.map((r) => r.version), stages: config.stages }, 'router started');
     },
     stop() {
       // Upstream first so each stage can drain what it already has.
@@ -98,6 +132,7 @@ export function createRouterApp(deps: RouterDeps): RouterApp {
         await runners.ingest?.stop();
         await runners.people?.stop();
         await runners.route?.stop();
+        await follower?.stop().catch(() => undefined);
         await ticks.close();
         await admin.disconnect().catch(() => undefined);
       })();

@@ -8,7 +8,7 @@ export interface PeopleStageDeps {
   readonly serde: Serde;
   readonly namespace: string | undefined;
   /** The postcode table: an address work cannot be routed by is refused at the registry. */
-  readonly rules: Rules;
+  readonly rulesAt: (occurredAt: string) => Rules;
 }
 
 /** The original upstream record an internal record carries (its bytes, decoded with the source topic's schema). */
@@ -29,7 +29,7 @@ export function createPeopleStage(deps: PeopleStageDeps): { handler: (r: Inbound
     const input = peopleInputOf(await decodeCarried(deps.serde, deps.namespace, v.source, v.fact), v.partyId);
     if (!input) return [];
     const key = STATE_KEYS.person(v.partyId);
-    const result = applyPeopleInput((await store.get<PersonState>(key)) ?? null, input, deps.rules);
+    const result = applyPeopleInput((await store.get<PersonState>(key)) ?? null, input, deps.rulesAt(input.occurredAt));
     if (result.rejection) {
       return [
         {

@@ -28,7 +28,8 @@ import { STATE_KEYS, WAITING_BUCKETS, waitingBucket } from './state-keys.ts';
 export interface RouteStageDeps {
   readonly serde: Serde;
   readonly namespace: string | undefined;
-  readonly rules: Rules;
+  /** The rules version in effect on a business date (the router's rules book: the file and the released versions). */
+  readonly rulesAt: (occurredAt: string) => Rules;
   /** How long a fact may wait for its case group's application (ROUTER_WAIT_EXPIRY_MS). */
   readonly waitExpiryMs: number;
   /** Partitions of the inbox: a departure's orphan report has one part per partition. */
@@ -112,13 +113,13 @@ export function createRouteStage(deps: RouteStageDeps): { handler: (r: InboundRe
     };
 
     /** Routes one case group: fetches the partition's copies of the users and teams its decision reads. */
-    const routeOne = async (caseGroupId: string, input: RouteInput | null): Promise<RouteResult> => {
+    const routeOne = async (caseGroupId: string, input: RouteInput | null, at: string): Promise<RouteResult> => {
       const loaded = await load(caseGroupId);
       const before = loaded?.state;
       const needs = needsOf(before ?? null, input);
       const users = new Map(await Promise.all(needs.users.map(async (id) => [id, (await store.get<UserDoc>(STATE_KEYS.user(task, id))) ?? null] as const)));
       const teams = new Map(await Promise.all(needs.teams.map(async (id) => [id, (await store.get<TeamDoc>(STATE_KEYS.team(task, id))) ?? null] as const)));
-      const result = route(before ?? null, input, { rules: deps.rules, eventId, arrivedAt, user: (id) => users.get(id) ?? null, team: (id) => teams.get(id) ?? null, source });
+      const result = route(before ?? null, input, { rules: deps.rulesAt(at), eventId, arrivedAt, user: (id) => users.get(id) ?? null, team: (id) => teams.get(id) ?? null, source });
       await save(store, caseGroupId, loaded, result);
       emit(caseGroupId, result);
       return result;
@@ -149,7 +150,7 @@ export function createRouteStage(deps: RouteStageDeps): { handler: (r: InboundRe
       }
       const recovered: Recovered[] = [];
       for (const caseGroupId of (await store.get<string[]>(STATE_KEYS.index(task, dependency))) ?? []) {
-        const result = await routeOne(caseGroupId, null);
+        const result = await routeOne(caseGroupId, null, p.occurredAt);
         if (result.recovered) recovered.push({ caseGroupId, segment: result.state?.placement?.decision.segment ?? '', recovery: result.recovered });
       }
       // A departure's report has a part from every partition, empty or not: the notifier knows when it has them all.
@@ -161,7 +162,7 @@ export function createRouteStage(deps: RouteStageDeps): { handler: (r: InboundRe
 
     /** A fact about one case group; a recovery it causes (an allocation to someone gone, a return to the allocation's segment) is a report of one part. */
     const caseGroupFact = async (input: RouteInput): Promise<void> => {
-      const result = await routeOne(input.caseGroupId, input);
+      const result = await routeOne(input.caseGroupId, input, input.occurredAt);
       if (result.recovered) out.push(report(result.recovered, [{ caseGroupId: input.caseGroupId, segment: result.state?.placement?.decision.segment ?? '', recovery: result.recovered }], input.occurredAt, 0, 1));
     };
 

@@ -31,27 +31,11 @@ export async function readTopicToEnd(
     readonly onStart?: (offsets: number) => void } = {},
 ): Promise<number> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const admin = kafka.admin();
-  // The ends, waited for while the broker is busy or just elected a leader (a restore must not fail on that).
-  const ends = await untilReady(`the ends of ${topic}`, async () => {
-    await admin.connect();
-    return admin.fetchTopicOffsets(topic);
-  }, { timeoutMs }).finally(() => admin.disconnect());
-  const start = (partition: number, low: string): bigint => BigInt(opts.from ? (opts.from.get(partition) ?? '-1') : low);
-  const pending = new Map(ends.filter((e) => start(e.partition, e.low) >= 0n && BigInt(e.high) > start(e.partition, e.low)).map((e) => [e.partition, BigInt(e.high) - 1n] as const));
-  opts.onStart?.(Number([...pending].reduce((sum, [partition, last]) => sum + last + 1n - start(partition, ends.find((e) => e.partition === partition)?.low ?? '0'), 0n)));
+  const { pending, done, reached, offsets } = await endsToReach(kafka, topic, timeoutMs, opts.from);
+  opts.onStart?.(offsets);
   if (pending.size === 0) return 0;
   const consumer = kafka.consumer({ groupId: `read-to-end-${randomBytes(6).toString('hex')}`, readUncommitted: false, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
   let count = 0;
-  let resolveDone: () => void = () => undefined;
-  const done = new Promise<void>((r) => {
-    resolveDone = r;
-  });
-  const reached = (partition: number, lastOffset: string | null): void => {
-    const target = pending.get(partition);
-    if (target !== undefined && lastOffset !== null && BigInt(lastOffset) >= target) pending.delete(partition);
-    if (pending.size === 0) resolveDone();
-  };
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
     reached(payload.partition, payload.lastOffset);
   });
@@ -82,4 +66,33 @@ export async function readTopicToEnd(
   } finally {
     await consumer.disconnect().catch(() => undefined);
   }
+}
+
+/**
+ * The last offset to reach in each partition (its high watermark when asked, minus one), and a tracker
+ * fed from kafkajs's batch events: transactional topics end in control records that are never delivered,
+ * and those events report the last offset of marker-only batches too. `done` resolves when every
+ * partition is reached (at once for an empty topic). Shared by readTopicToEnd and followTopic.
+ */
+export async function endsToReach(kafka: Kafka, topic: string, timeoutMs: number, from?: ReadonlyMap<number, string>): Promise<{ pending: Map<number, bigint>; done: Promise<void>; reached: (partition: number, lastOffset: string | null) => void; offsets: number }> {
+  const admin = kafka.admin();
+  // The ends, waited for while the broker is busy or just elected a leader (a restore must not fail on that).
+  const ends = await untilReady(`the ends of ${topic}`, async () => {
+    await admin.connect();
+    return admin.fetchTopicOffsets(topic);
+  }, { timeoutMs }).finally(() => admin.disconnect());
+  const start = (partition: number, low: string): bigint => BigInt(from ? (from.get(partition) ?? '-1') : low);
+  const pending = new Map(ends.filter((e) => start(e.partition, e.low) >= 0n && BigInt(e.high) > start(e.partition, e.low)).map((e) => [e.partition, BigInt(e.high) - 1n] as const));
+  const offsets = Number([...pending].reduce((sum, [partition, last]) => sum + last + 1n - start(partition, ends.find((e) => e.partition === partition)?.low ?? '0'), 0n));
+  let resolveDone: () => void = () => undefined;
+  const done = new Promise<void>((r) => {
+    resolveDone = r;
+  });
+  const reached = (partition: number, lastOffset: string | null): void => {
+    const target = pending.get(partition);
+    if (target !== undefined && lastOffset !== null && BigInt(lastOffset) >= target) pending.delete(partition);
+    if (pending.size === 0) resolveDone();
+  };
+  if (pending.size === 0) resolveDone();
+  return { pending, done, reached, offsets };
 }
