@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Admin } from 'kafkajs';
-import { TOPICS, type Assignment, type TopicName } from '@cms-router/events';
+import { placementKey, TOPICS, type Assignment, type TopicName } from '@cms-router/events';
+import { readTopicToEnd } from '@cms-router/platform';
 import { createMemorySystem, createWhatIf, type SystemInput, type WhatIfMove, type WhatIfReport } from '@cms-router/cli';
 import { ROUTER_TOPICS } from '@cms-router/router/app';
 import { defaultRules, loadRules } from '@cms-router/rules';
@@ -89,12 +90,48 @@ describe('operator tools on the real stack', () => {
     }
   });
 
-  it('what-if over the kept inbox reports exactly the case groups whose paying parent lives in the changed districts, and writes nothing', { timeout: 600_000 }, async () => {
-    const s = await startSystem('whatif');
+  // A few thousand case groups of traffic through the running system, played once for the tests that read its history.
+  let played: Promise<{ s: System; traffic: TrafficEvent[] }> | undefined;
+  const trafficSystem = (): Promise<{ s: System; traffic: TrafficEvent[] }> => (played ??= (async () => {
+    const s = await startSystem('history');
     systems.push(s);
     const traffic: TrafficEvent[] = generateTraffic({ seed: 11, caseGroups: 2_000, changesPerCaseGroup: 6, prefix: 'WI' }).flat();
     await produceTraffic(s.p.kafka, s.p.serde, s.p.namespace, traffic);
     await settle(s);
+    return { s, traffic };
+  })());
+
+  it('a dashboard that starts late bootstraps every current placement from the compacted topic: the work in progress, where the in-memory system has it', { timeout: 600_000 }, async () => {
+    const { s, traffic } = await trafficSystem();
+    const memory = createMemorySystem(defaultRules());
+    traffic.forEach((e, i) => memory.process({ topic: e.topic, value: e.value } as SystemInput, `e-${i}`, { topic: e.topic, partition: 0, offset: String(i) }));
+    const expected = new Map<string, string>();
+    for (const cg of memory.router.caseGroups()) {
+      const st = memory.router.state(cg);
+      for (const p of [...(st?.placement ? [st.placement] : []), ...Object.values(st?.srPlacements ?? {})]) expected.set(placementKey({ caseGroupId: cg, srId: p.srId }), `${p.subject}|${p.decision.segment}|${p.decision.region ?? ''}|${p.decision.team ?? ''}|${p.decision.ownerUserId ?? ''}`);
+    }
+    // The consumer a dashboard would run: the topic from its start, later records replacing earlier ones per key, tombstones deleting.
+    const current = new Map<string, string>();
+    let tombstones = 0;
+    const topic = s.p.topic(TOPICS.placements);
+    await readTopicToEnd(s.p.kafka, topic, async (_partition, m) => {
+      const key = m.key?.toString('utf8') ?? '';
+      if (m.value === null) {
+        tombstones += 1;
+        current.delete(key);
+        return;
+      }
+      const a = (await s.p.serde.decode(topic, m.value)).value as Assignment;
+      expect(placementKey(a)).toBe(key);
+      current.set(key, `${a.subject}|${a.segment}|${a.region ?? ''}|${a.team ?? ''}|${a.ownerUserId ?? ''}`);
+    });
+    expect(tombstones).toBeGreaterThan(100); // SRs closed: their work items left the view
+    expect(expected.size).toBeGreaterThan(2_000);
+    expect(Object.fromEntries([...current].sort())).toEqual(Object.fromEntries([...expected].sort()));
+  });
+
+  it('what-if over the kept inbox reports exactly the case groups whose paying parent lives in the changed districts, and writes nothing', { timeout: 600_000 }, async () => {
+    const { s, traffic } = await trafficSystem();
 
     // What the test expects, without what-if: the plain in-memory system's final state, by where each paying parent lives now.
     const memory = createMemorySystem(defaultRules());

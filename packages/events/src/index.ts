@@ -2,7 +2,7 @@ export * from './generated/contract.ts';
 export { createValueCodec, parseSchema, type ValueCodec } from './codec.ts';
 export { codecFor, isSchemaTopic } from './codecs.ts';
 export { frame, unframe, MAGIC_BYTE } from './wire.ts';
-export { compatibilityOf, TOPICS, TOPIC_SPECS, UPSTREAM_TOPICS, UNSCHEMED_TOPICS, UPSTREAM_MAX_BYTES, INTERNAL_MAX_BYTES, keyOf, qualify, unqualify, subjectOf, type TopicKey, type TopicName, type TopicSpec } from './topics.ts';
+export { compatibilityOf, TOPICS, TOPIC_SPECS, UPSTREAM_TOPICS, UNSCHEMED_TOPICS, UPSTREAM_MAX_BYTES, INTERNAL_MAX_BYTES, keyOf, placementKey, qualify, unqualify, subjectOf, type TopicKey, type TopicName, type TopicSpec } from './topics.ts';
 export {
   HEADERS,
   DEAD_LETTER_HEADERS,

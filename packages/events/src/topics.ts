@@ -18,6 +18,13 @@ export const TOPICS = {
   srFacts: 'cms.sr-facts.v1',
   /** router -> dashboards, notifier. Key: caseGroupId. */
   assignments: 'cms.assignments.v1',
+  /**
+   * router -> dashboards, anyone: the current placement of every work item, compacted, so a consumer that
+   * starts late reads it from the start and has them all. Key: placementKey (the case group id, or
+   * `<caseGroupId>/<srId>` for an SR or its approval task); a tombstone when the SR closes. Same schema
+   * as an assignment.
+   */
+  placements: 'cms.placements.v1',
   /** notifier -> anyone. Key: caseGroupId. */
   notifications: 'cms.notifications.v1',
   /** notifier -> router, anyone. Key: caseGroupId. */
@@ -100,6 +107,7 @@ export const TOPIC_SPECS: { readonly [K in TopicName]: TopicSpec } = {
   // Kept forever: the record of what sr-events derived; the notifier rebuilds review dates from it.
   'cms.sr-facts.v1': { partitions: 6, role: 'published', cleanupPolicy: 'delete', retentionMs: -1 },
   'cms.assignments.v1': { partitions: 6, role: 'published', cleanupPolicy: 'delete' },
+  'cms.placements.v1': { partitions: 6, role: 'published', cleanupPolicy: 'compact' },
   // Kept forever: the notifier rebuilds its send-once ledger from it after losing Redis.
   'cms.notifications.v1': { partitions: 3, role: 'published', cleanupPolicy: 'delete', retentionMs: -1 },
   'cms.orphan-flags.v1': { partitions: 3, role: 'published', cleanupPolicy: 'delete' },
@@ -119,6 +127,9 @@ export const TOPIC_SPECS: { readonly [K in TopicName]: TopicSpec } = {
   'cms.notifier-state.v1': changelog(3),
 };
 
+/** The key of a work item on cms.placements.v1: its case group, or the case group and the SR (an SR and its approval task are one work item). */
+export const placementKey = (a: { readonly caseGroupId: string; readonly srId: string | null }): string => (a.srId === null ? a.caseGroupId : `${a.caseGroupId}/${a.srId}`);
+
 /** The record key of a value: what keeps its related events in order on one partition. */
 export function keyOf<T extends SchemaTopic>(topic: T, value: TopicValue[T]): string {
   const v = value as unknown as Record<string, unknown>;
@@ -134,6 +145,8 @@ export function keyOf<T extends SchemaTopic>(topic: T, value: TopicValue[T]): st
       return v['workId'] as string;
     case 'cms.rejections.v1':
       return (v['caseGroupId'] as string | null) ?? (v['rejectionId'] as string);
+    case 'cms.placements.v1':
+      return placementKey(v as { caseGroupId: string; srId: string | null });
     default:
       return v['caseGroupId'] as string;
   }

@@ -37,6 +37,7 @@ export const ROUTER_TOPICS: readonly TopicName[] = [
   TOPICS.routerPeopleState,
   TOPICS.routerRouteState,
   TOPICS.assignments,
+  TOPICS.placements,
   TOPICS.routerOrphans,
   TOPICS.rejections,
   TOPICS.deadLetter,

@@ -9,6 +9,7 @@ import {
   fromStored,
   needsOf,
   oldestWaiting,
+  placementRecords,
   inboxInputOf,
   isPartitionInput,
   route,
@@ -16,6 +17,7 @@ import {
   type Loaded,
   type PartitionInput,
   type RouteInput,
+  type CaseGroupState,
   type RouteResult,
   type SourceRef,
   type StoredCaseGroup,
@@ -55,7 +57,9 @@ export function createRouteStage(deps: RouteStageDeps): { handler: (r: InboundRe
     const out: OutboundRecord[] = [];
     let n = 0;
 
-    const emit = (caseGroupId: string, result: RouteResult): void => {
+    const emit = (caseGroupId: string, before: CaseGroupState | null, result: RouteResult): void => {
+      // The compacted current placements first: a dashboard that bootstraps from them sees what the assignments say.
+      for (const p of placementRecords(caseGroupId, before, result.state, result.outputs)) out.push({ topic: TOPICS.placements, key: p.key, value: p.value, eventType: p.value?.subject ?? 'CLOSED' });
       for (const o of result.outputs) {
         if (o.kind === 'assignment') out.push({ topic: TOPICS.assignments, key: caseGroupId, value: o.value, eventType: o.value.subject });
         else {
@@ -121,7 +125,7 @@ export function createRouteStage(deps: RouteStageDeps): { handler: (r: InboundRe
       const teams = new Map(await Promise.all(needs.teams.map(async (id) => [id, (await store.get<TeamDoc>(STATE_KEYS.team(task, id))) ?? null] as const)));
       const result = route(before ?? null, input, { rules: deps.rulesAt(at), eventId, arrivedAt, user: (id) => users.get(id) ?? null, team: (id) => teams.get(id) ?? null, source });
       await save(store, caseGroupId, loaded, result);
-      emit(caseGroupId, result);
+      emit(caseGroupId, before ?? null, result);
       return result;
     };
 
@@ -136,7 +140,7 @@ export function createRouteStage(deps: RouteStageDeps): { handler: (r: InboundRe
           if (!loaded) continue;
           const result = expireWaiting(loaded.state, cutoff, deps.waitExpiryMs, { eventId });
           await save(store, caseGroupId, loaded, result);
-          emit(caseGroupId, result);
+          emit(caseGroupId, loaded.state, result);
         }
         return;
       }

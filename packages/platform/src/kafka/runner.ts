@@ -40,12 +40,16 @@ export type InboundRecord = {
   };
 }[SchemaTopic];
 
+/** Compacted topics an output may delete a key of (a tombstone: `value` null). */
+export type TombstoneTopic = 'cms.placements.v1';
+
 /** An output the handler wants produced, in the same transaction as the input's offset. */
 export type OutboundRecord = {
   [T in SchemaTopic]: {
     readonly topic: T;
     readonly key: string;
-    readonly value: TopicValue[T];
+    /** Null only on a compacted topic: a tombstone deletes the key. */
+    readonly value: TopicValue[T] | (T extends TombstoneTopic ? null : never);
     /** Defaults to an id derived from the input's coordinates and the output's position. */
     readonly eventId?: string;
     readonly eventType?: string;
@@ -343,7 +347,7 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
       let i = 0;
       for (const out of outputs) {
         const full = qualify(out.topic, opts.namespace);
-        const value = await opts.serde.encode(out.topic, out.value);
+        const value = out.value === null ? null : await opts.serde.encode(out.topic, out.value);
         const baseId = out.eventId ?? deterministicId(opts.service, topic, partition, message.offset, i);
         i += 1;
         const copy = (id: string, p: number | undefined): Pending => ({
@@ -357,7 +361,7 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
               causationId: headers.eventId,
               correlationId: headers.correlationId ?? headers.eventId,
               producedAt,
-              eventType: out.eventType ?? (out.value as { payload?: { type?: string } }).payload?.type ?? out.topic,
+              eventType: out.eventType ?? (out.value as { payload?: { type?: string } } | null)?.payload?.type ?? out.topic,
               producer: opts.service,
             }),
           },
