@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Admin } from 'kafkajs';
 import { placementKey, TOPICS, type Assignment, type TopicName } from '@cms-router/events';
-import { readTopicToEnd } from '@cms-router/platform';
+import { groupBehind, readTopicToEnd, topicEnds } from '@cms-router/platform';
 import { createMemorySystem, createWhatIf, type SystemInput, type WhatIfMove, type WhatIfReport } from '@cms-router/cli';
 import { ROUTER_TOPICS } from '@cms-router/router/app';
 import { defaultRules, loadRules } from '@cms-router/rules';
@@ -52,7 +52,7 @@ async function settle(s: System): Promise<void> {
 async function cli(s: System, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const e = endpoints();
   try {
-    const { stdout, stderr } = await run(process.execPath, [resolve(REPO, 'packages/cli/src/bin.ts'), ...args], { env: { ...process.env, KAFKA_BROKERS: e.KAFKA_BROKERS, SCHEMA_REGISTRY_URL: e.SCHEMA_REGISTRY_URL, KAFKA_TOPIC_NAMESPACE: s.p.namespace, REDIS_URL: e.REDIS_URL, REDIS_KEY_PREFIX: s.env['REDIS_KEY_PREFIX'] ?? '' }, maxBuffer: 256 * 1024 * 1024 });
+    const { stdout, stderr } = await run(process.execPath, [resolve(REPO, 'packages/cli/src/bin.ts'), ...args], { env: { ...process.env, KAFKA_BROKERS: e.KAFKA_BROKERS, SCHEMA_REGISTRY_URL: e.SCHEMA_REGISTRY_URL, KAFKA_TOPIC_NAMESPACE: s.p.namespace, REDIS_URL: e.REDIS_URL, REDIS_KEY_PREFIX: s.env['REDIS_KEY_PREFIX'] ?? '', ROUTER_GROUP_ID: s.env['ROUTER_GROUP_ID'] ?? '' }, maxBuffer: 256 * 1024 * 1024 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const x = err as { code?: number; stdout?: string; stderr?: string };
@@ -78,6 +78,7 @@ function candidateFile(dir: string, districts: Readonly<Record<string, string>>,
   return path;
 }
 
+const whereKey = (w: { segment: string; region: string | null; team: string | null } | null): string => (w ? `${w.segment}|${w.region ?? ''}|${w.team ?? ''}` : '-');
 const moveKey = (m: WhatIfMove): string => `${m.caseGroupId}|${m.subject}|${m.srId ?? ''}|${JSON.stringify(m.from)}|${JSON.stringify(m.to)}`;
 
 describe('operator tools on the real stack', () => {
@@ -220,5 +221,61 @@ describe('operator tools on the real stack', () => {
     // rules list shows both, and which decides today's facts.
     const listed = await cli(s, ['rules', 'list', '--json']);
     expect((JSON.parse(listed.stdout) as { version: string; source: string }[]).map((r) => `${r.version}:${r.source}`)).toEqual(['2026.12.1:rules file', '2027.1.0:released']);
+  });
+
+  it('a reroute after a rules release moves exactly what what-if said, once each, naming the run, across a kill -9 of the router mid-run; run again, it moves nothing more', { timeout: 600_000 }, async () => {
+    const { s } = await trafficSystem();
+    const dir = mkdtempSync(join(tmpdir(), 'cms-reroute-'));
+    const today = new Date().toISOString().slice(0, 10);
+    const rules = JSON.parse(JSON.stringify(defaultRules())) as { version: string; effectiveFrom: string; postcodes: { districts: Record<string, unknown> } };
+    rules.version = 'reroute-test.1';
+    rules.effectiveFrom = today;
+    rules.postcodes.districts['LS1'] = { country: 'ENGLAND', region: 'NORTH_WEST' };
+    rules.postcodes.districts['NE1'] = { country: 'ENGLAND', region: 'SCOTLAND' };
+    const file = join(dir, 'release.json');
+    writeFileSync(file, JSON.stringify(rules));
+    // What the release would move, asked before it is released.
+    const whatIf = await cli(s, ['what-if', '--rules', file, '--json']);
+    expect(whatIf.code, whatIf.stderr).toBe(0);
+    const expected = new Map((JSON.parse(whatIf.stdout) as WhatIfReport).moves.map((m) => [placementKey(m), whereKey(m.to)]));
+    expect(expected.size).toBeGreaterThan(40);
+    expect((await cli(s, ['rules', 'release', file])).code).toBe(0);
+    const router = s.services[0] as ServiceProcess;
+    await waitFor(() => router.output.join('').includes('"rulesVersion":"reroute-test.1"'), 'the router to take up the release', 30_000);
+
+    // The run is sent while the router is down, then the router is killed -9 once it has applied part of it.
+    await router.kill('SIGKILL');
+    const sent = await cli(s, ['reroute', '--run', 'merge-2026-12', '--json']);
+    expect(sent.code, sent.stderr).toBe(0);
+    expect((JSON.parse(sent.stdout) as { caseGroups: number }).caseGroups).toBeGreaterThan(1_500);
+    const inbox = s.p.topic(TOPICS.routerInbox);
+    const targets = await topicEnds(s.p.kafka, inbox);
+    const routeGroup = `${s.env['ROUTER_GROUP_ID'] ?? ''}.route`;
+    const total = await groupBehind(s.p.kafka, routeGroup, inbox, targets);
+    let restarted = startServiceProcess('router', s.env);
+    s.services[0] = restarted;
+    const behindAtKill = await waitFor(async () => {
+      const behind = await groupBehind(s.p.kafka, routeGroup, inbox, targets);
+      return behind < total ? { behind } : false;
+    }, 'the route stage to commit part of the run', 180_000, 25);
+    await restarted.kill('SIGKILL');
+    expect(behindAtKill.behind, 'the kill -9 landed after part of the run was applied, before the rest').toBeGreaterThan(0);
+    restarted = startServiceProcess('router', s.env);
+    s.services[0] = restarted;
+    await waitForStarted(restarted);
+    await settle(s);
+
+    const rerouted = (await readAll<Assignment>(s.p.kafka, s.p.serde, s.p.namespace, TOPICS.assignments, 1_500)).filter((a) => a.value.reasons.some((r) => r.ruleId === 'reroute' && r.text.includes('merge-2026-12')));
+    expect(new Set(rerouted.map((a) => a.value.assignmentId)).size).toBe(rerouted.length); // nothing twice
+    expect(Object.fromEntries(rerouted.map((a) => [placementKey(a.value), whereKey(a.value)]).sort())).toEqual(Object.fromEntries([...expected].sort()));
+    expect(rerouted).toHaveLength(expected.size); // once each
+    expect(rerouted.every((a) => a.value.rulesVersion === 'reroute-test.1')).toBe(true);
+
+    // The same run again (a resumed or repeated run): every case group re-decided, nothing moves.
+    const again = await cli(s, ['reroute', '--run', 'merge-2026-12', '--wait']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/the route stage has applied it/);
+    const after = (await readAll<Assignment>(s.p.kafka, s.p.serde, s.p.namespace, TOPICS.assignments, 1_500)).filter((a) => a.value.reasons.some((r) => r.ruleId === 'reroute'));
+    expect(after).toHaveLength(rerouted.length);
   });
 });

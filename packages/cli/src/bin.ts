@@ -7,6 +7,7 @@ import { commonEnvSchema, createKafka, createLogger, createRedis, createSchemaRe
 import { defaultRules, diffRules, loadRules, validateRules, type Rules } from '@cms-router/rules';
 import { progressBar } from './progress.ts';
 import { releaseRules, releasedVersions, rulesListing, withdrawRules } from './rules-topic.ts';
+import { currentPlacements, selectCaseGroups, sendReroute, untilApplied } from './reroute.ts';
 import { createWhatIf, whatIfCsv, whatIfHtml, whatIfText } from './what-if.ts';
 import { whatIfFromInbox, whatIfFromScenario } from './what-if-sources.ts';
 import { explainText } from './explain.ts';
@@ -23,6 +24,9 @@ const USAGE = `usage: npm run cli -- <command>
       nothing, and report what would move and why (npm run cli -- what-if --help)
   rules validate <rules.json>... | rules diff <a.json> <b.json> [--json]
       check rules files (every problem, with where it is), or say what changed between two
+  reroute --run <id> [--segment S] [--region R] [--team T] [--postcode-area A] [--wait]
+      re-decide every case group (or a filtered set) under the rules in force, exactly once; only
+      what moves is published, each assignment naming the run (npm run cli -- reroute --help)
   explain <caseGroupId> [--json]
       where the case group is, why, and its history, from a running router's state
       (REDIS_URL, REDIS_KEY_PREFIX)
@@ -82,6 +86,32 @@ exit codes:
      not released (withdraw); Kafka unreachable
   2  usage error
   4  diff with --exit-code: the files differ`;
+
+const REROUTE_HELP = `usage: npm run cli -- reroute --run <id> [filters] [--wait] [--dry-run] [--json]
+
+Re-decides every case group, or those the filters select, under the rules the router holds for today
+(after a rules release, a team merged, a region redrawn, a segment closed), with its open SRs and
+approval tasks. One record per case group goes to the router's inbox, behind the facts already there;
+the route stage applies each in its own transaction, so the run is exactly once with no cap. Only what
+moves is published, and each new assignment's reasons name the run. Resume a run that stopped (this
+command or the router killed) by running it again with the same --run: what was re-decided publishes
+nothing more. Check first what it would move: npm run cli -- what-if --rules <the released file>.
+
+options:
+  --run <id>             names the run in every assignment it causes (letters, digits, . _ : -)
+  --segment <S>          only case groups placed in this segment now
+  --region <R>           only case groups placed in this region now
+  --team <T>             only case groups placed with this team now
+  --postcode-area <A>    only case groups whose paying parent lives in this postcode area (the router checks)
+  --wait                 wait until the route stage has applied the whole run, with progress
+  --dry-run              list how many case groups would be sent, send nothing
+  --json                 print the summary as JSON
+  (case groups are selected from cms.placements.v1; ROUTER_GROUP_ID names the router's groups for --wait)
+
+exit codes:
+  0  sent (and, with --wait, applied)
+  1  failed: Kafka unreachable, or --wait timed out (the router not running)
+  2  usage error`;
 
 /** A rules file, validated with every problem listed (CMS_RULES_INVALID). */
 function rulesFile(path: string): Rules {
@@ -223,6 +253,31 @@ async function main(argv: string[]): Promise<number> {
         }
       }
       return values['exit-code'] && changes.length > 0 ? 4 : 0;
+    }
+    case 'reroute': {
+      const { values } = parseArgs({ args: rest, options: { run: { type: 'string' }, segment: { type: 'string' }, region: { type: 'string' }, team: { type: 'string' }, 'postcode-area': { type: 'string' }, wait: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' } } });
+      if (values.help || !values.run) {
+        (values.help ? console.log : console.error)(REROUTE_HELP);
+        return values.help ? 0 : 2;
+      }
+      const { kafka, namespace, serde: makeSerde } = platformFromEnv();
+      const serde = makeSerde();
+      const placements = await currentPlacements(kafka, serde, namespace, progressBar('placements'));
+      const filter = { segment: values.segment, region: values.region, team: values.team, postcodeArea: values['postcode-area'] };
+      const chosen = selectCaseGroups(placements, filter);
+      const at = new Date().toISOString();
+      const summary = { run: values.run, at, caseGroups: chosen.length, filter, sent: false, applied: false };
+      if (!values['dry-run']) {
+        const targets = await sendReroute(kafka, serde, namespace, values.run, chosen, at, filter.postcodeArea?.toUpperCase() ?? null, progressBar('reroute sent'));
+        summary.sent = true;
+        if (values.wait) {
+          await untilApplied(kafka, `${process.env['ROUTER_GROUP_ID'] || 'cms-router'}.route`, namespace, targets, progressBar('reroute applied'));
+          summary.applied = true;
+        }
+      }
+      if (values.json) console.log(JSON.stringify(summary, null, 2));
+      else console.log(`${values['dry-run'] ? 'would send' : 'sent'} re-route run ${values.run} to ${chosen.length} case group${chosen.length === 1 ? '' : 's'}${summary.applied ? '; the route stage has applied it' : values['dry-run'] ? '' : '; the route stage applies it in order (--wait to wait for it)'}`);
+      return 0;
     }
     case 'explain': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' } } });

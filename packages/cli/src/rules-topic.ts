@@ -1,6 +1,6 @@
 import { CmsError } from '@cms-router/errors';
 import { qualify, TOPICS } from '@cms-router/events';
-import { ensureTopics, readTopicToEnd, type createKafka } from '@cms-router/platform';
+import { createRecordWriter, ensureTopics, readTopicToEnd, type createKafka } from '@cms-router/platform';
 import { createRulesBook, validateRules, type Rules } from '@cms-router/rules';
 
 type Kafka = ReturnType<typeof createKafka>;
@@ -52,25 +52,22 @@ export async function releaseRules(kafka: Kafka, namespace: string | undefined, 
     if (canonicalJson(existing) === canonicalJson(rules)) return 'already released';
     throw new CmsError('CMS_RULES_INVALID', `rules version ${rules.version} is already released with other content; give the changed file a new version (assignments name the version that decided them)`);
   }
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  try {
-    await producer.send({ topic: qualify(TOPICS.rules, namespace), acks: -1, messages: [{ key: rules.version, value: JSON.stringify(rules) }] });
-  } finally {
-    await producer.disconnect();
-  }
+  await write(kafka, namespace, rules.version, Buffer.from(JSON.stringify(rules)));
   return 'released';
 }
 
 /** Withdraws a released version (a tombstone): routers stop using it for the facts they read next. */
 export async function withdrawRules(kafka: Kafka, namespace: string | undefined, version: string): Promise<void> {
   if (!(await releasedVersions(kafka, namespace)).has(version)) throw new CmsError('CMS_RULES_INVALID', `rules version ${version} is not released (rules list shows what is)`);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+  await write(kafka, namespace, version, null);
+}
+
+async function write(kafka: Kafka, namespace: string | undefined, version: string, value: Buffer | null): Promise<void> {
+  const writer = await createRecordWriter(kafka);
   try {
-    await producer.send({ topic: qualify(TOPICS.rules, namespace), acks: -1, messages: [{ key: version, value: null }] });
+    await writer.send(qualify(TOPICS.rules, namespace), [{ key: version, value }]);
   } finally {
-    await producer.disconnect();
+    await writer.close();
   }
 }
 

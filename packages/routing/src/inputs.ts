@@ -28,7 +28,9 @@ export type RouteInput =
   | { readonly kind: 'case'; readonly caseGroupId: string; readonly caseId: string; readonly occurredAt: string; readonly fact: Payload<CaseFact> }
   | { readonly kind: 'sr'; readonly caseGroupId: string; readonly caseId: string; readonly srId: string; readonly occurredAt: string; readonly fact: CaseGroupSrFact }
   | { readonly kind: 'allocation'; readonly caseGroupId: string; readonly userId: string; readonly occurredAt: string; readonly fact: AllocationFact }
-  | { readonly kind: 'person'; readonly caseGroupId: string; readonly occurredAt: string; readonly snapshot: PersonSnapshot };
+  | { readonly kind: 'person'; readonly caseGroupId: string; readonly occurredAt: string; readonly snapshot: PersonSnapshot }
+  /** A bulk re-route: re-decide under the rules in effect at `occurredAt` (the run's start); only case groups whose paying parent lives in `postcodeArea`, when set. */
+  | { readonly kind: 'reroute'; readonly caseGroupId: string; readonly occurredAt: string; readonly runId: string; readonly postcodeArea: string | null };
 
 /** A record for every case group of a route partition: a user's or a team's fact, or the passing of time. */
 export type PartitionInput =
@@ -141,6 +143,7 @@ export function inboxInputOf(record: Pick<RouterInboxRecord, 'caseGroupId' | 'oc
   const signal = record.signal;
   if (signal?.type === 'Tick') return { kind: 'tick', at: signal.at };
   if (signal?.type === 'PersonSnapshot') return { kind: 'person', caseGroupId: record.caseGroupId, occurredAt: record.occurredAt, snapshot: signal };
+  if (signal?.type === 'Reroute') return { kind: 'reroute', caseGroupId: record.caseGroupId, occurredAt: signal.at, runId: signal.runId, postcodeArea: signal.postcodeArea };
   if (!carried) return undefined;
   return record.caseGroupId === '' ? partitionInputOf(carried) : routeInputOf(carried, record.caseGroupId);
 }

@@ -347,3 +347,35 @@ describe('assignment ids', () => {
     expect(new Set(moved.map((a) => a.assignmentId)).size).toBe(2);
   });
 });
+
+describe('a bulk re-route (cms-router reroute)', () => {
+  const released = loadRules({ ...(JSON.parse(JSON.stringify(rules)) as object), version: 'next', effectiveFrom: '2027-01-01', postcodes: { ...rules.postcodes, districts: { ...rules.postcodes.districts, LS1: { country: 'ENGLAND', region: 'NORTH_WEST' } } } });
+  const book = (at: string) => (at >= '2027-01-01' ? released : rules);
+  const reroute = (caseGroupId: string, runId: string, postcodeArea: string | null = null) => ({ kind: 'reroute' as const, caseGroupId, occurredAt: '2027-01-02T08:00:00.000Z', runId, postcodeArea });
+
+  it('re-decides under the version in effect at the run, publishes only what moves, names the run, and changes nothing run again', () => {
+    const router = createMemoryRouter(rules, { rulesAt: book });
+    const src = { topic: 't', partition: 0, offset: '0' };
+    router.process(caseInput(application('CG-L', 'C-L', 'PP-L', 'RP-L', 'LS1 4AP', { existing: true })), 'a1', src);
+    router.process(caseInput(application('CG-M', 'C-M', 'PP-M', 'RP-M', 'M1 1AE', { existing: true })), 'a2', src);
+    const moved = router.inbox(reroute('CG-L', 'run-1'), 'r1', src, '2027-01-02T08:00:00.000Z').flatMap((o) => (o.topic === 'cms.assignments.v1' ? [o.value] : []));
+    expect(moved).toHaveLength(1);
+    expect(moved[0]).toMatchObject({ caseGroupId: 'CG-L', region: 'NORTH_WEST', rulesVersion: 'next' });
+    expect(moved[0]?.reasons[0]?.ruleId).toBe('paying-parent-postcode');
+    expect(moved[0]?.reasons.at(-1)?.ruleId).toBe('reroute');
+    expect(moved[0]?.reasons.at(-1)?.text).toContain('run-1');
+    // Nothing moves for a case group the release does not touch, for the same run again, or for an unknown case group.
+    expect(router.inbox(reroute('CG-M', 'run-1'), 'r2', src, '2027-01-02T08:00:00.000Z')).toEqual([]);
+    expect(router.inbox(reroute('CG-L', 'run-1'), 'r3', src, '2027-01-02T08:00:00.000Z')).toEqual([]);
+    expect(router.inbox(reroute('CG-NONE', 'run-1'), 'r4', src, '2027-01-02T08:00:00.000Z')).toEqual([]);
+    expect(router.state('CG-NONE')).toBeUndefined();
+  });
+
+  it('with a postcode area, only case groups whose paying parent lives there', () => {
+    const router = createMemoryRouter(rules, { rulesAt: book });
+    const src = { topic: 't', partition: 0, offset: '0' };
+    router.process(caseInput(application('CG-L', 'C-L', 'PP-L', 'RP-L', 'LS1 4AP', { existing: true })), 'a1', src);
+    expect(router.inbox(reroute('CG-L', 'run-2', 'M'), 'r1', src, '2027-01-02T08:00:00.000Z')).toEqual([]);
+    expect(router.inbox(reroute('CG-L', 'run-2', 'LS'), 'r2', src, '2027-01-02T08:00:00.000Z')).toHaveLength(1);
+  });
+});

@@ -1,6 +1,6 @@
 import type { ErrorCode } from '@cms-router/errors';
 import type { Assignment } from '@cms-router/events';
-import { allocateWithinSegment, catalogueEntry, decideApprovalTask, decideCaseGroup, decideServiceRequest, orphanRecoveredReason, PROCEDURES, samePlacement, type CaseGroupFacts, type Decision, type DecisionResult, type OrphanRecovery, type PartyFacts, type Reason, type Rules } from '@cms-router/rules';
+import { allocateWithinSegment, catalogueEntry, decideApprovalTask, decideCaseGroup, decideServiceRequest, orphanRecoveredReason, parsePostcode, PROCEDURES, samePlacement, type CaseGroupFacts, type Decision, type DecisionResult, type OrphanRecovery, type PartyFacts, type Reason, type Rules } from '@cms-router/rules';
 import type { PartitionInput, RouteInput } from './inputs.ts';
 import { emptyCaseGroup, HISTORY_LIMIT, awaitedPersons, type Allocation, type CaseGroupState, type Dependencies, type Departure, type HistoryEntry, type PendingMove, type Placement, type SourceRef, type TeamDoc, type UserDoc } from './state.ts';
 
@@ -238,6 +238,8 @@ function describe(input: RouteInput): string {
       return `allocation to caseworker ${input.userId}`;
     case 'person':
       return `the facts of person ${input.snapshot.partyId}`;
+    case 'reroute':
+      return `re-route run ${input.runId}`;
   }
 }
 
@@ -388,6 +390,7 @@ function place(state: CaseGroupState, env: RouteEnv, occurredAt: string, touched
  * always give the same result, which is what makes replays produce identical outputs.
  */
 export function route(prior: CaseGroupState | null, input: RouteInput | null, env: RouteEnv): RouteResult {
+  if (input?.kind === 'reroute') return reroute(prior, input, env);
   let state = prior ?? emptyCaseGroup(input?.caseGroupId ?? '');
   const history: HistoryEntry[] = [];
   const outputs: RouterOutput[] = [];
@@ -409,6 +412,28 @@ export function route(prior: CaseGroupState | null, input: RouteInput | null, en
   if (loadBack.note) history.push(loadBack.note);
   const placed = place(state, env, occurredAt, input?.kind === 'sr' ? input.srId : null, history, outputs);
   return { state: withHistory(placed.state, history, env.historyLimit), outputs, recovered: placed.recovered };
+}
+
+/**
+ * A bulk re-route of one case group (cms-router reroute): the case group and its open work re-decided
+ * under `env.rules` (the version in effect at the run's start), with no fact changed. Only what moves is
+ * published, each assignment naming the run. A case group with no application yet, or whose paying
+ * parent lives outside the run's postcode area, is left as it is: a re-route never waits and never
+ * rejects, so running it twice, or resuming it, changes nothing more.
+ */
+function reroute(prior: CaseGroupState | null, input: Extract<RouteInput, { kind: 'reroute' }>, env: RouteEnv): RouteResult {
+  const unchanged: RouteResult = { state: prior, outputs: [], recovered: null };
+  if (!prior || prior.payingParentId === null) return unchanged;
+  if (input.postcodeArea !== null) {
+    const postcode = prior.persons[prior.payingParentId]?.residence?.ukPostcode;
+    if (!postcode || parsePostcode(postcode)?.area !== input.postcodeArea.toUpperCase()) return unchanged;
+  }
+  const history: HistoryEntry[] = [];
+  const outputs: RouterOutput[] = [];
+  const placed = place(prior, env, input.occurredAt, null, history, outputs);
+  const why: Reason = { ruleId: 'reroute', text: `Re-decided by the re-route run ${input.runId} under rules ${env.rules.version}.`, procedure: `${PROCEDURES.workAllocation}, Case movement (an operator's bulk re-route after a rules release or an organisation change)` };
+  const named = outputs.map((o): RouterOutput => (o.kind === 'assignment' ? { ...o, value: { ...o.value, reasons: [...o.value.reasons, why] } } : o));
+  return { state: withHistory(placed.state, history, env.historyLimit), outputs: named, recovered: placed.recovered };
 }
 
 /** Waiting facts that arrived before `cutoff` are rejected: their case group or case never came (CMS_WAIT_EXPIRED). */

@@ -124,7 +124,8 @@ export function createRouteStage(deps: RouteStageDeps): { handler: (r: InboundRe
       const users = new Map(await Promise.all(needs.users.map(async (id) => [id, (await store.get<UserDoc>(STATE_KEYS.user(task, id))) ?? null] as const)));
       const teams = new Map(await Promise.all(needs.teams.map(async (id) => [id, (await store.get<TeamDoc>(STATE_KEYS.team(task, id))) ?? null] as const)));
       const result = route(before ?? null, input, { rules: deps.rulesAt(at), eventId, arrivedAt, user: (id) => users.get(id) ?? null, team: (id) => teams.get(id) ?? null, source });
-      await save(store, caseGroupId, loaded, result);
+      // A step that changed nothing (a re-route of a case group that stays) writes nothing either.
+      if (result.state !== (before ?? null)) await save(store, caseGroupId, loaded, result);
       emit(caseGroupId, before ?? null, result);
       return result;
     };
