@@ -48,7 +48,7 @@ const began = Date.now();
 for (let i = 0; i < n; i += 50) {
   const messages = [];
   for (let j = i; j < Math.min(n, i + 50); j += 1) {
-    const a: Assignment = { assignmentId: `${run}-${j}`, caseGroupId: `B-CG-${j}`, occurredAt: new Date().toISOString(), subject: 'CASE_GROUP', srId: null, previousSegment: 'MAINTENANCE', segment: 'SPECIAL_CLIENT_RECORDS', region: null, team: '2012 SCR Team', ownerUserId: null, access: 'OWNER', requirements: [], handling: [], rulesVersion: 'bench', reasons: [], pendingMove: null, orphan: null };
+    const a: Assignment = { assignmentId: `${run}-${j}`, caseGroupId: `B-CG-${j}`, occurredAt: new Date().toISOString(), subject: 'CASE_GROUP', srId: null, previousSegment: 'MAINTENANCE', segment: 'SPECIAL_CLIENT_RECORDS', region: null, team: '2012 SCR Team', ownerUserId: null, access: 'OWNER', requirements: [], handling: [], rulesVersion: 'bench', reasons: [], pendingMove: null, orphan: null, basis: null };
     sentAt.set(a.caseGroupId, Date.now());
     messages.push({ key: a.caseGroupId, value: await serde.encode(TOPICS.assignments, a), headers: { [HEADERS.eventId]: a.assignmentId } });
   }

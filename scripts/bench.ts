@@ -165,7 +165,7 @@ let inboxCount = 0;
 const inboxes = (ns: string): Record<string, string> => ({ INBOX_SCR: `scr-${ns}@bench.test`, INBOX_ECH_GATEWAY: `ech-${ns}@bench.test`, INBOX_SCR_TEAM_LEADER: `tl-${ns}@bench.test`, INBOX_ORPHANS: `it-${ns}@bench.test` });
 const scrMoves = (n: number, tag: string): BenchRecord[] =>
   Array.from({ length: n }, (_, j): BenchRecord => {
-    const a: Assignment = { assignmentId: `${tag}-${j}`, caseGroupId: `B-CG-${tag}-${j}`, occurredAt: new Date().toISOString(), subject: 'CASE_GROUP', srId: null, previousSegment: 'MAINTENANCE', segment: 'SPECIAL_CLIENT_RECORDS', region: null, team: '2012 SCR Team', ownerUserId: null, access: 'OWNER', requirements: [], handling: [], rulesVersion: 'bench', reasons: [], pendingMove: null, orphan: null };
+    const a: Assignment = { assignmentId: `${tag}-${j}`, caseGroupId: `B-CG-${tag}-${j}`, occurredAt: new Date().toISOString(), subject: 'CASE_GROUP', srId: null, previousSegment: 'MAINTENANCE', segment: 'SPECIAL_CLIENT_RECORDS', region: null, team: '2012 SCR Team', ownerUserId: null, access: 'OWNER', requirements: [], handling: [], rulesVersion: 'bench', reasons: [], pendingMove: null, orphan: null, basis: null };
     return { topic: TOPICS.assignments, key: a.caseGroupId, value: a };
   });
 

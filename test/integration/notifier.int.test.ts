@@ -60,7 +60,7 @@ const readNotifications = async (p: TestPlatform): Promise<Notification[]> => (a
 const readFlags = async (p: TestPlatform): Promise<OrphanFlag[]> => (await readAll<OrphanFlag>(p.kafka, p.serde, p.namespace, TOPICS.orphanFlags, 1_500)).map((x) => x.value);
 
 function assignment(id: string, caseGroupId: string, segment: string, previousSegment: string): Assignment {
-  return { assignmentId: id, caseGroupId, occurredAt: '2026-03-01T09:00:00.000Z', subject: 'CASE_GROUP', srId: null, previousSegment, segment, region: null, team: null, ownerUserId: null, access: 'OWNER', requirements: [], handling: [], rulesVersion: 'test', reasons: [{ ruleId: 'sensitive-or-personal-interest', text: 'x', procedure: '003' }], pendingMove: null, orphan: null };
+  return { assignmentId: id, caseGroupId, occurredAt: '2026-03-01T09:00:00.000Z', subject: 'CASE_GROUP', srId: null, previousSegment, segment, region: null, team: null, ownerUserId: null, access: 'OWNER', requirements: [], handling: [], rulesVersion: 'test', reasons: [{ ruleId: 'sensitive-or-personal-interest', text: 'x', procedure: '003' }], pendingMove: null, orphan: null, basis: null };
 }
 
 async function publishAssignment(p: TestPlatform, a: Assignment): Promise<void> {

@@ -5,12 +5,12 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Admin } from 'kafkajs';
-import { placementKey, TOPICS, type Assignment, type TopicName } from '@cms-router/events';
-import { groupBehind, readTopicToEnd, topicEnds } from '@cms-router/platform';
-import { createMemorySystem, createWhatIf, type SystemInput, type WhatIfMove, type WhatIfReport } from '@cms-router/cli';
-import { ROUTER_TOPICS } from '@cms-router/router/app';
+import { DEAD_LETTER_HEADERS, headerString, placementKey, qualify, TOPICS, type Assignment, type RecordHeaders, type Rejection, type TopicName } from '@cms-router/events';
+import { createTickWriter, groupBehind, readTopicToEnd, topicEnds } from '@cms-router/platform';
+import { createMemorySystem, createWhatIf, REBUILDABLE, type SystemInput, type WhatIfMove, type WhatIfReport } from '@cms-router/cli';
+import { ROUTER_INPUT_TOPICS, ROUTER_TOPICS } from '@cms-router/router/app';
 import { defaultRules, loadRules } from '@cms-router/rules';
-import { SR_EVENTS_TOPICS } from '@cms-router/sr-events/app';
+import { SR_EVENTS_INPUTS, SR_EVENTS_TOPICS } from '@cms-router/sr-events/app';
 import { generateTraffic, type TrafficEvent } from '@cms-router/traffic';
 import { application, endpoints, testPlatform, uniqueName, waitFor, type TestPlatform } from '../harness/index.ts';
 import { lagReport, produceTraffic, readAll, startServiceProcess, waitForStarted, waitUntilSettled, warnings, type ServiceProcess } from '../harness/system.ts';
@@ -28,13 +28,13 @@ interface System {
 }
 
 /** The router and sr-events on the real stack, in a topic namespace of their own. */
-async function startSystem(label: string): Promise<System> {
+async function startSystem(label: string, extra: Record<string, string> = {}): Promise<System> {
   const p = await testPlatform(label);
   const admin = p.kafka.admin();
   await admin.connect();
   await p.createTopics(TOPICS_USED);
   const groups = { router: uniqueName('router'), srEvents: uniqueName('sr') };
-  const env = { KAFKA_TOPIC_NAMESPACE: p.namespace, REDIS_KEY_PREFIX: uniqueName('op').replace(/[^a-zA-Z0-9_-]/g, ''), ROUTER_GROUP_ID: groups.router, SR_EVENTS_GROUP_ID: groups.srEvents, ROUTER_TICK_INTERVAL_MS: '0', SR_EVENTS_TICK_INTERVAL_MS: '0' };
+  const env = { KAFKA_TOPIC_NAMESPACE: p.namespace, REDIS_KEY_PREFIX: uniqueName('op').replace(/[^a-zA-Z0-9_-]/g, ''), ROUTER_GROUP_ID: groups.router, SR_EVENTS_GROUP_ID: groups.srEvents, ROUTER_TICK_INTERVAL_MS: '0', SR_EVENTS_TICK_INTERVAL_MS: '0', ...extra };
   const services = [startServiceProcess('router', env), startServiceProcess('sr-events', env)];
   await Promise.all(services.map((s) => waitForStarted(s)));
   return { p, admin, groups, env, services };
@@ -218,6 +218,14 @@ describe('operator tools on the real stack', () => {
     // explain names the version that decided.
     const explained = await cli(s, ['explain', 'CG-DEC']);
     expect(explained.stdout).toMatch(/NORTH_WEST.*\(rules 2027\.1\.0\)/);
+    // The whole history, past the state's 100 entries: 120 moves more, and explain --history all lists every assignment.
+    const moves = Array.from({ length: 120 }, (_, i) => ({ topic: 'cms.party-facts.v1' as const, key: 'CG-DEC-PP', value: { partyId: 'CG-DEC-PP', occurredAt: new Date(Date.parse('2027-02-01T00:00:00.000Z') + i * 60_000).toISOString(), payload: { type: 'PartyAddressChanged' as const, address: { ukPostcode: i % 2 === 0 ? 'CF10 1AA' : 'LS1 5AB', nonUkCountry: null } } } }));
+    await produceTraffic(s.p.kafka, s.p.serde, s.p.namespace, moves);
+    await settle(s);
+    const all = await cli(s, ['explain', 'CG-DEC', '--history', 'all']);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout).toMatch(/every assignment \(cms\.assignments\.v1, 122\):/);
+    expect(all.stdout).toMatch(/-> MAINTENANCE \/ YORKSHIRE_AND_THE_HUMBER .*\(rules 2026\.12\.1\)[\s\S]*-> MAINTENANCE \/ NORTH_WEST .*\(rules 2027\.1\.0\)[\s\S]*-> MAINTENANCE \/ WALES /);
     // rules list shows both, and which decides today's facts.
     const listed = await cli(s, ['rules', 'list', '--json']);
     expect((JSON.parse(listed.stdout) as { version: string; source: string }[]).map((r) => `${r.version}:${r.source}`)).toEqual(['2026.12.1:rules file', '2027.1.0:released']);
@@ -278,4 +286,117 @@ describe('operator tools on the real stack', () => {
     const after = (await readAll<Assignment>(s.p.kafka, s.p.serde, s.p.namespace, TOPICS.assignments, 1_500)).filter((a) => a.value.reasons.some((r) => r.ruleId === 'reroute'));
     expect(after).toHaveLength(rerouted.length);
   });
+
+  it('replay: a poison burst of dead letters, replayed to the right topic after the fix, and facts rejected after waiting for an application that came late, replayed after it, give each expected output once, however often replayed', { timeout: 300_000 }, async () => {
+    // A one-hour wait, and a tick two hours on: a fact whose application has not come is rejected.
+    const s = await startSystem('replay', { ROUTER_WAIT_EXPIRY_MS: '3600000' });
+    systems.push(s);
+    const ticks = createTickWriter({
+      kafka: s.p.kafka, admin: s.admin, serde: s.p.serde, topic: TOPICS.routerInbox, namespace: s.p.namespace, service: 'test',
+      record: (at) => ({ caseGroupId: '', occurredAt: at, source: { topic: 'router-timer', partition: 0, offset: at, eventId: null }, fact: Buffer.alloc(0), signal: { type: 'Tick' as const, at } }),
+    });
+    // The poison burst: a producer that publishes applications to the party-facts topic by mistake. Nothing can decode them there.
+    const burst = Array.from({ length: 20 }, (_, i) => `CG-P${i}`);
+    const producer = s.p.kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: qualify(TOPICS.partyFacts, s.p.namespace), messages: await Promise.all(burst.map(async (cg) => ({ key: cg, value: await s.p.serde.encode('cms.case-facts.v1', application(cg, 'CF10 1AA')), headers: { 'cms-event-id': `poison-${cg}` } }))) });
+    await producer.disconnect();
+    // Promise-to-pay schedules for case groups whose applications have not come: they wait, then expire.
+    const late = ['CG-L1', 'CG-L2', 'CG-L3'];
+    await produceTraffic(s.p.kafka, s.p.serde, s.p.namespace, late.map((cg) => ({ topic: 'cms.case-facts.v1' as const, key: cg, value: { caseGroupId: cg, caseId: `${cg}-C`, occurredAt: '2026-01-07T10:00:00.000Z', payload: { type: 'PromiseToPayScheduleIssued' as const, scheduleId: 'S' } } })));
+    await settle(s);
+    await ticks.write(new Date(Date.now() + 2 * 3_600_000).toISOString());
+    await ticks.close();
+    await settle(s);
+
+    const deadLetters = await readRaw(s, TOPICS.deadLetter);
+    expect(deadLetters.filter((m) => headerString(m.headers, DEAD_LETTER_HEADERS.errorCode) === 'CMS_DECODE_FAILED')).toHaveLength(20);
+    const rejections = await readAll<Rejection>(s.p.kafka, s.p.serde, s.p.namespace, TOPICS.rejections, 1_000);
+    expect(rejections.map((r) => r.value.code)).toEqual(['CMS_WAIT_EXPIRED', 'CMS_WAIT_EXPIRED', 'CMS_WAIT_EXPIRED']);
+
+    // The fixes: the producer is pointed at the right topic (the replay's --to), and the applications are published (new applications: new case segment).
+    await produceTraffic(s.p.kafka, s.p.serde, s.p.namespace, late.map((cg) => ({ topic: 'cms.case-facts.v1' as const, key: cg, value: { ...application(cg, 'CF10 1AA'), payload: { ...(application(cg, 'CF10 1AA').payload as Extract<ReturnType<typeof application>['payload'], { type: 'ApplicationReceived' }>), partiesHaveExistingCase: false } } })));
+    await settle(s);
+    const newCase = (await readAll<Assignment>(s.p.kafka, s.p.serde, s.p.namespace, TOPICS.assignments, 1_000)).filter((a) => late.includes(a.key));
+    expect(newCase.map((a) => a.value.segment)).toEqual(['NEW_CASE', 'NEW_CASE', 'NEW_CASE']);
+
+    const dry = await cli(s, ['replay', '--from', 'cms.dead-letter.v1', '--code', 'CMS_DECODE_FAILED', '--to', 'cms.case-facts.v1', '--dry-run']);
+    expect(dry.stdout).toMatch(/would replay 20 of 20 records/);
+    for (let round = 1; round <= 2; round += 1) {
+      const dl = await cli(s, ['replay', '--from', 'cms.dead-letter.v1', '--code', 'CMS_DECODE_FAILED', '--to', 'cms.case-facts.v1', '--json']);
+      expect(dl.code, dl.stderr).toBe(0);
+      expect((JSON.parse(dl.stdout) as { replayed: Record<string, number> }).replayed).toEqual({ [qualify(TOPICS.caseFacts, s.p.namespace)]: 20 });
+      const rj = await cli(s, ['replay', '--from', 'cms.rejections.v1', '--code', 'CMS_WAIT_EXPIRED']);
+      expect(rj.code, rj.stdout + rj.stderr).toBe(0);
+      expect(rj.stdout).toMatch(/replayed 3 of 3 records: 3 to .*cms\.case-facts\.v1/);
+      await settle(s);
+      const placed = (await readAll<Assignment>(s.p.kafka, s.p.serde, s.p.namespace, TOPICS.assignments, 1_000)).filter((a) => a.value.subject === 'CASE_GROUP');
+      // Each case group of the burst placed once, replayed once or twice.
+      expect(placed.filter((a) => burst.includes(a.key)).map((a) => a.key).sort(), `round ${round}`).toEqual([...burst].sort());
+      expect(placed.filter((a) => burst.includes(a.key)).every((a) => a.value.segment === 'MAINTENANCE' && a.value.region === 'WALES')).toBe(true);
+      // Each late case group moved to maintenance by its replayed schedule, once.
+      expect(placed.filter((a) => late.includes(a.key)).map((a) => `${a.key}:${a.value.segment}`).sort(), `round ${round}`).toEqual(late.flatMap((cg) => [`${cg}:MAINTENANCE`, `${cg}:NEW_CASE`]).sort());
+      expect((await readAll<Rejection>(s.p.kafka, s.p.serde, s.p.namespace, TOPICS.rejections, 1_000)).length).toBe(3);
+    }
+    // To a file: the rejected facts in the contract's JSON form, a scenario simulate reads.
+    const file = join(mkdtempSync(join(tmpdir(), 'cms-replay-')), 'rejected.jsonl');
+    expect((await cli(s, ['replay', '--from', 'cms.rejections.v1', '--to-file', file])).code).toBe(0);
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { topic: string; key: string; value: { payload: { type: string } } });
+    expect(lines.map((l) => [l.topic, l.key, l.value.payload.type]).sort()).toEqual(late.map((cg) => ['cms.case-facts.v1', cg, 'PromiseToPayScheduleIssued']));
+    expect((await cli(s, ['simulate', file])).code).toBe(0);
+  });
+  it('rebuild: a stopped router rewound to the beginning of its kept inboxes with its state emptied replays to the same placements, publishing the same assignment ids again; refused while it runs', { timeout: 600_000 }, async () => {
+    // The CLI's view of the stages is the services' own.
+    expect(REBUILDABLE.router.stages.find((x) => x.stage === 'ingest')?.inputs).toEqual(ROUTER_INPUT_TOPICS);
+    expect(REBUILDABLE['sr-events'].stages.find((x) => x.stage === 'ingest')?.inputs).toEqual(SR_EVENTS_INPUTS);
+    const s = await startSystem('rebuild');
+    systems.push(s);
+    await produceTraffic(s.p.kafka, s.p.serde, s.p.namespace, generateTraffic({ seed: 5, caseGroups: 300, changesPerCaseGroup: 6, prefix: 'RB' }).flat());
+    await settle(s);
+    const before = await readAll<Assignment>(s.p.kafka, s.p.serde, s.p.namespace, TOPICS.assignments, 1_500);
+    const finals = async (): Promise<Map<string, string>> => {
+      const m = new Map<string, string>();
+      const topic = s.p.topic(TOPICS.placements);
+      await readTopicToEnd(s.p.kafka, topic, async (_p, r) => {
+        const key = r.key?.toString('utf8') ?? '';
+        if (r.value === null) m.delete(key);
+        else m.set(key, whereKey((await s.p.serde.decode(topic, r.value)).value as Assignment));
+      });
+      return m;
+    };
+    const placedBefore = await finals();
+
+    const refused = await cli(s, ['rebuild', 'router', '--yes']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/stop router first: its consumer groups (?=.*\.people \(1 member\))(?=.*\.route \(1 member\)).* have running instances/);
+    expect(await (s.services[0] as ServiceProcess).kill('SIGTERM')).toBe(0);
+    const rebuilt = await cli(s, ['rebuild', 'router', '--yes', '--json']);
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    const stages = (JSON.parse(rebuilt.stdout) as { stages: { stage: string; stateKeysCleared: number }[] }).stages;
+    expect(stages.map((x) => x.stage)).toEqual(['people', 'route']);
+    expect(stages.every((x) => x.stateKeysCleared > 300)).toBe(true);
+    s.services[0] = startServiceProcess('router', s.env);
+    await waitForStarted(s.services[0]);
+    await settle(s);
+
+    const after = await readAll<Assignment>(s.p.kafka, s.p.serde, s.p.namespace, TOPICS.assignments, 1_500);
+    // Replayed from an empty state: every assignment published again, with the same id; nothing new.
+    const count = (xs: typeof before): Map<string, number> => xs.reduce((m, a) => m.set(a.value.assignmentId, (m.get(a.value.assignmentId) ?? 0) + 1), new Map<string, number>());
+    const was = count(before);
+    const now = count(after);
+    expect([...now.keys()].sort()).toEqual([...was.keys()].sort());
+    const times = (m: Map<string, number>): Record<string, number> => [...m.values()].reduce<Record<string, number>>((h, n) => ({ ...h, [String(n)]: (h[String(n)] ?? 0) + 1 }), {});
+    expect(times(was)).toEqual({ '1': was.size });
+    expect(times(now)).toEqual({ '2': was.size });
+    expect(Object.fromEntries([...(await finals())].sort())).toEqual(Object.fromEntries([...placedBefore].sort()));
+    const explained = await cli(s, ['explain', 'RB-CG-1']);
+    expect(explained.code).toBe(0);
+  });
 });
+
+/** Every record of a topic as bytes and headers (the dead-letter topic has no schema). */
+async function readRaw(s: System, base: TopicName): Promise<{ key: string; headers: RecordHeaders | undefined }[]> {
+  const out: { key: string; headers: RecordHeaders | undefined }[] = [];
+  await readTopicToEnd(s.p.kafka, s.p.topic(base), (_partition, m) => { out.push({ key: m.key?.toString('utf8') ?? '', headers: m.headers }); });
+  return out;
+}

@@ -2,15 +2,18 @@
 // cms-router CLI: `npm run cli -- <command>`. Commands: simulate, what-if, explain, traffic.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { isCmsError, messageOf } from '@cms-router/errors';
-import { commonEnvSchema, createKafka, createLogger, createRedis, createSchemaRegistry, createSerde, parseEnv, toPlatformConfig } from '@cms-router/platform';
+import { CmsError, isCmsError, messageOf } from '@cms-router/errors';
+import { qualify, TOPICS, type Assignment, type TopicName } from '@cms-router/events';
+import { commonEnvSchema, createKafka, createLogger, createRedis, createSchemaRegistry, createSerde, parseEnv, readKeyHistory, toPlatformConfig } from '@cms-router/platform';
 import { defaultRules, diffRules, loadRules, validateRules, type Rules } from '@cms-router/rules';
 import { progressBar } from './progress.ts';
 import { releaseRules, releasedVersions, rulesListing, withdrawRules } from './rules-topic.ts';
 import { currentPlacements, selectCaseGroups, sendReroute, untilApplied } from './reroute.ts';
+import { replay } from './replay.ts';
+import { rebuild, REBUILDABLE } from './rebuild.ts';
 import { createWhatIf, whatIfCsv, whatIfHtml, whatIfText } from './what-if.ts';
 import { whatIfFromInbox, whatIfFromScenario } from './what-if-sources.ts';
-import { explainText } from './explain.ts';
+import { assignmentHistoryText, explainText } from './explain.ts';
 import { readCaseGroup } from './stored-state.ts';
 import { isYamlScenario, jsonLinesOf, simulate, simulateJsonLinesFile, TABLE_HEADER, tableRows, toJsonLines, toTable } from './simulate.ts';
 import { playTraffic } from './traffic.ts';
@@ -24,12 +27,18 @@ const USAGE = `usage: npm run cli -- <command>
       nothing, and report what would move and why (npm run cli -- what-if --help)
   rules validate <rules.json>... | rules diff <a.json> <b.json> [--json]
       check rules files (every problem, with where it is), or say what changed between two
+  replay --from <topic> [--partition N] [--offset A[-B] | --since T [--until T]] [--code C] [--to T | --to-file F]
+      republish a range of the dead-letter topic, the rejections or an input topic, with the original
+      event ids (npm run cli -- replay --help)
+  rebuild <router|sr-events> --yes [--since T]
+      rewind a stopped service and empty its state so they agree (npm run cli -- rebuild --help)
   reroute --run <id> [--segment S] [--region R] [--team T] [--postcode-area A] [--wait]
       re-decide every case group (or a filtered set) under the rules in force, exactly once; only
       what moves is published, each assignment naming the run (npm run cli -- reroute --help)
-  explain <caseGroupId> [--json]
+  explain <caseGroupId> [--json] [--history all]
       where the case group is, why, and its history, from a running router's state
-      (REDIS_URL, REDIS_KEY_PREFIX)
+      (REDIS_URL, REDIS_KEY_PREFIX); --history all adds every assignment it ever had, from
+      cms.assignments.v1 (kept forever; KAFKA_BROKERS, SCHEMA_REGISTRY_URL, KAFKA_TOPIC_NAMESPACE)
   traffic [--case-groups 500] [--changes 8] [--rate 200] [--seed 1]
       play synthetic traffic into the upstream topics and print a live per-segment summary
       (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, KAFKA_TOPIC_NAMESPACE)`;
@@ -113,6 +122,64 @@ exit codes:
   1  failed: Kafka unreachable, or --wait timed out (the router not running)
   2  usage error`;
 
+const REPLAY_HELP = `usage: npm run cli -- replay --from <topic> [range] [filters] [target] [--dry-run] [--json]
+
+Republishes a range of a topic, each record with its original key, bytes, headers and event id, and a
+cms-replayed-from header saying where it was read:
+  --from cms.dead-letter.v1   each dead letter's original record, back to the topic its headers name
+                              (a reference to a record too large to carry is listed, not replayed)
+  --from cms.rejections.v1    the original record each rejection names, read again from its source
+                              topic and published there (listed, not replayed, if retention removed it)
+  --from <any other topic>    the records themselves, to the same topic (or --to)
+A record several services dead-lettered or rejected is replayed once. The same range gives the same
+records, and services recognise an event they already applied (docs/operations.md says how far back),
+so running a replay twice is safe.
+
+range (default: the whole topic):
+  --partition <N[,N...]>     only these partitions
+  --offset <A> | <A-B>       offsets A to B inclusive (needs --partition)
+  --since <ISO time>         records written at or after this time
+  --until <ISO time>         records written before this time
+filters:
+  --code <CMS_...>           only dead letters or rejections with this error code
+target (default: where each record came from):
+  --to <topic>               another topic, by its contract name
+  --to-file <file>           JSON lines in the contract's JSON form (a scenario: npm run cli -- simulate)
+
+exit codes:
+  0  every record of the range was replayed (or listed, with --dry-run)
+  1  failed: Kafka unreachable, or a bad option
+  2  usage error
+  3  some records could not be replayed (each is listed, with why)`;
+
+const REBUILD_HELP = `usage: npm run cli -- rebuild <router|sr-events> --yes [--since <ISO time>] [--json]
+
+Rewinds a stopped service so that its state agrees with where it will read from. Stop every instance
+first; the command refuses while any of the service's consumer groups has members.
+  (default)        every stateful stage back to the beginning of its kept inbox, its state emptied first
+                   (a tombstone for every key of its changelog, applied to Redis by the restore the stage
+                   runs when it starts). Started again, the service replays its inbox from an empty state
+                   and publishes its outputs again with the same ids (consumers that key by id see each
+                   once). Rewinding a group by hand instead would leave Redis ahead of the replay.
+  --since <T>      only the stateless ingest stage, to that time: it re-reads upstream facts written since
+                   then (if the topics still hold them), and the stages after it recognise what they have
+                   already applied. A stateful stage cannot go back to a time: only its latest state is kept.
+The notifier is not offered: its inputs are not all kept, and its state is its send-once ledger, which
+restores itself from its changelog and cms.notifications.v1.
+
+ROUTER_GROUP_ID / SR_EVENTS_GROUP_ID name the groups (default cms-router, cms-sr-events).
+
+exit codes:
+  0  rewound (start the service)
+  1  failed: the service is running, or Kafka unreachable
+  2  usage error (an unknown service, or --yes missing)`;
+
+/** A contract topic name given on the command line. */
+function topicArg(name: string, flag: string): TopicName {
+  if (!(Object.values(TOPICS) as string[]).includes(name)) throw new CmsError('CMS_CONFIG_INVALID', `${flag} ${name} is not a topic of the contract (${Object.values(TOPICS).join(', ')})`);
+  return name as TopicName;
+}
+
 /** A rules file, validated with every problem listed (CMS_RULES_INVALID). */
 function rulesFile(path: string): Rules {
   return loadRules(JSON.parse(readFileSync(path, 'utf8')), path);
@@ -123,6 +190,15 @@ function platformFromEnv() {
   const platform = toPlatformConfig(parseEnv(commonEnvSchema, { KAFKA_BROKERS: '127.0.0.1:19092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:18081/apis/ccompat/v7', REDIS_URL: 'redis://127.0.0.1:16379', ...process.env }), 'cli');
   const kafka = createKafka(platform.kafka, createLogger({ service: 'cli', level: 'error' }));
   return { kafka, namespace: platform.kafka.topicNamespace, serde: () => createSerde(createSchemaRegistry(platform.registry), platform.kafka.topicNamespace) };
+}
+
+/** Every assignment of a case group, oldest first, from cms.assignments.v1 (its key's partition only). */
+async function assignmentsOf(caseGroupId: string): Promise<Assignment[]> {
+  const { kafka, namespace, serde: makeSerde } = platformFromEnv();
+  const serde = makeSerde();
+  const topic = qualify(TOPICS.assignments, namespace);
+  const records = await readKeyHistory(kafka, topic, caseGroupId);
+  return Promise.all(records.map(async (m) => (await serde.decode(topic, m.value)).value as Assignment));
 }
 
 /** The rules the router runs when no version is released: ROUTER_RULES_FILE, else the shipped file. */
@@ -254,6 +330,50 @@ async function main(argv: string[]): Promise<number> {
       }
       return values['exit-code'] && changes.length > 0 ? 4 : 0;
     }
+    case 'replay': {
+      const { values } = parseArgs({ args: rest, options: { from: { type: 'string' }, partition: { type: 'string' }, offset: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, code: { type: 'string' }, to: { type: 'string' }, 'to-file': { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' } } });
+      if (values.help || !values.from || (values.to && values['to-file'])) {
+        (values.help ? console.log : console.error)(REPLAY_HELP);
+        return values.help ? 0 : 2;
+      }
+      const offsets = values.offset ? /^(\d+)(?:-(\d+))?$/.exec(values.offset) : undefined;
+      if (values.offset && !offsets) throw new CmsError('CMS_CONFIG_INVALID', `--offset ${values.offset} is not A or A-B`);
+      const { kafka, namespace, serde } = platformFromEnv();
+      const result = await replay(kafka, serde(), namespace, {
+        from: topicArg(values.from, '--from'),
+        ...(values.partition ? { partitions: values.partition.split(',').map(Number) } : {}),
+        ...(offsets ? { fromOffset: BigInt(offsets[1] ?? '0'), ...(offsets[2] ? { toOffset: BigInt(offsets[2]) } : { toOffset: BigInt(offsets[1] ?? '0') }) } : {}),
+        ...(values.since ? { since: values.since } : {}),
+        ...(values.until ? { until: values.until } : {}),
+        ...(values.code ? { code: values.code } : {}),
+        ...(values.to ? { to: topicArg(values.to, '--to') } : {}),
+        ...(values['to-file'] ? { toFile: values['to-file'] } : {}),
+        dryRun: values['dry-run'] === true,
+      }, progressBar('replay'));
+      if (values.json) console.log(JSON.stringify(result, null, 2));
+      else {
+        const total = Object.values(result.replayed).reduce((a, b) => a + b, 0);
+        console.log(`${values['dry-run'] ? 'would replay' : 'replayed'} ${total} of ${result.read} records${total > 0 ? `: ${Object.entries(result.replayed).map(([t, n]) => `${n} to ${t}`).join(', ')}` : ''}`);
+        for (const x of result.skipped) console.log(`  not replayed ${x.where}: ${x.why}`);
+      }
+      return result.skipped.length > 0 ? 3 : 0;
+    }
+    case 'rebuild': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { yes: { type: 'boolean' }, since: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } } });
+      const service = positionals[0];
+      if (values.help || (service !== 'router' && service !== 'sr-events') || !values.yes) {
+        (values.help ? console.log : console.error)(service === 'notifier' ? `the notifier is not rebuilt this way (see below)\n\n${REBUILD_HELP}` : REBUILD_HELP);
+        return values.help ? 0 : 2;
+      }
+      if (values.since !== undefined && Number.isNaN(Date.parse(values.since))) throw new CmsError('CMS_CONFIG_INVALID', `--since ${values.since} is not an ISO-8601 time`);
+      const { kafka, namespace } = platformFromEnv();
+      const spec = REBUILDABLE[service];
+      const result = await rebuild(kafka, namespace, { service, groupBase: process.env[spec.groupEnv] || spec.defaultGroup, ...(values.since ? { since: values.since } : {}) }, progressBar('state cleared'));
+      if (values.json) console.log(JSON.stringify(result, null, 2));
+      else for (const st of result.stages) console.log(`${service} ${st.stage}: group ${st.group} rewound to ${st.rewound}${st.stateKeysCleared > 0 ? `, ${st.stateKeysCleared} state keys cleared` : ''}`);
+      console.error(`[rebuild] start ${service} again: it restores the cleared state and replays from where it was rewound`);
+      return 0;
+    }
     case 'reroute': {
       const { values } = parseArgs({ args: rest, options: { run: { type: 'string' }, segment: { type: 'string' }, region: { type: 'string' }, team: { type: 'string' }, 'postcode-area': { type: 'string' }, wait: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' } } });
       if (values.help || !values.run) {
@@ -280,9 +400,12 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'explain': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' } } });
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' }, history: { type: 'string' } } });
       const id = positionals[0];
       if (!id) throw new Error('explain needs a case group id');
+      if (values.history !== undefined && values.history !== 'all') throw new CmsError('CMS_CONFIG_INVALID', '--history takes one value: all');
+      // The whole history, however old, from the assignments topic (kept forever): the state keeps the last 100 entries.
+      const everything = values.history === 'all' ? await assignmentsOf(id) : undefined;
       const redis = createRedis(env('REDIS_URL', 'redis://127.0.0.1:16379'), { connectionName: 'cms-cli' });
       try {
         const state = await readCaseGroup(redis, env('REDIS_KEY_PREFIX', 'cms'), id);
@@ -290,7 +413,7 @@ async function main(argv: string[]): Promise<number> {
           console.error(`case group ${id} is not known to the router (no application routed yet, or another REDIS_KEY_PREFIX)`);
           return 3;
         }
-        console.log(values.json ? JSON.stringify({ placement: state.placement, pendingMove: state.pendingMove, srPlacements: state.srPlacements, allocation: state.allocation, recoveredFrom: state.recoveredFrom, waiting: state.waiting.map((w) => ({ eventId: w.eventId, arrivedAt: w.arrivedAt, waitsFor: w.waitsFor })), history: state.history }, null, 2) : explainText(state));
+        console.log(values.json ? JSON.stringify({ placement: state.placement, pendingMove: state.pendingMove, srPlacements: state.srPlacements, allocation: state.allocation, recoveredFrom: state.recoveredFrom, waiting: state.waiting.map((w) => ({ eventId: w.eventId, arrivedAt: w.arrivedAt, waitsFor: w.waitsFor })), history: state.history, ...(everything ? { assignments: everything } : {}) }, null, 2) : `${explainText(state)}${everything ? `\n${assignmentHistoryText(everything)}` : ''}`);
         return 0;
       } finally {
         await redis.quit();

@@ -1,3 +1,4 @@
+import type { Assignment } from '@cms-router/events';
 import type { CaseGroupState, HistoryEntry } from '@cms-router/routing';
 
 const ago = (iso: string, now: Date): string => {
@@ -53,6 +54,21 @@ export function explainText(state: CaseGroupState, now = new Date()): string {
     const what =
       h.kind === 'ASSIGNED' ? `${h.subject === 'CASE_GROUP' ? 'case group' : `${h.subject?.toLowerCase().replace('_', ' ') ?? ''} ${h.srId ?? ''}`} ${h.previousSegment ?? '(new)'} -> ${h.segment ?? ''}` : h.kind === 'REJECTED' ? `rejected ${h.ruleId ?? ''}` : h.kind === 'WAITING' ? 'waiting' : 'note';
     out.push(`    ${h.at}  ${what}: ${h.text}`);
+  }
+  return out.join('\n');
+}
+
+/**
+ * A case group's whole assignment history, from cms.assignments.v1 (kept forever), oldest first: when,
+ * which work item, from -> to, the rules version that decided and the deciding reason. Ids and places
+ * only, as the assignments themselves.
+ */
+export function assignmentHistoryText(assignments: readonly Assignment[]): string {
+  const out = [`  every assignment (cms.assignments.v1, ${assignments.length}):`];
+  for (const a of assignments) {
+    const item = a.subject === 'CASE_GROUP' ? 'case group' : `${a.subject === 'APPROVAL_TASK' ? 'approval task' : 'SR'} ${a.srId ?? ''}`;
+    const where = [a.segment, a.region, a.team, a.ownerUserId ? `user ${a.ownerUserId}` : null].filter(Boolean).join(' / ');
+    out.push(`    ${a.occurredAt}  ${item}: ${a.previousSegment ?? '(new)'} -> ${where} (rules ${a.rulesVersion}) - [${a.reasons[0]?.ruleId ?? ''}] ${a.reasons[0]?.text ?? ''}${a.reasons.some((r) => r.ruleId === 'reroute') ? ' (re-route)' : ''}${a.basis ? `; on ${a.basis.input} ${a.basis.eventId}` : ''}`);
   }
   return out.join('\n');
 }

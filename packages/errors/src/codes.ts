@@ -13,7 +13,7 @@ export const ERROR_CODES = {
   CMS_DECODE_FAILED: {
     retryable: false,
     meaning: 'A record could not be decoded (not Confluent wire format, unknown magic byte, or bytes that do not match the schema).',
-    fix: 'The record is dead-lettered with its original bytes; fix the producer, then replay the dead-letter topic range if needed.',
+    fix: 'The record is dead-lettered with its original bytes; fix the producer, then replay the dead letters (npm run cli -- replay --from cms.dead-letter.v1 --code CMS_DECODE_FAILED, with --to the right topic if the producer wrote to the wrong one).',
   },
   CMS_SCHEMA_NOT_FOUND: {
     retryable: false,
@@ -98,7 +98,7 @@ export const ERROR_CODES = {
   CMS_WAIT_EXPIRED: {
     retryable: false,
     meaning: 'A fact waited for what it refers to (its case group\'s application, one of its cases, or an SR\'s creation) longer than the configured expiry (ROUTER_WAIT_EXPIRY_MS, SR_EVENTS_WAIT_EXPIRY_MS; 7 days by default), so it is rejected. A fact that arrives early is never rejected for being early.',
-    fix: 'Publish what it refers to (the ApplicationReceived, or the SrCreated), then replay the rejected fact from the rejection\'s coordinates (npm run cli -- replay).',
+    fix: 'Publish what it refers to (the ApplicationReceived, or the SrCreated), then replay the rejected fact (npm run cli -- replay --from cms.rejections.v1 --code CMS_WAIT_EXPIRED).',
   },
   CMS_UNKNOWN_PARTY: {
     retryable: false,

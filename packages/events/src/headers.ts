@@ -31,6 +31,11 @@ export const DEAD_LETTER_HEADERS = {
   originalBytes: 'cms-dlq-original-bytes',
 } as const;
 
+/** Set on a record `cms-router replay` republished: where it was read (`topic/partition/offset`). Its event id stays the original's. */
+export const REPLAY_HEADERS = {
+  replayedFrom: 'cms-replayed-from',
+} as const;
+
 export type HeaderValue = Buffer | string | (Buffer | string)[] | undefined;
 export type RecordHeaders = Readonly<Record<string, HeaderValue>>;
 

@@ -6,6 +6,7 @@ export { compatibilityOf, TOPICS, TOPIC_SPECS, UPSTREAM_TOPICS, UNSCHEMED_TOPICS
 export {
   HEADERS,
   DEAD_LETTER_HEADERS,
+  REPLAY_HEADERS,
   deterministicId,
   headerString,
   readStandardHeaders,

@@ -106,7 +106,8 @@ export const TOPIC_SPECS: { readonly [K in TopicName]: TopicSpec } = {
   'cms.workforce.v1': { partitions: 3, role: 'upstream', cleanupPolicy: 'delete', retentionMs: -1 },
   // Kept forever: the record of what sr-events derived; the notifier rebuilds review dates from it.
   'cms.sr-facts.v1': { partitions: 6, role: 'published', cleanupPolicy: 'delete', retentionMs: -1 },
-  'cms.assignments.v1': { partitions: 6, role: 'published', cleanupPolicy: 'delete' },
+  // Kept forever, as long as the inbox: every decision and why, for `explain --history all` years later.
+  'cms.assignments.v1': { partitions: 6, role: 'published', cleanupPolicy: 'delete', retentionMs: -1 },
   'cms.placements.v1': { partitions: 6, role: 'published', cleanupPolicy: 'compact' },
   // Kept forever: the notifier rebuilds its send-once ledger from it after losing Redis.
   'cms.notifications.v1': { partitions: 3, role: 'published', cleanupPolicy: 'delete', retentionMs: -1 },

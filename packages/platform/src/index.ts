@@ -6,7 +6,7 @@ export { createSchemaRegistry, createSerde, type Compatibility, type SchemaRegis
 export { createKafka, ensureContract, ensureTopics, topicConfig, untilReady } from './kafka/client.ts';
 export { readTopicToEnd, type TopicRecord } from './kafka/read-to-end.ts';
 export { followTopic, type TopicFollower } from './kafka/follow.ts';
-export { createRecordWriter, groupBehind, topicEnds, type RecordWriter, type ToolRecord } from './kafka/writer.ts';
+export { createRecordWriter, groupBehind, offsetsAtTime, readKeyHistory, topicEnds, type RecordWriter, type ToolRecord } from './kafka/writer.ts';
 export { createTickWriter, type TickWriter, type TickWriterOptions } from './kafka/ticks.ts';
 export { createKafkaRunner, type Handler, type HandlerContext, type InboundRecord, type KafkaRunner, type OutboundRecord, type RunnerOptions, type RunnerStateOptions, type RunnerStats } from './kafka/runner.ts';
 export { createTaskState, type TaskState, type TaskStore, type TaskStateStats } from './state/task-state.ts';

@@ -78,7 +78,8 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
    * fails, so a test catches a decision that reads something the service would not have fetched.
    */
   const rulesAt = options.rulesAt ?? (() => rules);
-  const env = (eventId: string, arrivedAt: string, needs: ReturnType<typeof needsOf>, at: string) => ({
+  const env = (eventId: string, arrivedAt: string, needs: ReturnType<typeof needsOf>, at: string, cause?: string) => ({
+    ...(cause ? { cause } : {}),
     rules: rulesAt(at),
     eventId,
     arrivedAt,
@@ -144,7 +145,7 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
     let recovery: ReturnType<typeof route>['recovered'] = null;
     for (const cg of [...(index.get(key) ?? [])].sort()) {
       const before = states.get(cg);
-      const result = route(before ?? null, null, env(item.eventId, item.arrivedAt, needsOf(before ?? null, null), p.occurredAt));
+      const result = route(before ?? null, null, env(item.eventId, item.arrivedAt, needsOf(before ?? null, null), p.occurredAt, p.fact.type));
       store(cg, before, result);
       outputsOf(result, cg, source, out);
       if (result.recovered) {

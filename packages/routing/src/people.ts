@@ -40,6 +40,8 @@ export interface PersonState {
   readonly caseGroups: readonly string[];
   /** Business time of the first fact about the person: a person in no case group yet is waiting for one. */
   readonly firstAt: string;
+  /** Changes to the snapshot so far (absent in a state stored before it was counted: 0). */
+  readonly revision?: number;
 }
 
 export interface PeopleResult {
@@ -79,11 +81,12 @@ export function snapshotOf(p: PersonState): PersonSnapshot {
     incomeSource: p.incomeSource?.v ?? null,
     personalInterest: pi ? { warmHandoverRequired: pi.v.warmHandoverRequired, suppressCorrespondence: pi.v.suppressCorrespondence, setAt: pi.at } : null,
     updatedAt: times.reduce((a, b) => (b > a ? b : a), p.firstAt),
+    revision: p.revision ?? 0,
   };
 }
 
 /** Same facts (when they were last touched aside): nothing for the case groups to hear. */
-const sameSnapshot = (a: PersonSnapshot, b: PersonSnapshot): boolean => JSON.stringify({ ...a, updatedAt: '' }) === JSON.stringify({ ...b, updatedAt: '' });
+const sameSnapshot = (a: PersonSnapshot, b: PersonSnapshot): boolean => JSON.stringify({ ...a, updatedAt: '', revision: 0 }) === JSON.stringify({ ...b, updatedAt: '', revision: 0 });
 
 /**
  * Applies one fact to the person registry. Pure. A fact about a person in no case group yet is kept: it
@@ -165,8 +168,10 @@ export function applyPeopleInput(state: PersonState | null, input: PeopleInput, 
     }
   }
   const before = state ? snapshotOf(state) : null;
+  const changed = before === null || !sameSnapshot(before, snapshotOf(next));
+  // Counted in the order the registry applies facts, which a rebuild repeats: the same facts, the same revisions.
+  if (changed) next = { ...next, revision: (base.revision ?? 0) + 1 };
   const after = snapshotOf(next);
-  const changed = before === null || !sameSnapshot(before, after);
   const audience = changed ? next.caseGroups : joined ? [joined] : [];
   return { state: next, snapshots: audience.map((caseGroupId) => ({ caseGroupId, snapshot: after })) };
 }

@@ -379,3 +379,33 @@ describe('a bulk re-route (cms-router reroute)', () => {
     expect(router.inbox(reroute('CG-L', 'run-2', 'LS'), 'r2', src, '2027-01-02T08:00:00.000Z')).toHaveLength(1);
   });
 });
+
+describe('the decision basis each assignment carries (why, years later, minus personal data)', () => {
+  it('names the input and the facts the rules read: district not postcode, flags as booleans, ids', () => {
+    const { send, assignments } = harness();
+    const first = assignments(send(caseInput(application('CG-B', 'C-B', 'PP-B', 'RP-B', 'LS1 4AP'))))[0];
+    // The first placement waits for the person registry's facts on every party: the last of them decides it.
+    expect(first?.basis).toEqual({ eventId: expect.stringMatching(/^e1\//) as string, input: 'PersonSnapshot', payingParentDistrict: 'LS1', payingParentCountry: null, incomeSource: 'EMPLOYED', nationallySensitive: false, personalInterest: false, knownAsRecorded: false, special: null, cases: [{ caseId: 'C-B', newApplication: true, promiseToPayIssued: false }], openSrIds: [], allocatedTo: null });
+    const moved = assignments(send(partyInput(partyFact('PP-B', { type: 'PartyAddressChanged', address: addr(null, 'ES') }))))[0];
+    expect(moved?.basis).toMatchObject({ input: 'PersonSnapshot', payingParentDistrict: null, payingParentCountry: 'ES' });
+    const flagged = assignments(send(srInput(srFact('CG-B', 'SR-PI', piFlag('RP-B', true), '2026-02-04T09:00:00.000Z', 'C-B'))))[0];
+    expect(flagged?.basis).toMatchObject({ input: 'PersonSnapshot', personalInterest: true });
+    for (const a of [first, moved, flagged]) expect(JSON.stringify(a)).not.toMatch(/4AP|THREAT|CONFLICT|EMPLOYEE_IS_CLIENT/);
+  });
+});
+
+describe('a person\'s snapshots move forward only', () => {
+  it('an older snapshot read again (a replay, a rebuilt registry) does not take the case group back', () => {
+    const router = createMemoryRouter(rules);
+    const src = { topic: 't', partition: 0, offset: '0' };
+    router.process(caseInput(application('CG-S', 'C-S', 'PP-S', 'RP-S', 'LS1 4AP', { existing: true })), 'a1', src);
+    const pp = router.state('CG-S')?.persons['PP-S'];
+    if (!pp) throw new Error('no snapshot');
+    expect(pp.revision).toBeGreaterThan(0);
+    const newer = { ...pp, residence: { ukPostcode: 'CF10 1AA', nonUkCountry: null }, updatedAt: '2026-03-01T00:00:00.000Z', revision: pp.revision + 1 };
+    const person = (snapshot: typeof pp) => ({ kind: 'person' as const, caseGroupId: 'CG-S', occurredAt: snapshot.updatedAt, snapshot });
+    expect(router.inbox(person(newer), 's2', src, '2026-03-01T00:00:00.000Z').map((o) => (o.topic === 'cms.assignments.v1' ? o.value.region : null))).toEqual(['WALES']);
+    expect(router.inbox(person(pp), 's1-again', src, '2026-03-01T00:00:01.000Z')).toEqual([]);
+    expect(router.state('CG-S')?.persons['PP-S']?.residence?.ukPostcode).toBe('CF10 1AA');
+  });
+});

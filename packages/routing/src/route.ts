@@ -1,5 +1,5 @@
 import type { ErrorCode } from '@cms-router/errors';
-import type { Assignment } from '@cms-router/events';
+import type { Assignment, DecisionBasis } from '@cms-router/events';
 import { allocateWithinSegment, catalogueEntry, decideApprovalTask, decideCaseGroup, decideServiceRequest, orphanRecoveredReason, parsePostcode, PROCEDURES, samePlacement, type CaseGroupFacts, type Decision, type DecisionResult, type OrphanRecovery, type PartyFacts, type Reason, type Rules } from '@cms-router/rules';
 import type { PartitionInput, RouteInput } from './inputs.ts';
 import { emptyCaseGroup, HISTORY_LIMIT, awaitedPersons, type Allocation, type CaseGroupState, type Dependencies, type Departure, type HistoryEntry, type PendingMove, type Placement, type SourceRef, type TeamDoc, type UserDoc } from './state.ts';
@@ -17,6 +17,8 @@ export interface RouteEnv {
   readonly source?: SourceRef;
   /** History entries kept per case group (default HISTORY_LIMIT); 0 for a replay that prints its outputs and keeps no history. */
   readonly historyLimit?: number;
+  /** What re-decided the case group when there is no input of its own (the workforce fact, the tick), for the decision's basis. */
+  readonly cause?: string;
 }
 
 export type RouterOutput =
@@ -150,6 +152,12 @@ function applyInput(state: CaseGroupState, input: RouteInput, env: RouteEnv, eve
     return { state: { ...state, waiting: [...state.waiting, { eventId, source: env.source ?? null, arrivedAt: env.arrivedAt, waitsFor, input }] }, history, rejections };
   };
   if (input.kind === 'person') {
+    // The registry's snapshots of a person only move forward in business time; an older one read again
+    // (a replay, a rebuilt registry re-sending its history) must not take the case group back.
+    const held = state.persons[input.snapshot.partyId];
+    const counted = held !== undefined && held.revision > 0 && input.snapshot.revision > 0;
+    // Counted snapshots by revision (the same one again changes nothing); uncounted ones (stored before) by business time.
+    if (held && (counted ? input.snapshot.revision <= held.revision : held.updatedAt > input.snapshot.updatedAt)) return { state, history, rejections };
     return { state: { ...state, persons: { ...state.persons, [input.snapshot.partyId]: input.snapshot } }, history, rejections };
   }
   const isApplication = input.kind === 'case' && input.fact.type === 'ApplicationReceived';
@@ -261,7 +269,45 @@ function typeOneLoadBack(state: CaseGroupState, env: Pick<RouteEnv, 'eventId'>, 
 const sameLocation = (a: Decision, b: Decision): boolean => a.segment === b.segment && a.region === b.region && a.team === b.team;
 const samePending = (a: PendingMove | null, b: PendingMove | null): boolean => (a === null || b === null ? a === b : sameLocation(a.decision, b.decision) && a.heldBy.join('|') === b.heldBy.join('|'));
 
-function assignmentOf(env: RouteEnv, index: number, caseGroupId: string, occurredAt: string, placement: Placement, previous: Placement | undefined | null, pending: PendingMove | null, orphan: OrphanRecovery | null): Assignment {
+/** The event type of what caused a routing step, for the decision's basis. */
+function causeOf(input: RouteInput | null, env: RouteEnv): string {
+  if (!input) return env.cause ?? 'Redecided';
+  switch (input.kind) {
+    case 'case':
+    case 'sr':
+    case 'allocation':
+      return input.fact.type;
+    case 'person':
+      return 'PersonSnapshot';
+    case 'reroute':
+      return 'Reroute';
+  }
+}
+
+/**
+ * What a decision was made on, minus personal data (the assignment's `basis`): the input and the facts
+ * the rules read, as ids, codes, booleans and the paying parent's postcode district.
+ */
+function basisOf(facts: CaseGroupFacts, state: CaseGroupState, eventId: string, cause: string): DecisionBasis {
+  const parties = Object.values(facts.parties);
+  const residence = facts.parties[facts.payingParentId]?.residence;
+  return {
+    eventId,
+    input: cause,
+    payingParentDistrict: residence?.ukPostcode ? (parsePostcode(residence.ukPostcode)?.district ?? null) : null,
+    payingParentCountry: residence?.nonUkCountry ?? null,
+    incomeSource: facts.incomeSource,
+    nationallySensitive: parties.some((p) => p.nationallySensitive),
+    personalInterest: parties.some((p) => p.personalInterest !== null),
+    knownAsRecorded: parties.some((p) => p.knownAsRecorded),
+    special: facts.special?.exceptionalType ?? null,
+    cases: Object.values(state.cases).map((c) => ({ caseId: c.caseId, newApplication: c.newApplication, promiseToPayIssued: c.promiseToPayIssued })).sort((a, b) => (a.caseId < b.caseId ? -1 : 1)),
+    openSrIds: Object.keys(state.openServiceRequests).sort(),
+    allocatedTo: state.allocation?.userId ?? null,
+  };
+}
+
+function assignmentOf(env: RouteEnv, index: number, caseGroupId: string, occurredAt: string, placement: Placement, previous: Placement | undefined | null, pending: PendingMove | null, orphan: OrphanRecovery | null, basis: DecisionBasis): Assignment {
   const d = placement.decision;
   return {
     // The case group is in the id: one record (a team leader change, an absence) can re-place several case groups.
@@ -282,6 +328,7 @@ function assignmentOf(env: RouteEnv, index: number, caseGroupId: string, occurre
     reasons: d.reasons.map((r) => ({ ...r })),
     pendingMove: pending ? { segment: pending.decision.segment, region: pending.decision.region, team: pending.decision.team, heldBySrIds: [...pending.heldBy], ruleId: pending.decision.reasons[0]?.ruleId ?? '' } : null,
     orphan: orphan ? { ...orphan } : null,
+    basis,
   };
 }
 
@@ -300,9 +347,10 @@ function pendingReason(pending: PendingMove, rules: Rules): Reason {
  * are placed on their own terms. A move that does not protect anyone waits while case-owning SRs are
  * open (004); protective moves (special case, sensitive or PI) and changes of who works it do not.
  */
-function place(state: CaseGroupState, env: RouteEnv, occurredAt: string, touchedSr: string | null, history: HistoryEntry[], outputs: RouterOutput[]): { state: CaseGroupState; recovered: OrphanRecovery | null } {
+function place(state: CaseGroupState, env: RouteEnv, occurredAt: string, touchedSr: string | null, history: HistoryEntry[], outputs: RouterOutput[], cause: string): { state: CaseGroupState; recovered: OrphanRecovery | null } {
   const facts = factsOf(state);
   if (!facts) return { state, recovered: null };
+  let basis: DecisionBasis | undefined;
   const rules = env.rules;
   const cg = decideCaseGroup(facts, rules);
   const deps = (extraTeams: readonly (string | null)[]): Dependencies => ({
@@ -345,7 +393,8 @@ function place(state: CaseGroupState, env: RouteEnv, occurredAt: string, touched
   if (newlyRecovered) decision = { ...decision, reasons: [orphanRecoveredReason(newlyRecovered, decision.segment), ...decision.reasons] };
   let placement = state.placement;
   const emit = (p: Placement, previous: Placement | null | undefined, pend: PendingMove | null, recovered: OrphanRecovery | null): void => {
-    const value = assignmentOf(env, outputs.filter((o) => o.kind === 'assignment').length, state.caseGroupId, occurredAt, p, previous, pend, recovered);
+    basis ??= basisOf(facts, state, env.eventId, cause);
+    const value = assignmentOf(env, outputs.filter((o) => o.kind === 'assignment').length, state.caseGroupId, occurredAt, p, previous, pend, recovered, basis);
     outputs.push({ kind: 'assignment', value });
     const ownerChanged = previous?.decision.segment === value.segment && previous.decision.ownerUserId !== value.ownerUserId;
     const why = (ownerChanged || recovered ? value.reasons.find((r) => OWNER_RULES.has(r.ruleId)) : undefined) ?? value.reasons[0];
@@ -410,7 +459,7 @@ export function route(prior: CaseGroupState | null, input: RouteInput | null, en
   const loadBack = typeOneLoadBack(state, env, occurredAt);
   state = loadBack.state;
   if (loadBack.note) history.push(loadBack.note);
-  const placed = place(state, env, occurredAt, input?.kind === 'sr' ? input.srId : null, history, outputs);
+  const placed = place(state, env, occurredAt, input?.kind === 'sr' ? input.srId : null, history, outputs, causeOf(input, env));
   return { state: withHistory(placed.state, history, env.historyLimit), outputs, recovered: placed.recovered };
 }
 
@@ -430,7 +479,7 @@ function reroute(prior: CaseGroupState | null, input: Extract<RouteInput, { kind
   }
   const history: HistoryEntry[] = [];
   const outputs: RouterOutput[] = [];
-  const placed = place(prior, env, input.occurredAt, null, history, outputs);
+  const placed = place(prior, env, input.occurredAt, null, history, outputs, 'Reroute');
   const why: Reason = { ruleId: 'reroute', text: `Re-decided by the re-route run ${input.runId} under rules ${env.rules.version}.`, procedure: `${PROCEDURES.workAllocation}, Case movement (an operator's bulk re-route after a rules release or an organisation change)` };
   const named = outputs.map((o): RouterOutput => (o.kind === 'assignment' ? { ...o, value: { ...o.value, reasons: [...o.value.reasons, why] } } : o));
   return { state: withHistory(placed.state, history, env.historyLimit), outputs: named, recovered: placed.recovered };

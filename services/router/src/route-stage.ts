@@ -117,13 +117,13 @@ export function createRouteStage(deps: RouteStageDeps): { handler: (r: InboundRe
     };
 
     /** Routes one case group: fetches the partition's copies of the users and teams its decision reads. */
-    const routeOne = async (caseGroupId: string, input: RouteInput | null, at: string): Promise<RouteResult> => {
+    const routeOne = async (caseGroupId: string, input: RouteInput | null, at: string, cause?: string): Promise<RouteResult> => {
       const loaded = await load(caseGroupId);
       const before = loaded?.state;
       const needs = needsOf(before ?? null, input);
       const users = new Map(await Promise.all(needs.users.map(async (id) => [id, (await store.get<UserDoc>(STATE_KEYS.user(task, id))) ?? null] as const)));
       const teams = new Map(await Promise.all(needs.teams.map(async (id) => [id, (await store.get<TeamDoc>(STATE_KEYS.team(task, id))) ?? null] as const)));
-      const result = route(before ?? null, input, { rules: deps.rulesAt(at), eventId, arrivedAt, user: (id) => users.get(id) ?? null, team: (id) => teams.get(id) ?? null, source });
+      const result = route(before ?? null, input, { rules: deps.rulesAt(at), eventId, arrivedAt, user: (id) => users.get(id) ?? null, team: (id) => teams.get(id) ?? null, source, ...(cause ? { cause } : {}) });
       // A step that changed nothing (a re-route of a case group that stays) writes nothing either.
       if (result.state !== (before ?? null)) await save(store, caseGroupId, loaded, result);
       emit(caseGroupId, before ?? null, result);
@@ -155,7 +155,7 @@ export function createRouteStage(deps: RouteStageDeps): { handler: (r: InboundRe
       }
       const recovered: Recovered[] = [];
       for (const caseGroupId of (await store.get<string[]>(STATE_KEYS.index(task, dependency))) ?? []) {
-        const result = await routeOne(caseGroupId, null, p.occurredAt);
+        const result = await routeOne(caseGroupId, null, p.occurredAt, p.fact.type);
         if (result.recovered) recovered.push({ caseGroupId, segment: result.state?.placement?.decision.segment ?? '', recovery: result.recovered });
       }
       // A departure's report has a part from every partition, empty or not: the notifier knows when it has them all.

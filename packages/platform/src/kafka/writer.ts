@@ -1,5 +1,6 @@
 import { Partitioners, type Kafka } from 'kafkajs';
 import type { RecordHeaders } from '@cms-router/events';
+import { readTopicToEnd, type TopicRecord } from './read-to-end.ts';
 
 /** A record a tool writes: the key decides the partition as it does for every writer of the system. */
 export interface ToolRecord {
@@ -64,4 +65,39 @@ export async function groupBehind(kafka: Kafka, groupId: string, topic: string, 
   } finally {
     await admin.disconnect();
   }
+}
+
+/** The first offset of each partition at or after a time (ms since the epoch): where a read by time starts. */
+export async function offsetsAtTime(kafka: Kafka, topic: string, timestampMs: number): Promise<Map<number, string>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return new Map((await admin.fetchTopicOffsetsByTimestamp(topic, timestampMs)).map((o) => [o.partition, o.offset]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Every record of one key in a topic, oldest first: its partition found as every writer of the system
+ * finds it (murmur2 of the key), read from that partition's start. For a topic kept forever, a key's
+ * whole history, however old (explain --history all).
+ */
+export async function readKeyHistory(kafka: Kafka, topic: string, key: string, opts: { readonly timeoutMs?: number } = {}): Promise<TopicRecord[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let offsets: { partition: number; low: string; high: string }[];
+  try {
+    offsets = await admin.fetchTopicOffsets(topic);
+  } finally {
+    await admin.disconnect();
+  }
+  const partitionMetadata = offsets.map((o) => ({ partitionId: o.partition, leader: 0, partitionErrorCode: 0, replicas: [], isr: [] }));
+  const partition = Partitioners.DefaultPartitioner()({ topic, partitionMetadata, message: { key, value: null } });
+  const low = offsets.find((o) => o.partition === partition)?.low ?? '0';
+  const out: TopicRecord[] = [];
+  await readTopicToEnd(kafka, topic, (_p, m) => {
+    if (m.key?.toString('utf8') === key) out.push(m);
+  }, { from: new Map([[partition, low]]), timeoutMs: opts.timeoutMs ?? 600_000 });
+  return out;
 }

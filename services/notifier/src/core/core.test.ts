@@ -23,6 +23,7 @@ const assignment = (segment: string, previousSegment: string | null, subject: As
   reasons: [],
   pendingMove: null,
   orphan: null,
+  basis: null,
 });
 const flag = (over: Partial<Extract<SrFact['payload'], { type: 'PersonalInterestFlagChanged' }>>): SrFact => ({
   caseGroupId: 'CG-1',

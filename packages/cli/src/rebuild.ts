@@ -1,0 +1,114 @@
+import { CmsError } from '@cms-router/errors';
+import { qualify, TOPICS, type TopicName } from '@cms-router/events';
+import { createRecordWriter, offsetsAtTime, readTopicToEnd, type createKafka, type ToolRecord } from '@cms-router/platform';
+import type { Progress } from './what-if-sources.ts';
+
+type Kafka = ReturnType<typeof createKafka>;
+
+/**
+ * A service's stages as the services' composition roots run them (services/<name>/src/app.ts): the
+ * consumer group suffix, the input topics, and the changelog of a stateful stage. A stateful stage reads
+ * a topic kept forever (its inbox), so it can be rebuilt from the beginning; a stateless one reads
+ * upstream topics, which may have expired, so it is rewound by time only.
+ */
+export interface StageTopology {
+  readonly stage: string;
+  readonly group: (base: string) => string;
+  readonly inputs: readonly TopicName[];
+  readonly changelog: TopicName | null;
+}
+
+export const REBUILDABLE: Readonly<Record<'router' | 'sr-events', { readonly groupEnv: string; readonly defaultGroup: string; readonly stages: readonly StageTopology[] }>> = {
+  router: {
+    groupEnv: 'ROUTER_GROUP_ID',
+    defaultGroup: 'cms-router',
+    stages: [
+      { stage: 'ingest', group: (g) => `${g}.ingest`, inputs: [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.srFacts, TOPICS.workforce], changelog: null },
+      { stage: 'people', group: (g) => `${g}.people`, inputs: [TOPICS.routerPeople], changelog: TOPICS.routerPeopleState },
+      { stage: 'route', group: (g) => `${g}.route`, inputs: [TOPICS.routerInbox], changelog: TOPICS.routerRouteState },
+    ],
+  },
+  'sr-events': {
+    groupEnv: 'SR_EVENTS_GROUP_ID',
+    defaultGroup: 'cms-sr-events',
+    stages: [
+      { stage: 'ingest', group: (g) => `${g}.ingest`, inputs: [TOPICS.srLifecycle, TOPICS.caseFacts], changelog: null },
+      { stage: 'core', group: (g) => g, inputs: [TOPICS.srEventsInbox], changelog: TOPICS.srEventsState },
+    ],
+  },
+};
+
+export interface RebuildPlan {
+  readonly service: keyof typeof REBUILDABLE;
+  readonly groupBase: string;
+  /** Rewind the stateless ingest stage to this time (ISO); without it, the stateful stages are rebuilt from the beginning. */
+  readonly since?: string;
+}
+
+export interface RebuildResult {
+  readonly stages: readonly { readonly stage: string; readonly group: string; readonly rewound: string; readonly stateKeysCleared: number }[];
+}
+
+/**
+ * Rewinds a stopped service and makes its state agree with where it will read from:
+ * - by default, every stateful stage to the beginning of its kept inbox, with its state emptied first: a
+ *   tombstone for every live key of its changelog, which the stage's next start applies to Redis through
+ *   the restore it always runs (the changelog is ahead of Redis's marker). The service then replays its
+ *   inbox from an empty state and publishes its outputs again, with the same ids;
+ * - with `since`, the stateless ingest stage to that time (it re-reads upstream facts; the stages after
+ *   it recognise what they already applied). A stateful stage cannot be rewound to a time: its state as
+ *   of then is not kept, only its latest.
+ * Refused while any of the service's groups has members: a running instance would keep its state.
+ */
+export async function rebuild(kafka: Kafka, namespace: string | undefined, plan: RebuildPlan, progress?: Progress): Promise<RebuildResult> {
+  const spec = REBUILDABLE[plan.service];
+  const stages = spec.stages.filter((s) => (plan.since === undefined ? s.changelog !== null : s.changelog === null));
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const described = await admin.describeGroups(stages.map((s) => s.group(plan.groupBase)));
+    const running = described.groups.filter((g) => g.members.length > 0);
+    if (running.length > 0) throw new CmsError('CMS_CONFIG_INVALID', `stop ${plan.service} first: its consumer group${running.length === 1 ? '' : 's'} ${running.map((g) => `${g.groupId} (${g.members.length} member${g.members.length === 1 ? '' : 's'})`).join(', ')} ${running.length === 1 ? 'has' : 'have'} running instances`);
+    const out: { stage: string; group: string; rewound: string; stateKeysCleared: number }[] = [];
+    for (const s of stages) {
+      const group = s.group(plan.groupBase);
+      let cleared = 0;
+      if (s.changelog) cleared = await emptyChangelog(kafka, qualify(s.changelog, namespace), progress);
+      for (const input of s.inputs) {
+        const topic = qualify(input, namespace);
+        if (plan.since === undefined) await admin.resetOffsets({ groupId: group, topic, earliest: true });
+        else {
+          const at = await offsetsAtTime(kafka, topic, Date.parse(plan.since));
+          await admin.setOffsets({ groupId: group, topic, partitions: [...at].map(([partition, offset]) => ({ partition, offset })) });
+        }
+      }
+      out.push({ stage: s.stage, group, rewound: plan.since ?? 'the beginning', stateKeysCleared: cleared });
+    }
+    return { stages: out };
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** A tombstone for every key the changelog holds a value for, on that key's partition (its task). Returns how many. */
+async function emptyChangelog(kafka: Kafka, topic: string, progress?: Progress): Promise<number> {
+  const live = new Map<string, number>();
+  await readTopicToEnd(kafka, topic, (partition, m) => {
+    const key = m.key?.toString('utf8') ?? '';
+    if (m.value === null) live.delete(`${partition}\u0000${key}`);
+    else live.set(`${partition}\u0000${key}`, partition);
+  }, { timeoutMs: 600_000 });
+  const tombstones: ToolRecord[] = [...live].map(([k, partition]) => ({ key: k.slice(k.indexOf('\u0000') + 1), value: null, partition }));
+  const writer = await createRecordWriter(kafka);
+  progress?.start(tombstones.length, 'records');
+  try {
+    for (let i = 0; i < tombstones.length; i += 1_000) {
+      await writer.send(topic, tombstones.slice(i, i + 1_000));
+      progress?.update(Math.min(i + 1_000, tombstones.length));
+    }
+  } finally {
+    await writer.close();
+    progress?.stop();
+  }
+  return tombstones.length;
+}
