@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { CmsError, isCmsError, messageOf } from '@cms-router/errors';
 import { qualify, TOPICS, type Assignment, type TopicName } from '@cms-router/events';
 import { commonEnvSchema, createKafka, createLogger, createRedis, createSchemaRegistry, createSerde, parseEnv, readKeyHistory, toPlatformConfig } from '@cms-router/platform';
-import { defaultRules, diffRules, loadRules, validateRules, type Rules } from '@cms-router/rules';
+import { createRulesBook, defaultRules, diffRules, loadRules, validateRules, type Rules } from '@cms-router/rules';
 import { progressBar } from './progress.ts';
 import { releaseRules, releasedVersions, rulesListing, withdrawRules } from './rules-topic.ts';
 import { currentPlacements, selectCaseGroups, sendReroute, untilApplied } from './reroute.ts';
@@ -57,7 +57,9 @@ history (one of):
 
 options:
   --rules <file>         the candidate rules file (required)
-  --active <file>        the rules now in force (default: ROUTER_RULES_FILE, else the built-in rules)
+  --active <file>        the rules now in force (default: what the router holds: ROUTER_RULES_FILE or the
+                         built-in rules, with every version released to cms.rules.v1, each fact decided
+                         by the version in effect on its date; a scenario uses the file alone)
   --csv <file>           write every move as CSV (one row per work item, both reasons)
   --html <file>          write a self-contained HTML report with a chart of moves by segment
   --json                 print the whole report as JSON instead of the text summary
@@ -256,11 +258,17 @@ async function main(argv: string[]): Promise<number> {
       }
       const candidate = rulesFile(values.rules);
       const active = values.active ? rulesFile(values.active) : baseRules();
-      const whatIf = createWhatIf(active, candidate);
       const started = performance.now();
-      if (values.scenario) await whatIfFromScenario(values.scenario, whatIf, progressBar('what-if'));
-      else {
+      let whatIf;
+      if (values.scenario) {
+        whatIf = createWhatIf(active, candidate);
+        await whatIfFromScenario(values.scenario, whatIf, progressBar('what-if'));
+      } else {
         const { kafka, namespace, serde } = platformFromEnv();
+        // Over the kept inbox, the active side is what the router ran: its rules book (the file and the released versions), unless --active names one file.
+        const released = values.active ? new Map<string, Rules>() : await releasedVersions(kafka, namespace);
+        const book = createRulesBook([active, ...released.values()]);
+        whatIf = createWhatIf(active, candidate, released.size > 0 ? { activeAt: (at) => book.at(at), activeLabel: book.versions.map((r) => r.version).join(' + ') } : {});
         await whatIfFromInbox({ kafka, serde: serde(), namespace }, whatIf, progressBar('what-if'));
       }
       const report = whatIf.report();

@@ -56,6 +56,15 @@ describe('what-if', () => {
     expect(report.rejections.every((r) => r.added === 0 && r.active === r.candidate)).toBe(true);
   });
 
+  it('decides the active side by the rules book when given one: a book already holding the candidate for every date moves nothing', () => {
+    const candidate = movedDistricts({ LS1: 'NORTH_WEST', NE1: 'SCOTLAND' });
+    const w = createWhatIf(defaultRules(), candidate, { activeAt: () => candidate, activeLabel: 'book' });
+    events.forEach((e, i) => { w.upstream({ topic: e.topic, value: e.value } as SystemInput, `e-${i}`, { topic: e.topic, partition: 0, offset: String(i) }); });
+    const report = w.report();
+    expect(report.activeVersion).toBe('book');
+    expect(report.moves).toEqual([]);
+  });
+
   it('moves nothing when the candidate decides as the active rules do', () => {
     const report = run(events, defaultRules(), movedDistricts({}, 'same-again'));
     expect(report.moves).toEqual([]);

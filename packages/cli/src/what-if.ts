@@ -97,7 +97,7 @@ interface Side {
  * group, an open SR, an approval task) and the candidate has it somewhere else. Closed work is not
  * compared: it has nowhere to move to. Memory is the cores' state (no history kept) and the rejections.
  */
-export function createWhatIf(active: Rules, candidate: Rules): WhatIf {
+export function createWhatIf(active: Rules, candidate: Rules, opts: { /** The active side decides each fact by the version in effect on its date (the router's rules book), not by `active` alone. */ readonly activeAt?: (occurredAt: string) => Rules; readonly activeLabel?: string } = {}): WhatIf {
   const sides: [Side, Side] = [0, 1].map(() => ({ rejections: new Map(), rejected: new Set() })) as [Side, Side];
   const rules: [Rules, Rules] = [active, candidate];
   let systems: [MemorySystem, MemorySystem] | undefined;
@@ -116,7 +116,7 @@ export function createWhatIf(active: Rules, candidate: Rules): WhatIf {
     upstream(input, eventId, source) {
       events += 1;
       // No history: most of a case group's memory is its history, and the report reads the current placements.
-      systems ??= [createMemorySystem(rules[0], { historyLimit: 0 }), createMemorySystem(rules[1], { historyLimit: 0 })];
+      systems ??= [createMemorySystem(rules[0], { historyLimit: 0, ...(opts.activeAt ? { rulesAt: opts.activeAt } : {}) }), createMemorySystem(rules[1], { historyLimit: 0 })];
       record(sides[0], systems[0].process(input, eventId, source));
       record(sides[1], systems[1].process(input, eventId, source));
     },
@@ -124,7 +124,7 @@ export function createWhatIf(active: Rules, candidate: Rules): WhatIf {
       events += 1;
       let pair = routers.get(partition);
       if (!pair) {
-        pair = [createMemoryRouter(rules[0], { historyLimit: 0 }), createMemoryRouter(rules[1], { historyLimit: 0 })];
+        pair = [createMemoryRouter(rules[0], { historyLimit: 0, ...(opts.activeAt ? { rulesAt: opts.activeAt } : {}) }), createMemoryRouter(rules[1], { historyLimit: 0 })];
         routers.set(partition, pair);
       }
       record(sides[0], pair[0].inbox(input, eventId, source, arrivedAt));
@@ -172,7 +172,7 @@ export function createWhatIf(active: Rules, candidate: Rules): WhatIf {
         added.set(code, (added.get(code) ?? 0) + 1);
       }
       return {
-        activeVersion: active.version,
+        activeVersion: opts.activeLabel ?? active.version,
         candidateVersion: candidate.version,
         events,
         workItems: keys.length,
