@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// cms-router CLI: `npm run cli -- <command>`. Commands: simulate, what-if, explain, traffic.
+// cms-router CLI: `npm run cli -- <command>`. Commands: simulate, what-if, rules, reroute, replay, rebuild, explain, traffic.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CmsError, isCmsError, messageOf } from '@cms-router/errors';
