@@ -25,8 +25,9 @@ const USAGE = `usage: npm run cli -- <command>
   what-if --rules <candidate.json> [--scenario <file>] [--active <rules.json>] [--csv F] [--html F] [--json]
       replay history through the routing core under the active rules and the candidate, writing
       nothing, and report what would move and why (npm run cli -- what-if --help)
-  rules validate <rules.json>... | rules diff <a.json> <b.json> [--json]
-      check rules files (every problem, with where it is), or say what changed between two
+  rules validate <rules.json>... | diff <a.json> <b.json> | release <rules.json> | list | withdraw <v>
+      check rules files (every problem, with where it is), say what changed between two, release a
+      version that takes effect by date with no restart (npm run cli -- rules --help)
   replay --from <topic> [--partition N] [--offset A[-B] | --since T [--until T]] [--code C] [--to T | --to-file F]
       republish a range of the dead-letter topic, the rejections or an input topic, with the original
       event ids (npm run cli -- replay --help)
