@@ -33,7 +33,8 @@ function locatedIn(events: readonly TrafficEvent[], districts: readonly string[]
   });
 }
 
-describe('what-if', () => {
+// CPU work on a few thousand events, twice: generous on a busy machine (nothing here is timed).
+describe('what-if', { timeout: 120_000 }, () => {
   const events = generateTraffic({ seed: 7, caseGroups: 300, changesPerCaseGroup: 8, prefix: 'W' }).flat();
 
   it('reports exactly the case groups whose paying parent lives in the changed districts, with both reasons', () => {
