@@ -177,6 +177,12 @@ exit codes:
   1  failed: the service is running, or Kafka unreachable
   2  usage error (an unknown service, or --yes missing)`;
 
+/** A command's help: on stdout with exit 0 when asked for, on stderr with exit 2 (usage error) otherwise. */
+function usage(asked: boolean | undefined, text: string): number {
+  (asked ? console.log : console.error)(text);
+  return asked ? 0 : 2;
+}
+
 /** A contract topic name given on the command line. */
 function topicArg(name: string, flag: string): TopicName {
   if (!(Object.values(TOPICS) as string[]).includes(name)) throw new CmsError('CMS_CONFIG_INVALID', `${flag} ${name} is not a topic of the contract (${Object.values(TOPICS).join(', ')})`);
@@ -288,8 +294,7 @@ async function main(argv: string[]): Promise<number> {
       const [action, ...files] = positionals;
       const arity: Record<string, (n: number) => boolean> = { validate: (n) => n > 0, diff: (n) => n === 2, release: (n) => n === 1, withdraw: (n) => n === 1, list: (n) => n === 0 };
       if (values.help || !action || !arity[action]?.(files.length)) {
-        (values.help ? console.log : console.error)(RULES_HELP);
-        return values.help ? 0 : 2;
+        return usage(values.help, RULES_HELP);
       }
       if (action === 'release') {
         const rules = rulesFile(files[0] ?? '');
@@ -342,8 +347,7 @@ async function main(argv: string[]): Promise<number> {
     case 'replay': {
       const { values } = parseArgs({ args: rest, options: { from: { type: 'string' }, partition: { type: 'string' }, offset: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, code: { type: 'string' }, to: { type: 'string' }, 'to-file': { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' } } });
       if (values.help || !values.from || (values.to && values['to-file'])) {
-        (values.help ? console.log : console.error)(REPLAY_HELP);
-        return values.help ? 0 : 2;
+        return usage(values.help, REPLAY_HELP);
       }
       const offsets = values.offset ? /^(\d+)(?:-(\d+))?$/.exec(values.offset) : undefined;
       if (values.offset && !offsets) throw new CmsError('CMS_CONFIG_INVALID', `--offset ${values.offset} is not A or A-B`);
@@ -371,8 +375,7 @@ async function main(argv: string[]): Promise<number> {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { yes: { type: 'boolean' }, since: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } } });
       const service = positionals[0];
       if (values.help || (service !== 'router' && service !== 'sr-events') || !values.yes) {
-        (values.help ? console.log : console.error)(service === 'notifier' ? `the notifier is not rebuilt this way (see below)\n\n${REBUILD_HELP}` : REBUILD_HELP);
-        return values.help ? 0 : 2;
+        return usage(values.help, service === 'notifier' ? `the notifier is not rebuilt this way (see below)\n\n${REBUILD_HELP}` : REBUILD_HELP);
       }
       if (values.since !== undefined && Number.isNaN(Date.parse(values.since))) throw new CmsError('CMS_CONFIG_INVALID', `--since ${values.since} is not an ISO-8601 time`);
       const { kafka, namespace } = platformFromEnv();
@@ -386,8 +389,7 @@ async function main(argv: string[]): Promise<number> {
     case 'reroute': {
       const { values } = parseArgs({ args: rest, options: { run: { type: 'string' }, segment: { type: 'string' }, region: { type: 'string' }, team: { type: 'string' }, 'postcode-area': { type: 'string' }, wait: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' } } });
       if (values.help || !values.run) {
-        (values.help ? console.log : console.error)(REROUTE_HELP);
-        return values.help ? 0 : 2;
+        return usage(values.help, REROUTE_HELP);
       }
       const { kafka, namespace, serde: makeSerde } = platformFromEnv();
       const serde = makeSerde();

@@ -1,6 +1,6 @@
 import { CmsError } from '@cms-router/errors';
 import { qualify, TOPICS, type TopicName } from '@cms-router/events';
-import { createRecordWriter, offsetsAtTime, readTopicToEnd, type createKafka, type ToolRecord } from '@cms-router/platform';
+import { createRecordWriter, offsetsAtTime, readLatestByKey, type createKafka, type ToolRecord } from '@cms-router/platform';
 import type { Progress } from './what-if-sources.ts';
 
 type Kafka = ReturnType<typeof createKafka>;
@@ -92,13 +92,7 @@ export async function rebuild(kafka: Kafka, namespace: string | undefined, plan:
 
 /** A tombstone for every key the changelog holds a value for, on that key's partition (its task). Returns how many. */
 async function emptyChangelog(kafka: Kafka, topic: string, progress?: Progress): Promise<number> {
-  const live = new Map<string, number>();
-  await readTopicToEnd(kafka, topic, (partition, m) => {
-    const key = m.key?.toString('utf8') ?? '';
-    if (m.value === null) live.delete(`${partition}\u0000${key}`);
-    else live.set(`${partition}\u0000${key}`, partition);
-  }, { timeoutMs: 600_000 });
-  const tombstones: ToolRecord[] = [...live].map(([k, partition]) => ({ key: k.slice(k.indexOf('\u0000') + 1), value: null, partition }));
+  const tombstones: ToolRecord[] = (await readLatestByKey(kafka, topic)).map((r) => ({ key: r.key, value: null, partition: r.partition }));
   const writer = await createRecordWriter(kafka);
   progress?.start(tombstones.length, 'records');
   try {

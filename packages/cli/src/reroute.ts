@@ -1,6 +1,6 @@
 import { CmsError } from '@cms-router/errors';
 import { deterministicId, HEADERS, qualify, TOPICS, type Assignment } from '@cms-router/events';
-import { createRecordWriter, groupBehind, readTopicToEnd, topicEnds, type createKafka, type Serde } from '@cms-router/platform';
+import { createRecordWriter, groupBehind, readLatestByKey, topicEnds, type createKafka, type Serde } from '@cms-router/platform';
 import type { Progress } from './what-if-sources.ts';
 
 type Kafka = ReturnType<typeof createKafka>;
@@ -31,17 +31,10 @@ export function selectCaseGroups(placements: ReadonlyMap<string, Assignment>, f:
 /** Every current placement, read from the compacted topic to its end (tombstones delete). */
 export async function currentPlacements(kafka: Kafka, serde: Serde, namespace: string | undefined, progress?: Progress): Promise<Map<string, Assignment>> {
   const topic = qualify(TOPICS.placements, namespace);
-  const current = new Map<string, Assignment>();
   let n = 0;
-  await readTopicToEnd(kafka, topic, async (_partition, m) => {
-    n += 1;
-    if (n % 1_000 === 0) progress?.update(n);
-    const key = m.key?.toString('utf8') ?? '';
-    if (m.value === null) current.delete(key);
-    else current.set(key, (await serde.decode(topic, m.value)).value as Assignment);
-  }, { timeoutMs: 600_000, onStart: (total) => progress?.start(total, 'records') });
+  const latest = await readLatestByKey(kafka, topic, { onStart: (total) => progress?.start(total, 'records'), onRecord: () => { if ((n += 1) % 1_000 === 0) progress?.update(n); } });
   progress?.stop();
-  return current;
+  return new Map(await Promise.all(latest.map(async (r) => [r.key, (await serde.decode(topic, r.value)).value as Assignment] as const)));
 }
 
 /**

@@ -4,7 +4,7 @@ export { LOG_FIELDS, REDACT_PATHS } from './log-fields.ts';
 export { createRedis, redisCall, redisKeys, type Redis, type RedisKeys } from './redis.ts';
 export { createSchemaRegistry, createSerde, type Compatibility, type SchemaRegistry, type Serde } from './registry.ts';
 export { createKafka, ensureContract, ensureTopics, topicConfig, untilReady } from './kafka/client.ts';
-export { readTopicToEnd, type TopicRecord } from './kafka/read-to-end.ts';
+export { readLatestByKey, readTopicToEnd, type TopicRecord } from './kafka/read-to-end.ts';
 export { followTopic, type TopicFollower } from './kafka/follow.ts';
 export { createRecordWriter, groupBehind, offsetsAtTime, readKeyHistory, topicEnds, type RecordWriter, type ToolRecord } from './kafka/writer.ts';
 export { createTickWriter, type TickWriter, type TickWriterOptions } from './kafka/ticks.ts';

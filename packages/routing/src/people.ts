@@ -168,10 +168,13 @@ export function applyPeopleInput(state: PersonState | null, input: PeopleInput, 
     }
   }
   const before = state ? snapshotOf(state) : null;
-  const changed = before === null || !sameSnapshot(before, snapshotOf(next));
+  let after = snapshotOf(next);
+  const changed = before === null || !sameSnapshot(before, after);
   // Counted in the order the registry applies facts, which a rebuild repeats: the same facts, the same revisions.
-  if (changed) next = { ...next, revision: (base.revision ?? 0) + 1 };
-  const after = snapshotOf(next);
+  if (changed) {
+    next = { ...next, revision: (base.revision ?? 0) + 1 };
+    after = { ...after, revision: next.revision ?? 0 };
+  }
   const audience = changed ? next.caseGroups : joined ? [joined] : [];
   return { state: next, snapshots: audience.map((caseGroupId) => ({ caseGroupId, snapshot: after })) };
 }

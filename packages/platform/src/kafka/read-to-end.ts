@@ -96,3 +96,21 @@ export async function endsToReach(kafka: Kafka, topic: string, timeoutMs: number
   if (pending.size === 0) resolveDone();
   return { pending, done, reached, offsets };
 }
+
+/**
+ * A compacted topic as its consumers see it: the latest value of each key in each partition, a
+ * tombstone deleting it, read to the end it had when the read began. Keys are per partition (a
+ * changelog's key lives in its task's partition). Used for the rules versions, the current placements
+ * and a changelog's live keys.
+ */
+export async function readLatestByKey(kafka: Kafka, topic: string, opts: { readonly timeoutMs?: number; readonly onStart?: (offsets: number) => void; readonly onRecord?: () => void } = {}): Promise<{ partition: number; key: string; value: Buffer }[]> {
+  const latest = new Map<string, { partition: number; key: string; value: Buffer }>();
+  await readTopicToEnd(kafka, topic, (partition, m) => {
+    opts.onRecord?.();
+    const key = m.key?.toString('utf8') ?? '';
+    const id = `${partition}\u0000${key}`;
+    if (m.value === null) latest.delete(id);
+    else latest.set(id, { partition, key, value: m.value });
+  }, { timeoutMs: opts.timeoutMs ?? 600_000, ...(opts.onStart ? { onStart: opts.onStart } : {}) });
+  return [...latest.values()];
+}
