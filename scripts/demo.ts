@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     const pidFile = join(settings.dir, 'pids', `service-${service}.pid`);
     const pid = readPid(pidFile);
     // Under a supervisor that restarts the service whenever it exits (its state comes back from the changelogs).
-    if (pid === undefined || !isAlive(pid)) spawnDetached(process.execPath, [join(REPO_ROOT, 'scripts', 'supervise.ts'), service], { logFile: join(settings.dir, 'logs', `service-${service}.log`), pidFile, env });
+    if (pid === undefined || !isAlive(pid)) spawnDetached(process.execPath, [join(REPO_ROOT, 'scripts', 'supervise.ts'), service], { logFile: join(settings.dir, 'logs', `service-${service}.log`), pidFile, env: { ...env, OPS_PORT: String(OPS_PORTS[service] ?? 0) } });
     running.push(service);
   }
   say(running.length > 0 ? `services running, each under a supervisor that restarts it if it exits: ${running.join(', ')} (logs in ${join(settings.dir, 'logs')})` : 'no service has an entry point yet: the stack, topics and schemas are ready for them');
@@ -78,9 +78,13 @@ async function main(): Promise<void> {
   say(`  SMTP sink web UI                 ${endpoints.SMTP_API_URL}`);
   say(`  Kafka bootstrap                  ${endpoints.KAFKA_BROKERS}`);
   say(`  Redis                            ${endpoints.REDIS_URL}`);
+  for (const service of running) say(`  ${`${service} health and metrics`.padEnd(33)}http://127.0.0.1:${OPS_PORTS[service] ?? 0}/metrics (/healthz, /readyz)`);
   say(`  stack logs                       ${p.log('kafka').replace(/kafka\.log$/, '')}`);
   say('Stop everything with: npm run stack -- down');
 }
+
+/** Each service's ops port in the demo (/healthz, /readyz, /metrics); docker-compose.yml and ops/prometheus.yml use the same. */
+const OPS_PORTS: Readonly<Record<string, number>> = { router: 9464, 'sr-events': 9465, notifier: 9466 };
 
 /** What the notifier did with the traffic: emails in the SMTP sink per inbox, orphan flags on Kafka. */
 async function notifierSummary(smtpApi: string, kafka: ReturnType<typeof createKafka>, serde: ReturnType<typeof createSerde>, env: Record<string, string | undefined>): Promise<void> {

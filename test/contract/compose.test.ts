@@ -23,8 +23,19 @@ const compose = parse(readFileSync(resolve(import.meta.dirname, '../../docker-co
 const SERVICES: Record<string, z.ZodObject> = { router: routerEnv, 'sr-events': srEventsEnv, notifier: notifierEnv };
 
 describe('docker-compose.yml', () => {
-  it('has the same topology as the local stack: Kafka, a Confluent-compatible registry, Redis, an SMTP sink and the three services', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['kafka', 'notifier', 'redis', 'registry', 'router', 'smtp', 'sr-events']);
+  it('has the same topology as the local stack: Kafka, a Confluent-compatible registry, Redis, an SMTP sink and the three services, and Prometheus', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['kafka', 'notifier', 'prometheus', 'redis', 'registry', 'router', 'smtp', 'sr-events']);
+  });
+
+  it('Prometheus scrapes each service on the port its OPS_PORT names, and each service has a healthcheck on /readyz', () => {
+    const scrape = readFileSync(resolve(import.meta.dirname, '../../ops/prometheus.yml'), 'utf8');
+    for (const name of Object.keys(SERVICES)) {
+      const service = compose.services[name] as { environment?: Record<string, string | number>; healthcheck?: { test?: string[] } } | undefined;
+      const port = String(service?.environment?.['OPS_PORT'] ?? '');
+      expect(port, `${name} has no OPS_PORT`).toMatch(/^\d+$/);
+      expect(scrape).toContain(`${name}:${port}`);
+      expect(service?.healthcheck?.test?.join(' ')).toContain(`localhost:${port}/readyz`);
+    }
   });
 
   it.each(Object.entries(SERVICES))('%s: uses only variables its config schema knows, and they parse', (name, schema) => {

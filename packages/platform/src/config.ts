@@ -59,6 +59,8 @@ export const commonEnvSchema = z.object({
   RETRY_MAX_MS: env.int(30_000, 1),
   SHUTDOWN_TIMEOUT_MS: env.int(30_000, 100),
   LOG_LEVEL: env.logLevel(),
+  /** The ops server's port (/healthz, /readyz, /metrics); unset: none. 0 picks a free port (logged). */
+  OPS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
 });
 
 export type CommonEnv = z.infer<typeof commonEnvSchema>;
@@ -103,6 +105,7 @@ export interface PlatformConfig {
   readonly retry: { readonly initialMs: number; readonly maxMs: number };
   readonly shutdownTimeoutMs: number;
   readonly logLevel: CommonEnv['LOG_LEVEL'];
+  readonly opsPort: number | undefined;
 }
 
 export function toPlatformConfig(e: CommonEnv, service: string): PlatformConfig {
@@ -138,6 +141,7 @@ export function toPlatformConfig(e: CommonEnv, service: string): PlatformConfig 
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
     retry: { initialMs: e.RETRY_INITIAL_MS, maxMs: e.RETRY_MAX_MS },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    opsPort: e.OPS_PORT,
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -4,6 +4,8 @@ import { createKafka } from './kafka/client.ts';
 import type { PlatformConfig } from './config.ts';
 import { LOG_FIELDS } from './log-fields.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { createServiceMetrics, type ServiceMetrics } from './ops/metrics.ts';
+import { startOpsServer, type OpsServer } from './ops/server.ts';
 import { createRedis, type Redis } from './redis.ts';
 import { createSchemaRegistry, createSerde, type Serde } from './registry.ts';
 import { onShutdownSignal, withTimeout } from './shutdown.ts';
@@ -13,6 +15,8 @@ export interface ServiceParts {
   readonly kafka: Kafka;
   readonly serde: Serde;
   readonly redis: Redis;
+  /** The service's metrics; runners report to it, and the ops server serves it. */
+  readonly metrics: ServiceMetrics;
   /** For the runner: the consumer crashed for good; the service shuts down and exits non-zero. */
   readonly onFatal: (err: CmsError) => void;
 }
@@ -33,6 +37,8 @@ export async function runService(opts: { name: string; platform: PlatformConfig;
   const kafka = createKafka(platform.kafka, logger);
   const serde = createSerde(createSchemaRegistry(platform.registry), platform.kafka.topicNamespace);
   const redis = createRedis(platform.redis.url, { connectionName: `cms-${name}` });
+  const metrics = createServiceMetrics(name);
+  let ops: OpsServer | undefined;
   let exitCode = 0;
   let resolveExit: (code: number) => void = () => undefined;
   const exited = new Promise<number>((resolve) => {
@@ -49,6 +55,7 @@ export async function runService(opts: { name: string; platform: PlatformConfig;
         exitCode = Math.max(exitCode, 1);
         logger.error({ err }, 'shutdown did not finish cleanly');
       }
+      await ops?.close().catch(() => undefined);
       await redis.quit().catch(() => undefined);
       logger.flush();
       resolveExit(exitCode);
@@ -60,6 +67,7 @@ export async function runService(opts: { name: string; platform: PlatformConfig;
     kafka,
     serde,
     redis,
+    metrics,
     onFatal: (err) => {
       logger.fatal({ err }, `consumer crashed; exiting so the supervisor restarts ${name}`);
       void shutdown('consumer crashed', 1);
@@ -67,6 +75,8 @@ export async function runService(opts: { name: string; platform: PlatformConfig;
   });
   onShutdownSignal((signal) => void shutdown(signal, 0));
   try {
+    // Before the app: /healthz answers and /readyz says what is missing while state restores.
+    if (platform.opsPort !== undefined) ops = await startOpsServer({ port: platform.opsPort, service: name, metrics, logger, ready: () => Promise.resolve(metrics.readiness()) });
     await app.start();
   } catch (err) {
     await shutdown('start-up failed', 1);

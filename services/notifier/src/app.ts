@@ -14,6 +14,7 @@ import {
   type HandlerContext,
   type InboundRecord,
   type KafkaRunner,
+  type ServiceMetrics,
   type Logger,
   type OutboundRecord,
   type Redis,
@@ -58,6 +59,8 @@ export interface NotifierDeps {
   readonly mailer: Mailer;
   readonly clock: Clock;
   readonly onFatal: (err: CmsError) => void;
+  /** The service's /metrics registry (runService's); absent in tests that build the app alone. */
+  readonly metrics?: ServiceMetrics;
   /** Test-only crash points; main.ts wires the configured one to a SIGKILL of the process. */
   readonly fault?: (point: FaultPoint) => void;
 }
@@ -93,7 +96,7 @@ export function createNotifierApp(deps: NotifierDeps): NotifierApp {
   const log = logger.child({ component: 'notifier' });
   const fault = deps.fault ?? (() => undefined);
   const stopping = new AbortController();
-  const common = { ...runnerDefaults(config.platform), service: 'notifier', kafka: deps.kafka, serde, logger, onFatal: deps.onFatal };
+  const common = { ...runnerDefaults(config.platform), service: 'notifier', kafka: deps.kafka, serde, logger, onFatal: deps.onFatal, ...(deps.metrics ? { metrics: deps.metrics } : {}) };
 
   const work = (e: PlannedEmail, now: Date): OutboundRecord => ({ topic: TOPICS.notifierWork, key: e.idempotencyKey, value: emailWork(e, now), eventType: 'EmailDue' });
 
@@ -169,8 +172,11 @@ export function createNotifierApp(deps: NotifierDeps): NotifierApp {
     try {
       await deps.mailer.send({ to: to.address, ...rendered, messageId: w.messageId });
     } catch (err) {
-      return { kind: 'failed', error: isCmsError(err) ? err : classifySmtpError(err) };
+      const error = isCmsError(err) ? err : classifySmtpError(err);
+      deps.metrics?.email(w.inbox, error.retryable ? 'retrying' : 'failed');
+      return { kind: 'failed', error };
     }
+    deps.metrics?.email(w.inbox, 'sent');
     // The window SMTP cannot close: the server has the message, nothing here knows yet (docs/notifier.md).
     fault('kill-after-smtp-accept');
     const sent: LedgerEntry = { status: 'SENT', attempts: w.attempts + 1, messageId: w.messageId, at: clock.now().toISOString(), errorCode: null };

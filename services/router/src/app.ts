@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { CmsError } from '@cms-router/errors';
 import { qualify, TOPICS, type TopicName } from '@cms-router/events';
-import { createKafkaRunner, createTickWriter, ensureContract, followTopic, runnerDefaults, type KafkaRunner, type Logger, type Redis, type Serde, type TopicFollower, type TopicRecord } from '@cms-router/platform';
+import { createKafkaRunner, createTickWriter, ensureContract, followTopic, runnerDefaults, type KafkaRunner, type Logger, type ServiceMetrics, type Redis, type Serde, type TopicFollower, type TopicRecord } from '@cms-router/platform';
 import { createRulesBook, validateRules, type Rules, type RulesBook } from '@cms-router/rules';
 import type { RouterConfig } from './config.ts';
 import { createIngestStage } from './ingest-stage.ts';
@@ -17,6 +17,8 @@ export interface RouterDeps {
   readonly logger: Logger;
   readonly rules: Rules;
   readonly onFatal: (err: CmsError) => void;
+  /** The service's /metrics registry (runService's); absent in tests that build the app alone. */
+  readonly metrics?: ServiceMetrics;
   /** The time ticks carry (tests pass their own). */
   readonly now?: () => Date;
 }
@@ -54,7 +56,7 @@ export function createRouterApp(deps: RouterDeps): RouterApp {
   const ns = config.platform.kafka.topicNamespace;
   const now = deps.now ?? (() => new Date());
   const admin = kafka.admin();
-  const common = { ...runnerDefaults(config.platform), service: 'router', kafka, serde, logger, onFatal: deps.onFatal };
+  const common = { ...runnerDefaults(config.platform), service: 'router', kafka, serde, logger, onFatal: deps.onFatal, ...(deps.metrics ? { metrics: deps.metrics } : {}) };
   const state = (stage: string, changelog: TopicName) => ({ stage, changelog, redis, keyPrefix: config.platform.redis.keyPrefix });
   // Ticks on the route stage's own inbox: waiting facts expire on them.
   const ticks = createTickWriter({

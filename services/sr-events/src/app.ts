@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { CmsError } from '@cms-router/errors';
 import { deterministicId, invalidIds, qualify, TOPICS, type SrEventsInboxRecord, type TopicName } from '@cms-router/events';
-import { createKafkaRunner, createTickWriter, ensureContract, runnerDefaults, type HandlerContext, type InboundRecord, type KafkaRunner, type Logger, type OutboundRecord, type Redis, type Serde, type TaskStore } from '@cms-router/platform';
+import { createKafkaRunner, createTickWriter, ensureContract, runnerDefaults, type HandlerContext, type InboundRecord, type KafkaRunner, type Logger, type ServiceMetrics, type OutboundRecord, type Redis, type Serde, type TaskStore } from '@cms-router/platform';
 import { applySrEventsInput, expireSrWaiting, oldestSrWaiting, partiesOfApplication, type CaseGroupSrState, type SrStep } from '@cms-router/sr-lifecycle';
 import type { SrEventsConfig } from './config.ts';
 
@@ -23,6 +23,8 @@ export interface SrEventsDeps {
   readonly redis: Redis;
   readonly logger: Logger;
   readonly onFatal: (err: CmsError) => void;
+  /** The service's /metrics registry (runService's); absent in tests that build the app alone. */
+  readonly metrics?: ServiceMetrics;
   readonly now?: () => Date;
 }
 
@@ -45,7 +47,7 @@ export function createSrEventsApp(deps: SrEventsDeps): SrEventsApp {
   const ns = config.platform.kafka.topicNamespace;
   const now = deps.now ?? (() => new Date());
   const admin = deps.kafka.admin();
-  const common = { ...runnerDefaults(config.platform), service: 'sr-events', kafka: deps.kafka, serde, logger, onFatal: deps.onFatal };
+  const common = { ...runnerDefaults(config.platform), service: 'sr-events', kafka: deps.kafka, serde, logger, onFatal: deps.onFatal, ...(deps.metrics ? { metrics: deps.metrics } : {}) };
 
   const ingest = (record: InboundRecord): Promise<OutboundRecord[]> => {
     if (record.topic !== 'cms.sr-lifecycle.v1' && record.topic !== 'cms.case-facts.v1') return Promise.resolve([]);

@@ -16,6 +16,7 @@ import {
   type TopicValue,
 } from '@cms-router/events';
 import { LOG_FIELDS } from '../log-fields.ts';
+import type { ServiceMetrics } from '../ops/metrics.ts';
 import type { Logger } from '../logger.ts';
 import type { Redis } from '../redis.ts';
 import type { Serde } from '../registry.ts';
@@ -97,6 +98,8 @@ export interface RunnerOptions {
   readonly partitionsConsumedConcurrently?: number;
   /** Called when the consumer has crashed and will not restart: the process must exit. */
   readonly onFatal: (err: CmsError) => void;
+  /** Where the runner reports inputs by outcome, commit latency, lag and retries (the service's /metrics). */
+  readonly metrics?: ServiceMetrics;
   /**
    * Largest number of inputs in one transaction (default 500), or a limit per input topic: a handler
    * with slow side effects (SMTP) keeps its transactions, and the gaps between heartbeats, short.
@@ -132,6 +135,10 @@ export interface KafkaRunner {
   readonly stats: Readonly<RunnerStats>;
   /** Partitions assigned to this instance, and whether each task's state is restored (readiness). */
   assignment(): { readonly topic: string; readonly partition: number; readonly ready: boolean }[];
+  /** Records behind per assigned input partition, transaction markers not counted (the /metrics lag). */
+  lag(): Promise<{ readonly topic: string; readonly partition: number; readonly records: number }[]>;
+  /** Whether the consumer has joined its group (received an assignment, possibly empty). */
+  joined(): boolean;
   readonly taskState: TaskState | undefined;
 }
 
@@ -160,6 +167,9 @@ async function retryConcurrentTransactions<T>(operation: () => Promise<T>): Prom
     }
   }
 }
+
+/** How long a partition must be quiet after its last commit before a one-offset gap is read as a marker. */
+const MARKER_SETTLE_MS = 1_000;
 
 /** The consumer's heartbeat interval, and how often a batch that waits on slow side effects heartbeats. */
 const HEARTBEAT_INTERVAL_MS = 3_000;
@@ -199,6 +209,13 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
   const stopping = new AbortController();
   const producers = new Map<string, Promise<Producer>>();
   const deadLetterTopic = qualify(TOPICS.deadLetter, opts.namespace);
+  const rejectionsTopic = qualify(TOPICS.rejections, opts.namespace);
+  const metrics = opts.metrics?.runner(opts.groupId);
+  let joined = false;
+  /** Per partition, after its last commit: the next offset, the batch's high watermark, when (for lag). */
+  const lastCommit = new Map<string, { next: bigint; highWatermark: bigint; wholeBatch: boolean; at: number }>();
+  /** Partitions paused for a backoff. */
+  const pausedTps = new Set<string>();
   const changelogTopic = opts.state ? qualify(opts.state.changelog, opts.namespace) : undefined;
   if (opts.state && opts.topics.length !== 1) throw new CmsError('CMS_CONFIG_INVALID', `a stateful runner consumes exactly one topic (its task = its partition); ${opts.groupId} has ${opts.topics.length}`);
   const taskState = opts.state
@@ -464,6 +481,7 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
       const attempt = attempts.get(tp) ?? 0;
       attempts.set(tp, attempt + 1);
       stats.retries += 1;
+      metrics?.retried(e.code);
       delayMs = backoffDelay(attempt, opts.retry.initialMs, opts.retry.maxMs);
       log.warn({ [LOG_FIELDS.code]: e.code, [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.offset]: offset, [LOG_FIELDS.attempt]: attempt + 1, [LOG_FIELDS.delayMs]: delayMs, err: e }, 'retryable failure: partition paused, retrying after backoff');
     }
@@ -471,8 +489,10 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
     if (!c || stopping.signal.aborted) return;
     c.pause([{ topic, partitions: [partition] }]);
     c.seek({ topic, partition, offset });
+    pausedTps.add(tp);
     const timer = setTimeout(() => {
       resumeTimers.delete(timer);
+      pausedTps.delete(tp);
       // The consumer may have been replaced after a crash meanwhile: resuming the old one is harmless.
       if (!stopping.signal.aborted && c === consumer) c.resume([{ topic, partitions: [partition] }]);
     }, delayMs);
@@ -540,6 +560,7 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
       const writes = taskState?.writes(partition) ?? [];
       const changelog: Pending[] = writes.map((w) => ({ topic: changelogTopic ?? '', message: { key: w.key, value: w.value, partition } }));
       let metadata: RecordMetadata[] = [];
+      const started = performance.now();
       try {
         // State read from a Redis that vanished during the batch must not be committed.
         if (taskState && !(await taskState.intact(partition))) throw stateLost(partition);
@@ -620,6 +641,17 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
       }
       stats.processed += inputs.length;
       stats.produced += pending.length;
+      if (metrics) {
+        let rejections = 0;
+        let deadLetters = 0;
+        for (const o of pending) {
+          if (o.topic === rejectionsTopic) rejections += 1;
+          else if (o.topic === deadLetterTopic) deadLetters += 1;
+        }
+        // Per input, one outcome: an input's rejection or dead letter is its outcome; the rest were handled.
+        metrics.committed(unqualify(topic, opts.namespace) ?? topic, { outputs: Math.max(0, inputs.length - rejections - deadLetters), rejections, deadLetters }, (performance.now() - started) / 1000);
+      }
+      lastCommit.set(tp, { next: BigInt(next), highWatermark: BigInt(batch.highWatermark), wholeBatch: next === (BigInt(batch.messages.at(-1)?.offset ?? '-1') + 1n).toString(), at: Date.now() });
       pending = [];
       inputs = [];
       lastOffset = undefined;
@@ -718,6 +750,7 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
         resumeTimers.add(timer);
       });
       c.on(c.events.GROUP_JOIN, ({ payload }) => {
+        joined = true;
         assigned.clear();
         for (const [t, ps] of Object.entries(payload.memberAssignment)) for (const p of ps) assigned.add(key(t, p));
         isolating.clear();
@@ -763,15 +796,50 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
     });
   }
 
-  return {
+  /**
+   * Transaction markers take offsets and are never delivered, so a caught-up consumer of a transactional
+   * topic sits short of the high watermark: by one marker per transaction that wrote to the partition
+   * after its last record (several producers write an internal topic's partition, so often 2 or more).
+   * The gap is markers (or aborted records), not records, when the last commit finished the whole batch
+   * kafkajs delivered, the end has not moved since that batch (it saw the same high watermark), the
+   * partition is not paused, and MARKER_SETTLE_MS has passed: the consumer has fetched from that position
+   * since (every 250 ms) and had nothing to deliver. A stuck consumer still shows its lag: its batch is
+   * unfinished, or the end moves past the watermark it last saw.
+   */
+  const markersOnly = (tp: string, next: bigint, high: bigint): boolean => {
+    const last = lastCommit.get(tp);
+    if (!last || pausedTps.has(tp) || last.next !== next || !last.wholeBatch) return false;
+    return last.highWatermark === high && Date.now() - last.at >= MARKER_SETTLE_MS;
+  };
+
+  const runner: KafkaRunner = {
     stats,
     taskState,
+    joined: () => joined,
     assignment: () =>
       [...assigned].map((tp) => {
         const i = tp.lastIndexOf(':');
         const partition = Number(tp.slice(i + 1));
         return { topic: tp.slice(0, i), partition, ready: taskState ? taskState.isVerified(partition) : true };
       }),
+    lag: async () => {
+      const a = await connectedAdmin();
+      const out: { topic: string; partition: number; records: number }[] = [];
+      for (const topic of opts.topics.map((t) => qualify(t, opts.namespace))) {
+        const mine = [...assigned].filter((tp) => tp.slice(0, tp.lastIndexOf(':')) === topic);
+        if (mine.length === 0) continue;
+        const [ends, [committed]] = await Promise.all([a.fetchTopicOffsets(topic), a.fetchOffsets({ groupId: opts.groupId, topics: [topic] })]);
+        for (const tp of mine) {
+          const partition = Number(tp.slice(tp.lastIndexOf(':') + 1));
+          const high = BigInt(ends.find((e) => e.partition === partition)?.high ?? '0');
+          const c = committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
+          const next = c === '-1' ? BigInt(ends.find((e) => e.partition === partition)?.low ?? '0') : BigInt(c);
+          const gap = high > next ? high - next : 0n;
+          out.push({ topic: unqualify(topic, opts.namespace) ?? topic, partition, records: markersOnly(tp, next, high) ? 0 : Number(gap) });
+        }
+      }
+      return out;
+    },
     start: startConsumer,
     stop() {
       stopPromise ??= (async () => {
@@ -790,6 +858,8 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
       return stopPromise;
     },
   };
+  opts.metrics?.watch(opts.groupId, { lag: () => runner.lag(), assignment: () => runner.assignment(), joined: () => runner.joined(), restores: () => taskState?.stats });
+  return runner;
 }
 
 /** The store of a runner without state: a handler that asks for it has a bug. */

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../logger.ts';
+import { createServiceMetrics, METRICS, type RunnerView } from './metrics.ts';
+import { startOpsServer } from './server.ts';
+
+const view = (over: Partial<RunnerView> = {}): RunnerView => ({
+  lag: () => Promise.resolve([{ topic: 'cms.router.inbox.v1', partition: 2, records: 7 }]),
+  assignment: () => [{ topic: 'cms.router.inbox.v1', partition: 2, ready: true }, { topic: 'cms.router.inbox.v1', partition: 3, ready: false }],
+  joined: () => true,
+  restores: () => ({ restores: 2, restoredRecords: 1234 }),
+  ...over,
+});
+
+describe('service metrics', () => {
+  it('counts inputs by outcome, commit latency, retries, lag, restores and emails in Prometheus text', async () => {
+    const m = createServiceMetrics('router');
+    const r = m.runner('router.route');
+    r.committed('cms.router.inbox.v1', { outputs: 3, rejections: 1, deadLetters: 0 }, 0.02);
+    r.committed('cms.router.inbox.v1', { outputs: 0, rejections: 0, deadLetters: 2 }, 0.5);
+    r.retried('CMS_REDIS_UNAVAILABLE');
+    m.email('SCR', 'sent');
+    m.watch('router.route', view());
+    const text = await m.registry.metrics();
+    expect(text).toContain(`${METRICS.eventsIn}{group="router.route",topic="cms.router.inbox.v1",outcome="output",service="router"} 3`);
+    expect(text).toContain(`${METRICS.eventsIn}{group="router.route",topic="cms.router.inbox.v1",outcome="rejection",service="router"} 1`);
+    expect(text).toContain(`${METRICS.eventsIn}{group="router.route",topic="cms.router.inbox.v1",outcome="dead_letter",service="router"} 2`);
+    expect(text).not.toMatch(/outcome="rejection"[^\n]*} 0\n/);
+    expect(text).toContain(`${METRICS.commitSeconds}_count{service="router",group="router.route"} 2`);
+    expect(text).toContain(`${METRICS.retries}{group="router.route",code="CMS_REDIS_UNAVAILABLE",service="router"} 1`);
+    expect(text).toContain(`${METRICS.consumerLag}{group="router.route",topic="cms.router.inbox.v1",partition="2",service="router"} 7`);
+    expect(text).toContain(`${METRICS.tasksAssigned}{group="router.route",service="router"} 2`);
+    expect(text).toContain(`${METRICS.tasksRestored}{group="router.route",service="router"} 1`);
+    expect(text).toContain(`${METRICS.restoredRecords}{group="router.route",service="router"} 1234`);
+    expect(text).toContain(`${METRICS.emails}{inbox="SCR",outcome="sent",service="router"} 1`);
+  });
+
+  it('a broker away leaves lag out of the scrape instead of failing it', async () => {
+    const m = createServiceMetrics('router');
+    m.watch('g', view({ lag: () => Promise.reject(new Error('broker away')) }));
+    const text = await m.registry.metrics();
+    expect(text).not.toContain(`${METRICS.consumerLag}{`);
+    expect(text).toContain(`${METRICS.tasksAssigned}{group="g",service="router"} 2`);
+  });
+
+  it('is ready only when every group has joined and every assigned partition is restored', () => {
+    const m = createServiceMetrics('sr-events');
+    expect(m.readiness().ready).toBe(false); // no runner yet
+    m.watch('a', view({ assignment: () => [{ topic: 't', partition: 0, ready: true }] }));
+    expect(m.readiness().ready).toBe(true);
+    m.watch('b', view({ joined: () => false, assignment: () => [] }));
+    expect(m.readiness()).toEqual({ ready: false, detail: { a: { joined: true, partitions: 1, restored: 1 }, b: { joined: false, partitions: 0, restored: 0 } } });
+  });
+});
+
+describe('ops server', () => {
+  it('serves /healthz, /readyz (503 until ready) and /metrics over HTTP', async () => {
+    const m = createServiceMetrics('notifier');
+    let ready = false;
+    const server = await startOpsServer({ port: 0, host: '127.0.0.1', service: 'notifier', metrics: m, logger: createLogger({ service: 'notifier', level: 'silent' }), ready: () => Promise.resolve({ ready, detail: { g: { partitions: 1 } } }) });
+    try {
+      const health = await fetch(`${server.url}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toEqual({ status: 'ok', service: 'notifier' });
+      const notReady = await fetch(`${server.url}/readyz`);
+      expect(notReady.status).toBe(503);
+      expect(await notReady.json()).toEqual({ status: 'not ready', service: 'notifier', detail: { g: { partitions: 1 } } });
+      ready = true;
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+      const metrics = await fetch(`${server.url}/metrics`);
+      expect(metrics.headers.get('content-type')).toContain('text/plain');
+      expect(await metrics.text()).toContain('cms_service_info{version=');
+      expect((await fetch(`${server.url}/nothing`)).status).toBe(404);
+    } finally {
+      await server.close();
+    }
+  });
+});
