@@ -76,7 +76,7 @@ export async function runService(opts: { name: string; platform: PlatformConfig;
   onShutdownSignal((signal) => void shutdown(signal, 0));
   try {
     // Before the app: /healthz answers and /readyz says what is missing while state restores.
-    if (platform.opsPort !== undefined) ops = await startOpsServer({ port: platform.opsPort, service: name, metrics, logger, ready: () => Promise.resolve(metrics.readiness()) });
+    if (platform.opsPort !== undefined) ops = await startOpsServer({ port: platform.opsPort, service: name, metrics, logger, ready: () => metrics.readiness() });
     await app.start();
   } catch (err) {
     await shutdown('start-up failed', 1);

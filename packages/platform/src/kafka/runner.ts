@@ -168,9 +168,6 @@ async function retryConcurrentTransactions<T>(operation: () => Promise<T>): Prom
   }
 }
 
-/** How long a partition must be quiet after its last commit before a one-offset gap is read as a marker. */
-const MARKER_SETTLE_MS = 1_000;
-
 /** The consumer's heartbeat interval, and how often a batch that waits on slow side effects heartbeats. */
 const HEARTBEAT_INTERVAL_MS = 3_000;
 const clip = (text: string, max = 500): string => (text.length > max ? `${text.slice(0, max)}...` : text);
@@ -212,8 +209,11 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
   const rejectionsTopic = qualify(TOPICS.rejections, opts.namespace);
   const metrics = opts.metrics?.runner(opts.groupId);
   let joined = false;
-  /** Per partition, after its last commit: the next offset, the batch's high watermark, when (for lag). */
-  const lastCommit = new Map<string, { next: bigint; highWatermark: bigint; wholeBatch: boolean; at: number }>();
+  /** For lag: per partition, a position and end seen together, and how many fetches had completed then. */
+  const observed = new Map<string, { next: bigint; high: bigint; fetches: number }>();
+  /** Fetches the consumer has completed (kafkajs's FETCH event), and the partitions in a batch now. */
+  let fetches = 0;
+  const inBatch = new Set<string>();
   /** Partitions paused for a backoff. */
   const pausedTps = new Set<string>();
   const changelogTopic = opts.state ? qualify(opts.state.changelog, opts.namespace) : undefined;
@@ -651,7 +651,7 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
         // Per input, one outcome: an input's rejection or dead letter is its outcome; the rest were handled.
         metrics.committed(unqualify(topic, opts.namespace) ?? topic, { outputs: Math.max(0, inputs.length - rejections - deadLetters), rejections, deadLetters }, (performance.now() - started) / 1000);
       }
-      lastCommit.set(tp, { next: BigInt(next), highWatermark: BigInt(batch.highWatermark), wholeBatch: next === (BigInt(batch.messages.at(-1)?.offset ?? '-1') + 1n).toString(), at: Date.now() });
+      observed.set(tp, { next: BigInt(next), high: BigInt(batch.highWatermark), fetches });
       pending = [];
       inputs = [];
       lastOffset = undefined;
@@ -706,9 +706,11 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
 
     // A handler's slow side effects (SMTP) can outlast the heartbeat interval: keep the membership alive.
     const keepAlive = opts.prepare ? setInterval(() => { heartbeat().catch(() => undefined); }, HEARTBEAT_INTERVAL_MS) : undefined;
+    inBatch.add(tp);
     try {
       await handleBatch();
     } finally {
+      inBatch.delete(tp);
       if (keepAlive) clearInterval(keepAlive);
     }
   };
@@ -748,6 +750,9 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
           });
         }, delayMs);
         resumeTimers.add(timer);
+      });
+      c.on(c.events.FETCH, () => {
+        fetches += 1;
       });
       c.on(c.events.GROUP_JOIN, ({ payload }) => {
         joined = true;
@@ -800,16 +805,20 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
    * Transaction markers take offsets and are never delivered, so a caught-up consumer of a transactional
    * topic sits short of the high watermark: by one marker per transaction that wrote to the partition
    * after its last record (several producers write an internal topic's partition, so often 2 or more).
-   * The gap is markers (or aborted records), not records, when the last commit finished the whole batch
-   * kafkajs delivered, the end has not moved since that batch (it saw the same high watermark), the
-   * partition is not paused, and MARKER_SETTLE_MS has passed: the consumer has fetched from that position
-   * since (every 250 ms) and had nothing to deliver. A stuck consumer still shows its lag: its batch is
-   * unfinished, or the end moves past the watermark it last saw.
+   * The gap is markers (or aborted records), not records, when the same position and end have been seen
+   * across two completed fetches (kafkajs fetches every assigned, unpaused partition from its position,
+   * every 250 ms at most) and the partition is neither paused nor in a batch: records there would have
+   * been delivered. A stuck consumer still shows its lag: it is in its batch, or paused, or it does not
+   * fetch, or the end moves. The first sight of a gap (after a restart, say) reports it until two
+   * fetches have passed.
    */
   const markersOnly = (tp: string, next: bigint, high: bigint): boolean => {
-    const last = lastCommit.get(tp);
-    if (!last || pausedTps.has(tp) || last.next !== next || !last.wholeBatch) return false;
-    return last.highWatermark === high && Date.now() - last.at >= MARKER_SETTLE_MS;
+    const seen = observed.get(tp);
+    if (!seen || seen.next !== next || seen.high !== high) {
+      observed.set(tp, { next, high, fetches });
+      return false;
+    }
+    return fetches - seen.fetches >= 2 && !pausedTps.has(tp) && !inBatch.has(tp);
   };
 
   const runner: KafkaRunner = {

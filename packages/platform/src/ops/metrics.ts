@@ -40,8 +40,11 @@ export interface ServiceMetrics {
   watch(group: string, view: RunnerView): void;
   /** One SMTP attempt of the notifier, by inbox (SCR, ECH) and outcome (sent, retrying, failed). */
   email(inbox: string, outcome: 'sent' | 'retrying' | 'failed'): void;
-  /** Readiness: every consumer group joined, and every assigned partition's state restored. */
-  readiness(): { readonly ready: boolean; readonly detail: Record<string, unknown> };
+  /**
+   * Readiness: every consumer group joined, and every assigned partition's state restored, or nothing
+   * waiting on it (state is restored on a partition's first batch, so an idle one has none to show).
+   */
+  readiness(): Promise<{ readonly ready: boolean; readonly detail: Record<string, unknown> }>;
 }
 
 /** The service's Prometheus registry: process metrics (prom-client's defaults) and each runner's. */
@@ -130,14 +133,17 @@ export function createServiceMetrics(service: string): ServiceMetrics {
     email(inbox, outcome) {
       emails.inc({ inbox, outcome });
     },
-    readiness() {
+    async readiness() {
       const detail: Record<string, unknown> = {};
       let ready = views.size > 0;
       for (const [group, view] of views) {
         const a = view.assignment();
         const restored = a.filter((x) => x.ready).length;
-        detail[group] = { joined: view.joined(), partitions: a.length, restored };
-        if (!view.joined() || restored < a.length) ready = false;
+        // Unrestored partitions are ready only when nothing waits on them (read only when needed: a scrape's cost).
+        const idle = restored < a.length ? await view.lag().catch(() => []) : [];
+        const waiting = a.filter((x) => !x.ready && !idle.some((l) => l.partition === x.partition && x.topic.endsWith(l.topic) && l.records === 0)).length;
+        detail[group] = { joined: view.joined(), partitions: a.length, restored, waiting };
+        if (!view.joined() || waiting > 0) ready = false;
       }
       return { ready, detail };
     },

@@ -42,13 +42,20 @@ describe('service metrics', () => {
     expect(text).toContain(`${METRICS.tasksAssigned}{group="g",service="router"} 2`);
   });
 
-  it('is ready only when every group has joined and every assigned partition is restored', () => {
+  it('is ready when every group has joined and every partition is restored or has nothing waiting', async () => {
     const m = createServiceMetrics('sr-events');
-    expect(m.readiness().ready).toBe(false); // no runner yet
+    expect((await m.readiness()).ready).toBe(false); // no runner yet
     m.watch('a', view({ assignment: () => [{ topic: 't', partition: 0, ready: true }] }));
-    expect(m.readiness().ready).toBe(true);
+    expect((await m.readiness()).ready).toBe(true);
     m.watch('b', view({ joined: () => false, assignment: () => [] }));
-    expect(m.readiness()).toEqual({ ready: false, detail: { a: { joined: true, partitions: 1, restored: 1 }, b: { joined: false, partitions: 0, restored: 0 } } });
+    expect(await m.readiness()).toEqual({ ready: false, detail: { a: { joined: true, partitions: 1, restored: 1, waiting: 0 }, b: { joined: false, partitions: 0, restored: 0, waiting: 0 } } });
+    // Not restored: ready while nothing waits on it (lag 0), not while records do (lag 7).
+    const m2 = createServiceMetrics('router');
+    let records = 0;
+    m2.watch('c', view({ assignment: () => [{ topic: 'cms.router-inbox.v1', partition: 2, ready: false }], lag: () => Promise.resolve([{ topic: 'cms.router-inbox.v1', partition: 2, records }]) }));
+    expect((await m2.readiness()).ready).toBe(true);
+    records = 7;
+    expect(await m2.readiness()).toEqual({ ready: false, detail: { c: { joined: true, partitions: 1, restored: 0, waiting: 1 } } });
   });
 });
 
