@@ -1,14 +1,15 @@
 // `npm run demo`: brings up the local stack, creates the topics, registers the contract's schemas,
 // starts every service that has an entry point, and says where to look. `npm run stack -- down` stops it all.
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isCmsError, messageOf } from '@cms-router/errors';
 import { TOPICS, subjectOf, type OrphanFlag } from '@cms-router/events';
 import { createLogger, createSchemaRegistry, createSerde, createKafka, ensureContract, readTopicToEnd } from '@cms-router/platform';
 import { playTraffic } from '@cms-router/cli';
-import { isAlive, paths, readPid, readStackSettings, REPO_ROOT, spawnDetached, up } from '@cms-router/stack';
+import { DEMO_PASSWORD, DEMO_USERS, isAlive, paths, readPid, readStackSettings, REPO_ROOT, spawnDetached, up } from '@cms-router/stack';
 
-const SERVICES = ['sr-events', 'router', 'notifier'] as const;
+const SERVICES = ['sr-events', 'router', 'notifier', 'console'] as const;
 
 const say = (line: string): void => {
   console.log(`[demo] ${line}`);
@@ -35,6 +36,9 @@ async function main(): Promise<void> {
     INBOX_ECH_GATEWAY: 'cm2012-ech-gateway@cms.example',
     INBOX_SCR_TEAM_LEADER: 'scr-team-leader@cms.example',
     INBOX_ORPHANS: 'local-it@cms.example',
+    // The console's session key: kept with the stack, so a restarted console keeps people signed in.
+    CONSOLE_SESSION_SECRET: sessionSecret(settings.dir),
+    CONSOLE_PORT: String(CONSOLE_PORT),
   };
   const p = paths(settings);
   const running: string[] = [];
@@ -78,13 +82,27 @@ async function main(): Promise<void> {
   say(`  SMTP sink web UI                 ${endpoints.SMTP_API_URL}`);
   say(`  Kafka bootstrap                  ${endpoints.KAFKA_BROKERS}`);
   say(`  Redis                            ${endpoints.REDIS_URL}`);
+  if (running.includes('console')) {
+    say(`  console (dashboards, query API)  http://127.0.0.1:${CONSOLE_PORT}/  sign in as ${DEMO_USERS.map((u) => u.sub).join(', ')} (password "${DEMO_PASSWORD}"), e.g. sm-maintenance or tl-t1`);
+    say(`  console API (OpenAPI)            http://127.0.0.1:${CONSOLE_PORT}/api/docs/json`);
+  }
   for (const service of running) say(`  ${`${service} health and metrics`.padEnd(33)}http://127.0.0.1:${OPS_PORTS[service] ?? 0}/metrics (/healthz, /readyz)`);
   say(`  stack logs                       ${p.log('kafka').replace(/kafka\.log$/, '')}`);
   say('Stop everything with: npm run stack -- down');
 }
 
 /** Each service's ops port in the demo (/healthz, /readyz, /metrics); docker-compose.yml and ops/prometheus.yml use the same. */
-const OPS_PORTS: Readonly<Record<string, number>> = { router: 9464, 'sr-events': 9465, notifier: 9466 };
+const OPS_PORTS: Readonly<Record<string, number>> = { router: 9464, 'sr-events': 9465, notifier: 9466, console: 9467 };
+const CONSOLE_PORT = 13000;
+
+function sessionSecret(dir: string): string {
+  const file = join(dir, 'config', 'console-session-secret');
+  if (!existsSync(file)) {
+    mkdirSync(join(dir, 'config'), { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+  }
+  return readFileSync(file, 'utf8').trim();
+}
 
 /** What the notifier did with the traffic: emails in the SMTP sink per inbox, orphan flags on Kafka. */
 async function notifierSummary(smtpApi: string, kafka: ReturnType<typeof createKafka>, serde: ReturnType<typeof createSerde>, env: Record<string, string | undefined>): Promise<void> {

@@ -180,6 +180,21 @@ export const ERROR_CODES = {
     meaning: 'A tool the local stack needs (mvn, redis-server) is not installed.',
     fix: 'Run .ci/run once, or install the named Debian package.',
   },
+  CMS_DATABASE_UNAVAILABLE: {
+    retryable: true,
+    meaning: 'The console\'s PostgreSQL database could not be reached or a transaction failed with a retriable error; nothing of the batch is written.',
+    fix: 'The console pauses and retries the same records with backoff; check the database (npm run stack -- status).',
+  },
+  CMS_SIGN_IN_REQUIRED: {
+    retryable: false,
+    meaning: 'A console page or API route was asked for without a valid sign-in (no session, an expired one, or a token the issuer did not sign).',
+    fix: 'Sign in again (the console redirects a browser to the identity provider); an API client sends a current token from the issuer.',
+  },
+  CMS_ACCESS_DENIED: {
+    retryable: false,
+    meaning: 'The signed-in user may not see what was asked for: another segment\'s case group or figures, another team\'s approval inbox, or Special Client Records / Exceptional Case Handling details outside those segments.',
+    fix: 'Ask someone with access to that segment or team; access comes from the role, segment and team claims of the sign-in.',
+  },
 } as const satisfies Record<string, { retryable: boolean; meaning: string; fix: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

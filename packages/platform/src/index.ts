@@ -15,3 +15,4 @@ export { onShutdownSignal, withTimeout } from './shutdown.ts';
 export { runService, runnerDefaults, type RunnableService, type ServiceParts } from './service.ts';
 export { createServiceMetrics, METRICS, type RunnerMetrics, type RunnerView, type ServiceMetrics } from './ops/metrics.ts';
 export { startOpsServer, type OpsServer, type ReadinessCheck } from './ops/server.ts';
+export { createSinkRunner, type SinkRecord, type SinkRunner, type SinkRunnerOptions, type SinkStore } from './kafka/sink.ts';

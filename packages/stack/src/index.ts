@@ -5,3 +5,4 @@ export { portFree, pollUntil, spawnDetached, readPid, isAlive } from './process.
 export { supervise, restartDelay } from './supervise.ts';
 export { ensureTools, installPlan, TOOLS, type Tool } from './install.ts';
 export { kafkaClusterId, kafkaRuntime, REGISTRY_TOPICS } from './services.ts';
+export { DEMO_PASSWORD, DEMO_USERS, type DemoUser } from './demo-users.ts';

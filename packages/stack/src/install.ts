@@ -12,6 +12,7 @@ export const TOOLS = {
   redis: { command: 'redis-server', aptPackage: 'redis-server', purpose: 'Redis (the services’ state cache)' },
   maven: { command: 'mvn', aptPackage: 'maven', purpose: 'Maven (fetches Kafka and Apicurio Registry from Maven Central)' },
   java17: { command: 'java', aptPackage: 'openjdk-17-jre-headless', purpose: 'Java 17+ (Kafka)' },
+  postgres: { command: 'initdb', aptPackage: 'postgresql', purpose: 'PostgreSQL (the console’s database)' },
 } as const satisfies Record<string, Tool>;
 
 export type InstallPlan = { readonly action: 'none' } | { readonly action: 'apt'; readonly packages: readonly string[] } | { readonly action: 'explain'; readonly line: string };

@@ -6,7 +6,7 @@ import { CmsError } from '@cms-router/errors';
 
 /** Starts a long-running process in its own process group, output appended to `logFile`, pid recorded
  * in `pidFile` so `down` stops exactly what `up` started and nothing else. */
-export function spawnDetached(command: string, args: readonly string[], opts: { logFile: string; pidFile: string; cwd?: string; env?: NodeJS.ProcessEnv }): number {
+export function spawnDetached(command: string, args: readonly string[], opts: { logFile: string; pidFile: string; cwd?: string; env?: NodeJS.ProcessEnv; /** Run as this user (PostgreSQL refuses to run as root). */ uid?: number; gid?: number }): number {
   mkdirSync(dirname(opts.logFile), { recursive: true });
   mkdirSync(dirname(opts.pidFile), { recursive: true });
   const fd = openSync(opts.logFile, 'a');
@@ -16,6 +16,8 @@ export function spawnDetached(command: string, args: readonly string[], opts: { 
       env: opts.env ?? process.env,
       detached: true,
       stdio: ['ignore', fd, fd],
+      ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+      ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
     });
     if (child.pid === undefined) throw new CmsError('CMS_STACK_NOT_READY', `could not start ${command}; see ${opts.logFile}`);
     child.unref();
@@ -129,8 +131,8 @@ export async function pollUntil(probe: () => Promise<boolean>, timeoutMs: number
 }
 
 /** Runs a short command to completion. */
-export function run(command: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): { status: number; output: string } {
-  const result = spawnSync(command, args, { cwd: opts.cwd, env: opts.env ?? process.env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+export function run(command: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}): { status: number; output: string } {
+  const result = spawnSync(command, args, { cwd: opts.cwd, env: opts.env ?? process.env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...(opts.uid !== undefined ? { uid: opts.uid } : {}), ...(opts.gid !== undefined ? { gid: opts.gid } : {}) });
   if (result.error) return { status: 127, output: result.error.message };
   return { status: result.status ?? 1, output: `${result.stdout}${result.stderr}` };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { CmsError } from '@cms-router/errors';
@@ -305,7 +305,89 @@ export const smtpDriver: ServiceDriver = {
   },
 };
 
-export const DRIVERS: readonly ServiceDriver[] = [kafkaDriver, registryDriver, redisDriver, smtpDriver];
+// ------------------------------------------------------------------------------------------ PostgreSQL
+
+/** The newest PostgreSQL server binaries Debian installed (/usr/lib/postgresql/<major>/bin), if any. */
+export function postgresBin(root = '/usr/lib/postgresql'): string | undefined {
+  if (!existsSync(root)) return undefined;
+  const majors = readdirSync(root).filter((d) => /^\d+$/.test(d) && existsSync(join(root, d, 'bin', 'postgres'))).sort((a, b) => Number(b) - Number(a));
+  return majors[0] === undefined ? undefined : join(root, majors[0], 'bin');
+}
+
+/** PostgreSQL refuses to run as root: as root, run it as Debian's `postgres` user. */
+function postgresUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const uid = Number(run('id', ['-u', 'postgres']).output.trim());
+  const gid = Number(run('id', ['-g', 'postgres']).output.trim());
+  if (!Number.isInteger(uid) || !Number.isInteger(gid) || uid <= 0) throw new CmsError('CMS_STACK_TOOL_MISSING', 'running as root, PostgreSQL needs the postgres user (apt-get install postgresql creates it)');
+  return { uid, gid };
+}
+
+export const postgresDriver: ServiceDriver = {
+  name: 'postgres',
+  ports: (s) => [s.postgresPort],
+  describe: (s) => `PostgreSQL on postgres://cms@${s.host}:${s.postgresPort}/cms`,
+  prepare: (s, say) => {
+    ensureTools([TOOLS.postgres], say, () => postgresBin() !== undefined);
+    const bin = postgresBin() as string;
+    const dir = paths(s).postgresData;
+    if (existsSync(join(dir, 'PG_VERSION'))) return;
+    mkdirSync(dir, { recursive: true });
+    const user = postgresUser();
+    if (user) chownSync(dir, user.uid, user.gid);
+    // Trust on loopback only: a developer's and CI's database, bound to 127.0.0.1 (docker-compose sets a password).
+    const init = run(join(bin, 'initdb'), ['-D', dir, '-U', 'cms', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8'], user ?? {});
+    if (init.status !== 0) throw new CmsError('CMS_STACK_NOT_READY', `PostgreSQL initdb failed: ${init.output.trim().split('\n').slice(-3).join(' | ')}`);
+    writeFileSync(join(dir, 'cms-created'), '');
+  },
+  start: (s) => {
+    const p = paths(s);
+    const user = postgresUser();
+    // No Unix socket (its default directory needs root to create); TCP on the stack's host only.
+    return spawnDetached(join(postgresBin() as string, 'postgres'), ['-D', p.postgresData, '-h', s.host, '-p', String(s.postgresPort), '-c', 'unix_socket_directories=', '-c', 'max_connections=200', '-c', 'shared_buffers=64MB'], {
+      logFile: p.log('postgres'),
+      pidFile: p.pid('postgres'),
+      ...(user ?? {}),
+    });
+  },
+  ready: async (s) => {
+    if (!(await tcpOpen(s.host, s.postgresPort))) return false;
+    const { default: pg } = await import('pg');
+    // The first start creates the `cms` database (initdb makes only `postgres`).
+    const admin = new pg.Client({ host: s.host, port: s.postgresPort, user: 'cms', database: 'postgres', connectionTimeoutMillis: 2000 });
+    await admin.connect();
+    try {
+      const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', ['cms']);
+      if (found.rowCount === 0) await admin.query('CREATE DATABASE cms');
+      return true;
+    } finally {
+      await admin.end();
+    }
+  },
+};
+
+// ------------------------------------------------------------------------------------------ OIDC issuer
+
+export const oidcDriver: ServiceDriver = {
+  name: 'oidc',
+  ports: (s) => [s.oidcPort],
+  describe: (s) => `OpenID Connect issuer (local demo users) on http://${s.host}:${s.oidcPort}`,
+  prepare: () => undefined,
+  start: (s) => {
+    const p = paths(s);
+    return spawnDetached(process.execPath, [join(REPO_ROOT, 'packages/stack/src/oidc-issuer.ts')], {
+      logFile: p.log('oidc'),
+      pidFile: p.pid('oidc'),
+      env: { ...process.env, OIDC_HOST: s.host, OIDC_PORT: String(s.oidcPort) },
+    });
+  },
+  ready: async (s) => {
+    const res = await fetch(`http://${s.host}:${s.oidcPort}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(2000) });
+    return res.ok;
+  },
+};
+
+export const DRIVERS: readonly ServiceDriver[] = [kafkaDriver, registryDriver, redisDriver, smtpDriver, postgresDriver, oidcDriver];
 
 export async function waitReady(driver: ServiceDriver, s: StackSettings): Promise<boolean> {
   return pollUntil(() => driver.ready(s), s.readyTimeoutMs, 500);

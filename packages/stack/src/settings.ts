@@ -5,8 +5,8 @@ import { CmsError } from '@cms-router/errors';
 /** Where the repository is: packages/stack/src/ -> repo root. */
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
-export type ServiceName = 'kafka' | 'registry' | 'redis' | 'smtp';
-export const SERVICE_NAMES: readonly ServiceName[] = ['kafka', 'registry', 'redis', 'smtp'];
+export type ServiceName = 'kafka' | 'registry' | 'redis' | 'smtp' | 'postgres' | 'oidc';
+export const SERVICE_NAMES: readonly ServiceName[] = ['kafka', 'registry', 'redis', 'smtp', 'postgres', 'oidc'];
 
 /** Every knob of the local stack, read from the environment once. Ports default to unusual values so
  * the stack never collides with a Kafka, Redis or registry a developer already runs. */
@@ -24,6 +24,10 @@ export interface StackSettings {
   readonly redisPort: number;
   readonly smtpPort: number;
   readonly smtpWebPort: number;
+  /** PostgreSQL (the console's database). */
+  readonly postgresPort: number;
+  /** The local OpenID Connect issuer (demo users for the console's sign-in). */
+  readonly oidcPort: number;
   readonly readyTimeoutMs: number;
   readonly javaHome: string | undefined;
   readonly apicurioJavaHome: string | undefined;
@@ -54,6 +58,8 @@ export function readStackSettings(env: NodeJS.ProcessEnv = process.env): StackSe
     redisPort: port(env, 'CMS_STACK_REDIS_PORT', 16379, problems),
     smtpPort: port(env, 'CMS_STACK_SMTP_PORT', 11025, problems),
     smtpWebPort: port(env, 'CMS_STACK_SMTP_WEB_PORT', 11080, problems),
+    postgresPort: port(env, 'CMS_STACK_POSTGRES_PORT', 15432, problems),
+    oidcPort: port(env, 'CMS_STACK_OIDC_PORT', 19080, problems),
     readyTimeoutMs: Number(env['CMS_STACK_READY_TIMEOUT_MS'] ?? 180_000),
     javaHome: env['JAVA_HOME'] || undefined,
     apicurioJavaHome: env['APICURIO_JAVA_HOME'] || undefined,
@@ -72,6 +78,8 @@ export interface StackEndpoints {
   readonly REDIS_URL: string;
   readonly SMTP_URL: string;
   readonly SMTP_API_URL: string;
+  readonly DATABASE_URL: string;
+  readonly OIDC_ISSUER_URL: string;
 }
 
 export function endpointsOf(s: StackSettings): StackEndpoints {
@@ -81,6 +89,8 @@ export function endpointsOf(s: StackSettings): StackEndpoints {
     REDIS_URL: `redis://${s.host}:${s.redisPort}`,
     SMTP_URL: `smtp://${s.host}:${s.smtpPort}`,
     SMTP_API_URL: `http://${s.host}:${s.smtpWebPort}`,
+    DATABASE_URL: `postgres://cms@${s.host}:${s.postgresPort}/cms`,
+    OIDC_ISSUER_URL: `http://${s.host}:${s.oidcPort}`,
   };
 }
 
@@ -93,5 +103,6 @@ export const paths = (s: StackSettings) => ({
   kafkaClasspath: join(s.dir, 'cache', `kafka-${s.kafkaVersion}.classpath`),
   apicurioHome: join(s.dir, 'cache', `apicurio-registry-${s.apicurioVersion}`),
   redisData: join(s.dir, 'data', 'redis'),
+  postgresData: join(s.dir, 'data', 'postgres'),
   endpoints: join(s.dir, 'endpoints.json'),
 });
