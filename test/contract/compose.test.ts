@@ -3,10 +3,11 @@ import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
+import { envSchema as consoleEnv } from '@cms-router/console/config';
 import { envSchema as notifierEnv } from '@cms-router/notifier/config';
 import { envSchema as routerEnv } from '@cms-router/router/config';
 import { envSchema as srEventsEnv } from '@cms-router/sr-events/config';
-import { parseEnv } from '@cms-router/platform';
+import { METRICS, parseEnv } from '@cms-router/platform';
 
 interface ComposeService {
   image?: string;
@@ -20,11 +21,11 @@ interface ComposeService {
 
 const compose = parse(readFileSync(resolve(import.meta.dirname, '../../docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
 
-const SERVICES: Record<string, z.ZodObject> = { router: routerEnv, 'sr-events': srEventsEnv, notifier: notifierEnv };
+const SERVICES: Record<string, z.ZodObject> = { router: routerEnv, 'sr-events': srEventsEnv, notifier: notifierEnv, console: consoleEnv };
 
 describe('docker-compose.yml', () => {
-  it('has the same topology as the local stack: Kafka, a Confluent-compatible registry, Redis, an SMTP sink and the three services, and Prometheus', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['kafka', 'notifier', 'prometheus', 'redis', 'registry', 'router', 'smtp', 'sr-events']);
+  it('has the same topology as the local stack: Kafka, a Confluent-compatible registry, Redis, an SMTP sink, PostgreSQL, an OIDC issuer, the four services, and Prometheus', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['console', 'kafka', 'notifier', 'oidc', 'postgres', 'prometheus', 'redis', 'registry', 'router', 'smtp', 'sr-events']);
   });
 
   it('Prometheus scrapes each service on the port its OPS_PORT names, and each service has a healthcheck on /readyz', () => {
@@ -46,6 +47,14 @@ describe('docker-compose.yml', () => {
     const unknown = Object.keys(environment).filter((k) => !known.includes(k));
     expect(unknown, `variables ${unknown.join(', ')} are not in ${name}'s config schema`).toEqual([]);
     expect(() => parseEnv(schema, environment)).not.toThrow();
+  });
+
+  it('the Grafana dashboard reads only metrics the services publish', () => {
+    const dashboard = readFileSync(resolve(import.meta.dirname, '../../ops/grafana-dashboard.json'), 'utf8');
+    const used = new Set([...dashboard.matchAll(/\b(cms_[a-z_]+)/g)].map((m) => (m[1] ?? '').replace(/_bucket$/, '')));
+    const known = new Set<string>(Object.values(METRICS));
+    expect(used.size).toBeGreaterThan(5);
+    expect([...used].filter((m) => !known.has(m))).toEqual([]);
   });
 
   it('runs Kafka in KRaft mode with replication factor 1 for the transaction and offsets topics', () => {

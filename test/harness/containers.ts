@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { TestEndpoints } from './endpoints.ts';
 
 /** Images for the testcontainers path: the same topology as docker-compose.yml. */
@@ -7,6 +9,7 @@ export const IMAGES = {
   registry: 'apicurio/apicurio-registry:3.0.9',
   redis: 'redis:7.4-alpine',
   smtp: 'maildev/maildev:2.2.1',
+  postgres: 'postgres:16-alpine',
 } as const;
 
 /** True when a Docker-compatible engine answers (not just a client binary on PATH). */
@@ -56,6 +59,10 @@ export async function startContainers(): Promise<{ endpoints: TestEndpoints; sto
     .start();
   const redis = await new GenericContainer(IMAGES.redis).withNetwork(network).withCommand(['redis-server', '--maxmemory-policy', 'noeviction']).withExposedPorts(6379).start();
   const smtp = await new GenericContainer(IMAGES.smtp).withNetwork(network).withExposedPorts(1025, 1080).withWaitStrategy(Wait.forHttp('/email', 1080)).start();
+  const postgres = await new GenericContainer(IMAGES.postgres).withNetwork(network).withEnvironment({ POSTGRES_USER: 'cms', POSTGRES_DB: 'cms', POSTGRES_HOST_AUTH_METHOD: 'trust' }).withExposedPorts(5432).withWaitStrategy(Wait.forLogMessage(/ready to accept connections/, 2)).start();
+  // The demo issuer is a Node script of this repository: it runs beside the tests, not in a container.
+  const oidcPort = 19080;
+  const oidc = spawn(process.execPath, [resolve(import.meta.dirname, '../../packages/stack/src/oidc-issuer.ts')], { env: { ...process.env, OIDC_PORT: String(oidcPort) }, stdio: 'ignore' });
   const host = kafka.getHost();
   return {
     endpoints: {
@@ -64,10 +71,13 @@ export async function startContainers(): Promise<{ endpoints: TestEndpoints; sto
       REDIS_URL: `redis://${redis.getHost()}:${redis.getMappedPort(6379)}`,
       SMTP_URL: `smtp://${smtp.getHost()}:${smtp.getMappedPort(1025)}`,
       SMTP_API_URL: `http://${smtp.getHost()}:${smtp.getMappedPort(1080)}`,
+      DATABASE_URL: `postgres://cms@${postgres.getHost()}:${postgres.getMappedPort(5432)}/cms`,
+      OIDC_ISSUER_URL: `http://127.0.0.1:${oidcPort}`,
       source: 'testcontainers',
     },
     stop: async () => {
-      await Promise.all([kafka.stop(), registry.stop(), redis.stop(), smtp.stop()]);
+      oidc.kill('SIGTERM');
+      await Promise.all([kafka.stop(), registry.stop(), redis.stop(), smtp.stop(), postgres.stop()]);
       await network.stop();
     },
   };

@@ -20,12 +20,12 @@ export interface ServiceProcess {
   kill(signal: NodeJS.Signals): Promise<number | null>;
 }
 
-export type ServiceName = 'router' | 'sr-events' | 'notifier';
+export type ServiceName = 'router' | 'sr-events' | 'notifier' | 'console';
 
 /** Starts `node services/<name>/src/main.ts` as its own process, pointed at the test stack, as an operator would. */
 export function startServiceProcess(name: ServiceName, env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, [resolve(REPO, `services/${name}/src/main.ts`)], {
-    env: { ...process.env, KAFKA_BROKERS: endpoints().KAFKA_BROKERS, SCHEMA_REGISTRY_URL: endpoints().SCHEMA_REGISTRY_URL, REDIS_URL: endpoints().REDIS_URL, LOG_LEVEL: 'info', RETRY_INITIAL_MS: '100', RETRY_MAX_MS: '2000', KAFKA_SESSION_TIMEOUT_MS: '6000', ...env },
+    env: { ...process.env, KAFKA_BROKERS: endpoints().KAFKA_BROKERS, SCHEMA_REGISTRY_URL: endpoints().SCHEMA_REGISTRY_URL, REDIS_URL: endpoints().REDIS_URL, DATABASE_URL: endpoints().DATABASE_URL, OIDC_ISSUER_URL: endpoints().OIDC_ISSUER_URL, LOG_LEVEL: 'info', RETRY_INITIAL_MS: '100', RETRY_MAX_MS: '2000', KAFKA_SESSION_TIMEOUT_MS: '6000', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

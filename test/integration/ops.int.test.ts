@@ -56,6 +56,8 @@ describe('health, readiness and metrics of every service, on the full path', () 
     const producer = p.kafka.producer();
     await producer.connect();
     await producer.send({ topic: p.topic(TOPICS.caseFacts), messages: [{ key: 'OPS-POISON', value: Buffer.from('not avro') }] });
+    // A fact whose application never comes: it waits (7 days by default), and /metrics shows it waiting.
+    await producer.send({ topic: p.topic(TOPICS.caseFacts), messages: [{ key: 'OPS-WAITS', value: await p.serde.encode(TOPICS.caseFacts, { caseGroupId: 'OPS-WAITS', caseId: 'OPS-WAITS-C', occurredAt: '2026-01-05T09:00:00.000Z', payload: { type: 'PromiseToPayScheduleIssued', scheduleId: 'S-W' } }) }] });
     await producer.disconnect();
 
     services = [startServiceProcess('router', env), startServiceProcess('sr-events', env), startServiceProcess('notifier', env)];
@@ -101,6 +103,11 @@ describe('health, readiness and metrics of every service, on the full path', () 
     expect(sum(r, 'cms_state_tasks_ready', `group="${groups.router}.route"`)).toBe(sum(r, 'cms_partitions_assigned', `group="${groups.router}.route"`));
     expect(series(r, 'cms_state_restored_records_total').length).toBeGreaterThan(0);
     expect(sum(r, 'cms_service_info')).toBe(1);
+    // Facts waiting: a series per restored route partition; the one fact without its application waits there.
+    const waiting = series(r, 'cms_facts_waiting_case_groups').filter(([k]) => k.includes(`group="${groups.router}.route"`));
+    expect(waiting.length).toBe(sum(r, 'cms_state_tasks_ready', `group="${groups.router}.route"`));
+    expect(waiting.reduce((a, [, v]) => a + v, 0)).toBe(1);
+    expect(Math.max(...series(r, 'cms_facts_waiting_oldest_seconds').map(([, v]) => v))).toBeGreaterThan(0);
 
     // Emails: the SMTP attempts the notifier counts as sent are the mails in the sink for these inboxes.
     const addresses = new Set(Object.values(inboxes));

@@ -13,6 +13,6 @@ export { createTaskState, type TaskState, type TaskStore, type TaskStateStats } 
 export { backoffDelay, sleepUnlessAborted } from './kafka/backoff.ts';
 export { onShutdownSignal, withTimeout } from './shutdown.ts';
 export { runService, runnerDefaults, type RunnableService, type ServiceParts } from './service.ts';
-export { createServiceMetrics, METRICS, type RunnerMetrics, type RunnerView, type ServiceMetrics } from './ops/metrics.ts';
+export { createServiceMetrics, METRICS, type RunnerMetrics, type RunnerView, type ServiceMetrics, type WaitingView } from './ops/metrics.ts';
 export { startOpsServer, type OpsServer, type ReadinessCheck } from './ops/server.ts';
 export { createSinkRunner, type SinkRecord, type SinkRunner, type SinkRunnerOptions, type SinkStore } from './kafka/sink.ts';

@@ -2,7 +2,7 @@
 // oidc-provider (a certified OpenID provider). A stand-in for the DWP's identity provider: demo users
 // from demo-users.ts, one password, ids and roles as claims, nothing personal.
 //
-//   node packages/stack/src/oidc-issuer.ts            (OIDC_PORT, default 19080; OIDC_HOST, default 127.0.0.1)
+//   node packages/stack/src/oidc-issuer.ts            (OIDC_PORT, default 19080; OIDC_HOST, default 127.0.0.1; OIDC_ISSUER)
 //
 // The console is registered as a native public client using PKCE with a loopback redirect
 // (http://127.0.0.1/auth/callback): under RFC 8252 any port is accepted, so a console on a test's own
@@ -14,7 +14,8 @@ import { DEMO_PASSWORD, DEMO_USERS } from './demo-users.ts';
 
 const host = process.env['OIDC_HOST'] ?? '127.0.0.1';
 const port = Number(process.env['OIDC_PORT'] ?? 19080);
-const issuer = `http://${host}:${port}`;
+/** The address browsers and the console use; OIDC_ISSUER when the issuer listens on another (a container's 0.0.0.0). */
+const issuer = process.env['OIDC_ISSUER'] ?? `http://${host}:${port}`;
 export const CONSOLE_CLIENT_ID = 'cms-console';
 const CLAIMS = ['cms_role', 'cms_segment', 'cms_team'] as const;
 

@@ -1,8 +1,9 @@
 /**
  * Who may see what on the console (pure; docs/console.md explains each choice):
  * - a segment manager sees their segment's work, figures and case groups;
- * - a team leader sees their team's approval inbox (`TEAM_LEADER:<team>`) and the work placed with
- *   their team, and the case groups behind them;
+ * - a team leader sees their team's approval inbox (`TEAM_LEADER:<team>`) wherever the case group is
+ *   held, except in a restricted segment, and the work placed with their team in their segment, and the
+ *   case groups behind them (a referral waits for the referring caseworker's team leader: 003, 000);
  * - operations see every segment's figures and case groups, except the restricted segments' (Special
  *   Client Records, Exceptional Case Handling): "access to these cases is restricted" (004 Work
  *   Allocation), so their case groups and lists are shown only to users of those segments.
@@ -46,7 +47,8 @@ export function maySeeItem(user: ConsoleUser, item: WorkPlace, restricted: Reado
     case 'SEGMENT_MANAGER':
       return item.segment === user.segment;
     case 'TEAM_LEADER':
-      return item.segment === user.segment && (item.team === user.team || item.team === teamInbox(user.team ?? ''));
+      if (item.team === teamInbox(user.team ?? '')) return item.segment === user.segment || !restricted.has(item.segment);
+      return item.segment === user.segment && item.team === user.team;
   }
 }
 
@@ -79,6 +81,9 @@ export function scopeSql(user: ConsoleUser, restricted: ReadonlySet<string>, fir
     case 'SEGMENT_MANAGER':
       return { sql: `p.segment = $${first}`, params: [user.segment] };
     case 'TEAM_LEADER':
-      return { sql: `p.segment = $${first} AND p.team IN ($${first + 1}, $${first + 2})`, params: [user.segment, user.team, teamInbox(user.team ?? '')] };
+      return {
+        sql: `((p.team = $${first + 2} AND (p.segment = $${first} OR NOT (p.segment = ANY($${first + 3}::text[])))) OR (p.segment = $${first} AND p.team = $${first + 1}))`,
+        params: [user.segment, user.team, teamInbox(user.team ?? ''), [...restricted]],
+      };
   }
 }

@@ -73,7 +73,7 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
     return o.auth.user(req.cookies[COOKIES.session], bearer);
   };
   const segmentAllowed = (user: ConsoleUser, segment: string | undefined): void => {
-    if (segment !== undefined && !maySeeSegment(user, segment, o.restricted)) throw new CmsError('CMS_ACCESS_DENIED', `you may not see the figures of segment ${segment}`);
+    if (segment !== undefined && !maySeeSegment(user, segment, o.restricted)) throw new CmsError('CMS_ACCESS_DENIED', `You may not see the figures of segment ${segment}.`);
   };
   const dashboard = async (user: ConsoleUser): Promise<DashboardData> => {
     const [backlog, moves, approvals, orphans, rejections, unallocated] = await Promise.all([
@@ -85,7 +85,7 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
     if (!CASE_GROUP_ID.test(id)) throw new CmsError('CMS_EVENT_INVALID', 'a case group id is letters, digits, dots, colons and dashes (at most 100)');
     const access = caseGroupAccess(user, await o.queries.workOf(id), o.restricted);
     if (access === 'unknown') return undefined;
-    if (access === 'denied') throw new CmsError('CMS_ACCESS_DENIED', `case group ${id} is held where you do not have access`);
+    if (access === 'denied') throw new CmsError('CMS_ACCESS_DENIED', `Case group ${id} is held where you do not have access.`);
     return o.queries.caseGroup(id);
   };
 

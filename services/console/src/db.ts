@@ -129,6 +129,7 @@ export async function openConsoleDb(url: string, schema: string): Promise<Consol
 
 async function insert(c: pg.PoolClient, table: string, _name: HistoryTable, row: Readonly<Record<string, unknown>>): Promise<void> {
   const cols = Object.keys(row);
-  // The coordinates are the key: a record already written (it cannot be, past the offset check) is not doubled.
-  await c.query(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}) ON CONFLICT DO NOTHING`, cols.map((k) => row[k]));
+  // No ON CONFLICT: the offset check is what keeps a record from being written twice, and if it ever
+  // failed, the key (the record's coordinates) makes that loud (CMS_INTERNAL) instead of hiding it.
+  await c.query(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, cols.map((k) => row[k]));
 }

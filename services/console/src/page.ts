@@ -27,14 +27,13 @@ export function layout(o: { title: string; user: ConsoleUser | null; body: strin
 <body class="govuk-template__body">
 <script src="/static/supported.js"></script>
 <a href="#main-content" class="govuk-skip-link" data-module="govuk-skip-link">Skip to main content</a>
-<header class="govuk-header" data-module="govuk-header"><div class="govuk-header__container govuk-width-container">
-<div class="govuk-header__content"><a href="/" class="govuk-header__link govuk-header__service-name">CMS work allocation console</a></div></div></header>
-${o.user ? `<section aria-label="Service information" class="govuk-service-navigation" data-module="govuk-service-navigation"><div class="govuk-width-container"><div class="govuk-service-navigation__container">
-<nav aria-label="Menu" class="govuk-service-navigation__wrapper"><ul class="govuk-service-navigation__list">
+<section aria-label="Service information" class="govuk-service-navigation" data-module="govuk-service-navigation"><div class="govuk-width-container"><div class="govuk-service-navigation__container">
+<span class="govuk-service-navigation__service-name"><a href="/" class="govuk-service-navigation__link">CMS work allocation console</a></span>
+${o.user ? `<nav aria-label="Menu" class="govuk-service-navigation__wrapper"><ul class="govuk-service-navigation__list">
 <li class="govuk-service-navigation__item"><a class="govuk-service-navigation__link" href="/">Dashboard</a></li>
 <li class="govuk-service-navigation__item"><a class="govuk-service-navigation__link" href="/api/docs/json">API (OpenAPI)</a></li>
 <li class="govuk-service-navigation__item"><a class="govuk-service-navigation__link" href="/auth/logout">Sign out</a></li></ul></nav>
-<p class="govuk-body-s govuk-!-margin-0 console-who" data-testid="who">${esc(whoText(o.user))}</p></div></div></section>` : ''}
+<p class="govuk-body-s govuk-!-margin-0 console-who" data-testid="who">${esc(whoText(o.user))}</p>` : ''}</div></div></section>
 <div class="govuk-width-container"><main class="govuk-main-wrapper" id="main-content">
 ${o.body}
 </main></div>
@@ -159,7 +158,7 @@ export function caseGroupPage(user: ConsoleUser, v: CaseGroupView): string {
     body: `<a href="/" class="govuk-back-link">Back to the dashboard</a>
 <h1 class="govuk-heading-xl" data-testid="case-group-title"><span class="govuk-caption-l">Case group</span>${esc(v.caseGroupId)}</h1>
 ${table('Where its work is now, and why', ['Work item', 'Segment / region / team', 'With', 'Rules', 'Why'], work, [], 'placements')}
-${table(`History (${v.history.length} assignments)`, ['When', 'Work item', 'From', 'To', 'Rules', 'Deciding rule', 'Because of'], v.history.map((h) => [esc(h.at.slice(0, 19).replace('T', ' ')), esc(h.subject === 'CASE_GROUP' ? 'Case group' : `${h.subject === 'APPROVAL_TASK' ? 'Approval task' : 'SR'} ${h.srId ?? ''}`), esc(h.previousSegment ?? '-'), esc([h.segment, h.region, h.team].filter(Boolean).join(' / ')), esc(h.rulesVersion), esc(h.ruleId ?? '-'), esc(h.input ?? '-')]), [], 'history')}
+${table(`History (${v.history.length} assignments)`, ['When', 'Work item', 'From', 'To', 'Deciding rule (version)', 'Because of'], v.history.map((h) => [esc(h.at.slice(0, 19).replace('T', ' ')), esc(h.subject === 'CASE_GROUP' ? 'Case group' : `${h.subject === 'APPROVAL_TASK' ? 'Approval task' : 'SR'} ${h.srId ?? ''}`), esc(h.previousSegment ?? '-'), esc([h.segment, h.region, h.team].filter(Boolean).join(' / ')), `${esc(h.ruleId ?? '-')} (${esc(h.rulesVersion)})`, esc(h.input ?? '-')]), [], 'history')}
 ${v.orphans.length === 0 ? '' : table('Orphan flags', ['Left with', 'Why', 'State', 'When'], v.orphans.map((o) => [esc(o.userId), esc(o.cause), esc(o.state), esc(o.at.slice(0, 19).replace('T', ' '))]))}
 ${v.emails.length === 0 ? '' : table('Emails sent about it', ['Inbox', 'Outcome', 'When'], v.emails.map((e) => [esc(e.inbox), esc(e.outcome), esc(e.at.slice(0, 19).replace('T', ' '))]))}`,
   });

@@ -75,6 +75,7 @@ export function createConsoleApp(d: ConsoleDeps): ConsoleApp {
         onFatal: d.onFatal,
       });
       await sink.start();
+      log.info({ url: server.url }, 'console started');
     },
     stop() {
       stopped ??= (async () => {

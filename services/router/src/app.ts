@@ -7,7 +7,7 @@ import type { RouterConfig } from './config.ts';
 import { createIngestStage } from './ingest-stage.ts';
 import { createPeopleStage } from './people-stage.ts';
 import { createRouteStage } from './route-stage.ts';
-import { STAGES } from './state-keys.ts';
+import { STAGES, STATE_KEYS, WAITING_BUCKETS } from './state-keys.ts';
 
 export interface RouterDeps {
   readonly config: RouterConfig;
@@ -103,6 +103,24 @@ export function createRouterApp(deps: RouterDeps): RouterApp {
   };
 
   const tick = (): Promise<void> => ticks.write(now().toISOString());
+
+  // /metrics: the facts waiting in each restored route partition, read from its waiting index at scrape time.
+  const route = runners.route;
+  if (route && deps.metrics) {
+    deps.metrics.waiting(`${config.groupId}.route`, async () => {
+      const state = route.taskState;
+      if (!state) return [];
+      const out: { partition: number; caseGroups: number; oldestAt: string | null }[] = [];
+      for (const a of route.assignment().filter((x) => x.ready)) {
+        const keys = [STATE_KEYS.waitingLegacy(a.partition), ...Array.from({ length: WAITING_BUCKETS }, (_, b) => STATE_KEYS.waiting(a.partition, b))];
+        const waiting: Record<string, string> = {};
+        for (const share of await Promise.all(keys.map((k) => state.peek<Record<string, string>>(k)))) Object.assign(waiting, share ?? {});
+        const arrivals = Object.values(waiting).sort();
+        out.push({ partition: a.partition, caseGroups: arrivals.length, oldestAt: arrivals[0] ?? null });
+      }
+      return out;
+    });
+  }
 
   let timer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;

@@ -140,14 +140,15 @@ export function createSinkRunner(opts: SinkRunnerOptions): SinkRunner {
     await c.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+      eachBatch: async (payload) => {
+        const { batch } = payload;
         if (batch.messages.length === 0) return;
         const contract = unqualify(batch.topic, opts.namespace) as TopicName;
         const last = batch.messages[batch.messages.length - 1];
         if (!last) return;
         const next = (BigInt(last.offset) + 1n).toString();
         for (let attempt = 0; ; attempt += 1) {
-          if (!isRunning() || isStale() || stopping.signal.aborted) return;
+          if (!payload.isRunning() || payload.isStale() || stopping.signal.aborted) return;
           try {
             const started = performance.now();
             const records: SinkRecord[] = [];
@@ -165,13 +166,13 @@ export function createSinkRunner(opts: SinkRunnerOptions): SinkRunner {
             metrics?.retried(e.code);
             const wait = backoffDelay(attempt, opts.retry.initialMs, opts.retry.maxMs);
             log.warn({ [LOG_FIELDS.code]: e.code, [LOG_FIELDS.topic]: contract, [LOG_FIELDS.partition]: batch.partition, attempt, waitMs: wait }, 'sink batch not written; retrying');
-            await heartbeat().catch(() => undefined);
+            await payload.heartbeat().catch(() => undefined);
             await sleepUnlessAborted(wait, stopping.signal);
           }
         }
         // Kafka's commit trails the database; a failure here costs a re-read that the store skips.
         await c.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]).catch(() => undefined);
-        await heartbeat().catch(() => undefined);
+        await payload.heartbeat().catch(() => undefined);
       },
     });
   };

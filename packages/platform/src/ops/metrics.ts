@@ -13,7 +13,20 @@ export const METRICS = {
   tasksAssigned: 'cms_partitions_assigned',
   info: 'cms_service_info',
   emails: 'cms_emails_total',
+  dependencyErrors: 'cms_dependency_errors_total',
+  waitingCaseGroups: 'cms_facts_waiting_case_groups',
+  waitingOldest: 'cms_facts_waiting_oldest_seconds',
 } as const;
+
+/** Which dependency a retryable code is the failure of (Redis, the schema registry, the broker, the database). */
+const DEPENDENCY_OF: Readonly<Record<string, string>> = { CMS_REDIS_UNAVAILABLE: 'redis', CMS_REGISTRY_UNAVAILABLE: 'registry', CMS_KAFKA_UNAVAILABLE: 'broker', CMS_DATABASE_UNAVAILABLE: 'database', CMS_SMTP_UNAVAILABLE: 'smtp' };
+
+/** Case groups with facts waiting for what they refer to, in one partition of a stage, and the oldest arrival. */
+export interface WaitingView {
+  readonly partition: number;
+  readonly caseGroups: number;
+  readonly oldestAt: string | null;
+}
 
 /** What the runner reports, with no prom-client type in it (the runner stays free of the metrics library). */
 export interface RunnerMetrics {
@@ -38,6 +51,8 @@ export interface ServiceMetrics {
   runner(group: string): RunnerMetrics;
   /** Reads lag, assignment and restore progress from a started runner at each scrape. */
   watch(group: string, view: RunnerView): void;
+  /** Reads, at each scrape, the facts waiting in a stage's partitions (the router's route stage). */
+  waiting(group: string, read: () => Promise<readonly WaitingView[]>): void;
   /** One SMTP attempt of the notifier, by inbox (SCR, ECH) and outcome (sent, retrying, failed). */
   email(inbox: string, outcome: 'sent' | 'retrying' | 'failed'): void;
   /**
@@ -57,6 +72,37 @@ export function createServiceMetrics(service: string): ServiceMetrics {
   const commit = new Histogram({ name: METRICS.commitSeconds, help: 'Time to publish a batch\'s outputs and commit its transaction.', labelNames: ['group'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] });
   const retries = new Counter({ name: METRICS.retries, help: 'Retryable failures waited out, by code (CMS_REDIS_UNAVAILABLE, CMS_REGISTRY_UNAVAILABLE, CMS_KAFKA_UNAVAILABLE, ...).', labelNames: ['group', 'code'], registers: [registry] });
   const views = new Map<string, RunnerView>();
+  const waitingReaders = new Map<string, () => Promise<readonly WaitingView[]>>();
+  const dependencyErrors = new Counter({ name: METRICS.dependencyErrors, help: 'Failures of a dependency waited out (redis, registry, broker, database, smtp), from the retryable codes.', labelNames: ['group', 'dependency'], registers: [registry] });
+  // One read per scrape for both gauges (the case groups and the oldest arrival come from the same index).
+  let waitingRead: Promise<[string, readonly WaitingView[]][]> | undefined;
+  const readWaiting = (): Promise<[string, readonly WaitingView[]][]> => {
+    waitingRead ??= Promise.all([...waitingReaders].map(async ([group, read]) => [group, await read().catch(() => [])] as [string, readonly WaitingView[]])).finally(() => {
+      setTimeout(() => { waitingRead = undefined; }, 1_000).unref();
+    });
+    return waitingRead;
+  };
+  new Gauge({
+    name: METRICS.waitingCaseGroups,
+    help: 'Case groups with facts waiting for what they refer to (an application, an SR), per partition.',
+    labelNames: ['group', 'partition'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [group, list] of await readWaiting()) for (const w of list) this.set({ group, partition: String(w.partition) }, w.caseGroups);
+    },
+  });
+  new Gauge({
+    name: METRICS.waitingOldest,
+    help: 'Age of the oldest fact waiting, per partition (0 when none waits); facts expire after the wait expiry.',
+    labelNames: ['group', 'partition'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const now = Date.now();
+      for (const [group, list] of await readWaiting()) for (const w of list) this.set({ group, partition: String(w.partition) }, w.oldestAt === null ? 0 : Math.max(0, (now - Date.parse(w.oldestAt)) / 1000));
+    },
+  });
   const emails = new Counter({ name: METRICS.emails, help: 'SMTP attempts by inbox and outcome (sent; retrying: a retryable refusal; failed: refused for good).', labelNames: ['inbox', 'outcome'], registers: [registry] });
   new Gauge({
     name: METRICS.consumerLag,
@@ -124,11 +170,16 @@ export function createServiceMetrics(service: string): ServiceMetrics {
         },
         retried(code) {
           retries.inc({ group, code });
+          const dependency = DEPENDENCY_OF[code];
+          if (dependency) dependencyErrors.inc({ group, dependency });
         },
       };
     },
     watch(group, view) {
       views.set(group, view);
+    },
+    waiting(group, read) {
+      waitingReaders.set(group, read);
     },
     email(inbox, outcome) {
       emails.inc({ inbox, outcome });

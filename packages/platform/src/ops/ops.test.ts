@@ -34,6 +34,23 @@ describe('service metrics', () => {
     expect(text).toContain(`${METRICS.emails}{inbox="SCR",outcome="sent",service="router"} 1`);
   });
 
+  it('names the dependency behind a retry, and shows the facts waiting with the age of the oldest', async () => {
+    const m = createServiceMetrics('router');
+    m.runner('router.route').retried('CMS_REGISTRY_UNAVAILABLE');
+    m.runner('router.route').retried('CMS_STATE_REBUILDING');
+    const tenMinutesAgo = new Date(Date.now() - 600_000).toISOString();
+    m.waiting('router.route', () => Promise.resolve([{ partition: 0, caseGroups: 3, oldestAt: tenMinutesAgo }, { partition: 1, caseGroups: 0, oldestAt: null }]));
+    const text = await m.registry.metrics();
+    expect(text).toContain(`${METRICS.dependencyErrors}{group="router.route",dependency="registry",service="router"} 1`);
+    expect(text).not.toMatch(/dependency="[^"]*"[^\n]*} 0\n/);
+    expect(text).toContain(`${METRICS.waitingCaseGroups}{group="router.route",partition="0",service="router"} 3`);
+    expect(text).toContain(`${METRICS.waitingCaseGroups}{group="router.route",partition="1",service="router"} 0`);
+    const oldest = Number(new RegExp(`${METRICS.waitingOldest}\\{group="router.route",partition="0",service="router"\\} ([\\d.]+)`).exec(text)?.[1]);
+    expect(oldest).toBeGreaterThanOrEqual(600);
+    expect(oldest).toBeLessThan(700);
+    expect(text).toContain(`${METRICS.waitingOldest}{group="router.route",partition="1",service="router"} 0`);
+  });
+
   it('a broker away leaves lag out of the scrape instead of failing it', async () => {
     const m = createServiceMetrics('router');
     m.watch('g', view({ lag: () => Promise.reject(new Error('broker away')) }));

@@ -213,6 +213,10 @@ export function createTaskState(opts: TaskStateOptions) {
     unverify(task: number): void {
       verified.delete(task);
     },
+    /** A committed value, read outside any input (a metrics scrape): never touches a handler's writes. */
+    async peek<T>(key: string): Promise<T | undefined> {
+      return (await read(key)) as T | undefined;
+    },
     /** The store a handler uses for one input of task `task`. */
     store(task: number): TaskStore {
       const frame = new Map<string, Staged>();
