@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -323,6 +323,19 @@ function postgresUser(): { uid: number; gid: number } | undefined {
   return { uid, gid };
 }
 
+/**
+ * Where the data lives: under the stack's directory, unless PostgreSQL's user cannot reach it there (a
+ * clone under a directory only root may enter); then under /var/lib/cms-router, one per stack directory.
+ */
+function postgresDataDir(s: StackSettings, user: { uid: number; gid: number } | undefined): string {
+  const preferred = paths(s).postgresData;
+  if (!user) return preferred;
+  mkdirSync(join(preferred, '..'), { recursive: true });
+  if (run('test', ['-x', join(preferred, '..')], user).status === 0) return preferred;
+  const id = createHash('sha256').update(s.dir).digest('hex').slice(0, 12);
+  return join('/var/lib/cms-router', `postgres-${id}`);
+}
+
 export const postgresDriver: ServiceDriver = {
   name: 'postgres',
   ports: (s) => [s.postgresPort],
@@ -330,21 +343,20 @@ export const postgresDriver: ServiceDriver = {
   prepare: (s, say) => {
     ensureTools([TOOLS.postgres], say, () => postgresBin() !== undefined);
     const bin = postgresBin() as string;
-    const dir = paths(s).postgresData;
+    const user = postgresUser();
+    const dir = postgresDataDir(s, user);
     if (existsSync(join(dir, 'PG_VERSION'))) return;
     mkdirSync(dir, { recursive: true });
-    const user = postgresUser();
     if (user) chownSync(dir, user.uid, user.gid);
     // Trust on loopback only: a developer's and CI's database, bound to 127.0.0.1 (docker-compose sets a password).
     const init = run(join(bin, 'initdb'), ['-D', dir, '-U', 'cms', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8'], user ?? {});
     if (init.status !== 0) throw new CmsError('CMS_STACK_NOT_READY', `PostgreSQL initdb failed: ${init.output.trim().split('\n').slice(-3).join(' | ')}`);
-    writeFileSync(join(dir, 'cms-created'), '');
   },
   start: (s) => {
     const p = paths(s);
     const user = postgresUser();
     // No Unix socket (its default directory needs root to create); TCP on the stack's host only.
-    return spawnDetached(join(postgresBin() as string, 'postgres'), ['-D', p.postgresData, '-h', s.host, '-p', String(s.postgresPort), '-c', 'unix_socket_directories=', '-c', 'max_connections=200', '-c', 'shared_buffers=64MB'], {
+    return spawnDetached(join(postgresBin() as string, 'postgres'), ['-D', postgresDataDir(s, user), '-h', s.host, '-p', String(s.postgresPort), '-c', 'unix_socket_directories=', '-c', 'max_connections=200', '-c', 'shared_buffers=64MB'], {
       logFile: p.log('postgres'),
       pidFile: p.pid('postgres'),
       ...(user ?? {}),

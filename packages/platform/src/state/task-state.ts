@@ -215,7 +215,11 @@ export function createTaskState(opts: TaskStateOptions) {
     },
     /** A committed value, read outside any input (a metrics scrape): never touches a handler's writes. */
     async peek<T>(key: string): Promise<T | undefined> {
-      return (await read(key)) as T | undefined;
+      if (cache.has(key)) return cache.get(key) as T | undefined;
+      // Not remembered: a commit may write the key while this read is in flight, and the cache must not
+      // end up holding the older value.
+      const raw = await redisCall('peek state', () => redis.get(docKey(key)));
+      return raw === null ? undefined : (JSON.parse(raw) as T);
     },
     /** The store a handler uses for one input of task `task`. */
     store(task: number): TaskStore {
