@@ -164,9 +164,12 @@ first; the command refuses while any of the service's consumer groups has member
                    runs when it starts). Started again, the service replays its inbox from an empty state
                    and publishes its outputs again with the same ids (consumers that key by id see each
                    once). Rewinding a group by hand instead would leave Redis ahead of the replay.
-  --since <T>      only the stateless ingest stage, to that time: it re-reads upstream facts written since
-                   then (if the topics still hold them), and the stages after it recognise what they have
-                   already applied. A stateful stage cannot go back to a time: only its latest state is kept.
+  --since <T>      the whole service to that time. The ingest stage re-reads upstream facts written since
+                   then (if the topics still hold them; the stages after it recognise what they already
+                   applied). Each stateful stage keeps only its latest state, so its state as of T is made
+                   again: emptied, replayed from the beginning of its kept inbox without publishing up to
+                   the inbox offset of T (a boundary kept in its state, so a crash mid-replay keeps it),
+                   then publishing again, with the same ids, what its inputs since T caused.
 The notifier is not offered: its inputs are not all kept, and its state is its send-once ledger, which
 restores itself from its changelog and cms.notifications.v1.
 
@@ -382,7 +385,7 @@ async function main(argv: string[]): Promise<number> {
       const spec = REBUILDABLE[service];
       const result = await rebuild(kafka, namespace, { service, groupBase: process.env[spec.groupEnv] || spec.defaultGroup, ...(values.since ? { since: values.since } : {}) }, progressBar('state cleared'));
       if (values.json) console.log(JSON.stringify(result, null, 2));
-      else for (const st of result.stages) console.log(`${service} ${st.stage}: group ${st.group} rewound to ${st.rewound}${st.stateKeysCleared > 0 ? `, ${st.stateKeysCleared} state keys cleared` : ''}`);
+      else for (const st of result.stages) console.log(`${service} ${st.stage}: group ${st.group} rewound to ${st.rewound}${st.stateKeysCleared > 0 ? `, ${st.stateKeysCleared} state keys cleared` : ''}${st.quietUntil ? `; replays without publishing below inbox offsets ${Object.entries(st.quietUntil).map(([p, o]) => `${p}:${o}`).join(', ')}` : ''}`);
       console.error(`[rebuild] start ${service} again: it restores the cleared state and replays from where it was rewound`);
       return 0;
     }

@@ -1,6 +1,6 @@
 import { CmsError } from '@cms-router/errors';
 import { qualify, TOPICS, type TopicName } from '@cms-router/events';
-import { createRecordWriter, offsetsAtTime, readLatestByKey, type createKafka, type ToolRecord } from '@cms-router/platform';
+import { createRecordWriter, offsetsAtTime, readLatestByKey, STATE_CONTROL_KEYS, type createKafka, type ToolRecord } from '@cms-router/platform';
 import type { Progress } from './what-if-sources.ts';
 
 type Kafka = ReturnType<typeof createKafka>;
@@ -41,12 +41,19 @@ export const REBUILDABLE: Readonly<Record<'router' | 'sr-events', { readonly gro
 export interface RebuildPlan {
   readonly service: keyof typeof REBUILDABLE;
   readonly groupBase: string;
-  /** Rewind the stateless ingest stage to this time (ISO); without it, the stateful stages are rebuilt from the beginning. */
+  /** Rewind the whole service to this time (ISO): ingest to it, each stateful stage rebuilt to its state then. Without it, the stateful stages are rebuilt from the beginning. */
   readonly since?: string;
 }
 
 export interface RebuildResult {
-  readonly stages: readonly { readonly stage: string; readonly group: string; readonly rewound: string; readonly stateKeysCleared: number }[];
+  readonly stages: readonly {
+    readonly stage: string;
+    readonly group: string;
+    readonly rewound: string;
+    readonly stateKeysCleared: number;
+    /** A stateful stage rebuilt to a time: per partition, the inbox offset below which it replays without publishing. */
+    readonly quietUntil?: Readonly<Record<string, string>>;
+  }[];
 }
 
 /**
@@ -55,25 +62,47 @@ export interface RebuildResult {
  *   tombstone for every live key of its changelog, which the stage's next start applies to Redis through
  *   the restore it always runs (the changelog is ahead of Redis's marker). The service then replays its
  *   inbox from an empty state and publishes its outputs again, with the same ids;
- * - with `since`, the stateless ingest stage to that time (it re-reads upstream facts; the stages after
- *   it recognise what they already applied). A stateful stage cannot be rewound to a time: its state as
- *   of then is not kept, only its latest.
+ * - with `since`, every stage to that time. The stateless ingest stage is rewound to it (it re-reads
+ *   upstream facts written since, if the topics still hold them; the stages after it recognise what they
+ *   already applied). A stateful stage keeps only its latest state, so its state as of then is made
+ *   again: emptied, rewound to the beginning of its kept inbox, and given a boundary per partition (the
+ *   inbox offset of that time) below which it replays without publishing (the runner's quiet replay). It
+ *   publishes again, with the same ids, only what its inputs since then caused.
  * Refused while any of the service's groups has members: a running instance would keep its state.
  */
 export async function rebuild(kafka: Kafka, namespace: string | undefined, plan: RebuildPlan, progress?: Progress): Promise<RebuildResult> {
   const spec = REBUILDABLE[plan.service];
-  const stages = spec.stages.filter((s) => (plan.since === undefined ? s.changelog !== null : s.changelog === null));
+  const stages = plan.since === undefined ? spec.stages.filter((s) => s.changelog !== null) : spec.stages;
   const admin = kafka.admin();
   await admin.connect();
   try {
     const described = await admin.describeGroups(stages.map((s) => s.group(plan.groupBase)));
     const running = described.groups.filter((g) => g.members.length > 0);
     if (running.length > 0) throw new CmsError('CMS_CONFIG_INVALID', `stop ${plan.service} first: its consumer group${running.length === 1 ? '' : 's'} ${running.map((g) => `${g.groupId} (${g.members.length} member${g.members.length === 1 ? '' : 's'})`).join(', ')} ${running.length === 1 ? 'has' : 'have'} running instances`);
-    const out: { stage: string; group: string; rewound: string; stateKeysCleared: number }[] = [];
+    const out: RebuildResult['stages'][number][] = [];
     for (const s of stages) {
       const group = s.group(plan.groupBase);
-      let cleared = 0;
-      if (s.changelog) cleared = await emptyChangelog(kafka, qualify(s.changelog, namespace), progress);
+      if (s.changelog) {
+        const changelog = qualify(s.changelog, namespace);
+        const cleared = await emptyChangelog(kafka, changelog, progress);
+        const inbox = qualify(s.inputs[0] as TopicName, namespace);
+        await admin.resetOffsets({ groupId: group, topic: inbox, earliest: true });
+        if (plan.since === undefined) {
+          out.push({ stage: s.stage, group, rewound: 'the beginning', stateKeysCleared: cleared });
+          continue;
+        }
+        // The boundary goes in after the tombstones, on each task's own changelog partition.
+        const at = await offsetsAtTime(kafka, inbox, Date.parse(plan.since));
+        const boundaries = [...at].filter(([, offset]) => BigInt(offset) > 0n);
+        const writer = await createRecordWriter(kafka);
+        try {
+          if (boundaries.length > 0) await writer.send(changelog, boundaries.map(([partition, until]) => ({ key: STATE_CONTROL_KEYS.quietUntil, value: Buffer.from(JSON.stringify({ until, since: plan.since })), partition })));
+        } finally {
+          await writer.close();
+        }
+        out.push({ stage: s.stage, group, rewound: `the beginning, publishing again from ${plan.since}`, stateKeysCleared: cleared, quietUntil: Object.fromEntries(boundaries.map(([p, o]) => [String(p), o])) });
+        continue;
+      }
       for (const input of s.inputs) {
         const topic = qualify(input, namespace);
         if (plan.since === undefined) await admin.resetOffsets({ groupId: group, topic, earliest: true });
@@ -82,7 +111,7 @@ export async function rebuild(kafka: Kafka, namespace: string | undefined, plan:
           await admin.setOffsets({ groupId: group, topic, partitions: [...at].map(([partition, offset]) => ({ partition, offset })) });
         }
       }
-      out.push({ stage: s.stage, group, rewound: plan.since ?? 'the beginning', stateKeysCleared: cleared });
+      out.push({ stage: s.stage, group, rewound: plan.since ?? 'the beginning', stateKeysCleared: 0 });
     }
     return { stages: out };
   } finally {

@@ -9,7 +9,7 @@ export { followTopic, type TopicFollower } from './kafka/follow.ts';
 export { createRecordWriter, groupBehind, offsetsAtTime, readKeyHistory, topicEnds, type RecordWriter, type ToolRecord } from './kafka/writer.ts';
 export { createTickWriter, type TickWriter, type TickWriterOptions } from './kafka/ticks.ts';
 export { createKafkaRunner, type Handler, type HandlerContext, type InboundRecord, type KafkaRunner, type OutboundRecord, type RunnerOptions, type RunnerStateOptions, type RunnerStats } from './kafka/runner.ts';
-export { createTaskState, type TaskState, type TaskStore, type TaskStateStats } from './state/task-state.ts';
+export { createTaskState, STATE_CONTROL_KEYS, type TaskState, type TaskStore, type TaskStateStats } from './state/task-state.ts';
 export { backoffDelay, sleepUnlessAborted } from './kafka/backoff.ts';
 export { onShutdownSignal, withTimeout } from './shutdown.ts';
 export { runService, runnerDefaults, type RunnableService, type ServiceParts } from './service.ts';

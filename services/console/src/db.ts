@@ -92,8 +92,10 @@ export async function openConsoleDb(url: string, schema: string): Promise<Consol
         const stored = (await c.query<{ next_offset: string }>(`SELECT next_offset FROM ${t(TABLES.offsets)} WHERE topic = $1 AND topic_partition = $2 FOR UPDATE`, [topic, partition])).rows[0];
         const from = BigInt(stored?.next_offset ?? '0');
         let written = 0;
+        let failures = 0;
         for (const r of records) {
           if (BigInt(r.offset) < from) continue;
+          if (r.failure) failures += 1;
           for (const op of rowsOf(r)) {
             if (op.kind === 'placement') {
               if (op.row === null) await c.query(`DELETE FROM ${t(TABLES.placements)} WHERE work_key = $1`, [op.workKey]);
@@ -111,7 +113,7 @@ export async function openConsoleDb(url: string, schema: string): Promise<Consol
         }
         if (BigInt(nextOffset) > from) await c.query(`UPDATE ${t(TABLES.offsets)} SET next_offset = $3, updated_at = now() WHERE topic = $1 AND topic_partition = $2`, [topic, partition, nextOffset]);
         await c.query('COMMIT');
-        return { written };
+        return { written, failures };
       } catch (err) {
         await c?.query('ROLLBACK').catch(() => undefined);
         throw toDbError(err);

@@ -20,7 +20,7 @@ import type { ServiceMetrics } from '../ops/metrics.ts';
 import type { Logger } from '../logger.ts';
 import type { Redis } from '../redis.ts';
 import type { Serde } from '../registry.ts';
-import { createTaskState, stateLost, type TaskState, type TaskStore } from '../state/task-state.ts';
+import { createTaskState, STATE_CONTROL_KEYS, stateLost, type TaskState, type TaskStore } from '../state/task-state.ts';
 import { backoffDelay } from './backoff.ts';
 import { untilReady } from './client.ts';
 import { toCmsError } from './errors.ts';
@@ -338,25 +338,33 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
 
   /** Decode + handle one record. Returns the records to produce; throws only retryable errors. */
   const processOne = async (topic: string, partition: number, message: KafkaMessage, decoded?: InboundRecord): Promise<Pending[]> => {
+    const store = taskState?.store(partition);
+    // A rebuild to a time: below the boundary the input only rebuilds state; what it caused was published the first time.
+    const quiet = store ? await quietReplay(store, message.offset) : false;
     let record: InboundRecord;
     try {
       record = decoded ?? (await decodeRecord(topic, partition, message));
     } catch (err) {
       const e = toCmsError(err);
       if (e.retryable) throw e;
+      if (quiet) return [];
       return [{ topic: deadLetterTopic, message: deadLetter(topic, partition, message, e) }];
     }
     const headers = record.headers;
     let outputs: readonly OutboundRecord[];
-    const store = taskState?.store(partition);
     try {
       outputs = await opts.handler(record, { store: store ?? noStore });
     } catch (err) {
       taskState?.dropInput(partition);
       const e = toCmsError(err);
       if (e.retryable) throw e;
+      if (quiet) return [];
       log.warn({ [LOG_FIELDS.code]: e.code, [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.offset]: message.offset, [LOG_FIELDS.eventId]: headers.eventId, [LOG_FIELDS.correlationId]: headers.correlationId ?? headers.eventId, err: e }, 'record dead-lettered');
       return [{ topic: deadLetterTopic, message: deadLetter(topic, partition, message, e) }];
+    }
+    if (quiet) {
+      taskState?.keepInput(partition);
+      return [];
     }
     const producedAt = new Date().toISOString();
     const pending: Pending[] = [];
@@ -869,6 +877,21 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
   };
   opts.metrics?.watch(opts.groupId, { lag: () => runner.lag(), assignment: () => runner.assignment(), joined: () => runner.joined(), restores: () => taskState?.stats });
   return runner;
+}
+
+/**
+ * A stage rebuilt to a time (`cms-router rebuild <service> --since`) replays its kept inbox from the start
+ * with an empty state, and the rebuild leaves a boundary in the state: the inbox offset of that time, per
+ * task. Inputs below it rebuild the state and publish nothing (their outputs, rejections and dead letters
+ * were published the first time); the first input at or past it removes the boundary, in its own
+ * transaction, and the stage is live again. The boundary is state, so a crash mid-replay keeps it.
+ */
+async function quietReplay(store: TaskStore, offset: string): Promise<boolean> {
+  const boundary = await store.get<{ readonly until: string }>(STATE_CONTROL_KEYS.quietUntil);
+  if (!boundary) return false;
+  if (BigInt(offset) < BigInt(boundary.until)) return true;
+  store.put(STATE_CONTROL_KEYS.quietUntil, undefined);
+  return false;
 }
 
 /** The store of a runner without state: a handler that asks for it has a bug. */

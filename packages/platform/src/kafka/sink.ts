@@ -35,7 +35,7 @@ export interface SinkStore {
    * after it, store `nextOffset`. Records below the stored offset were written before (a replay after a
    * crash or a rebalance) and are skipped. Throws a retryable CmsError when the database is away.
    */
-  apply(topic: TopicName, partition: number, records: readonly SinkRecord[], nextOffset: string): Promise<{ readonly written: number }>;
+  apply(topic: TopicName, partition: number, records: readonly SinkRecord[], nextOffset: string): Promise<{ readonly written: number; readonly failures: number }>;
   /** The stored next offset of each partition of a topic: where the consumer seeks on assignment. */
   positions(topic: TopicName): Promise<ReadonlyMap<number, string>>;
 }
@@ -153,8 +153,9 @@ export function createSinkRunner(opts: SinkRunnerOptions): SinkRunner {
             const started = performance.now();
             const records: SinkRecord[] = [];
             for (const m of batch.messages) records.push(await decode(batch.topic, batch.partition, m));
-            await opts.store.apply(contract, batch.partition, records, next);
-            metrics?.committed(contract, { outputs: records.filter((r) => !r.failure).length, rejections: 0, deadLetters: records.filter((r) => r.failure).length }, (performance.now() - started) / 1000);
+            const done = await opts.store.apply(contract, batch.partition, records, next);
+            // What was written now: records read again after a crash (skipped by the store) are not counted twice.
+            metrics?.committed(contract, { outputs: done.written - done.failures, rejections: 0, deadLetters: done.failures }, (performance.now() - started) / 1000);
             opts.onCommitted?.(records);
             break;
           } catch (err) {
@@ -170,7 +171,9 @@ export function createSinkRunner(opts: SinkRunnerOptions): SinkRunner {
             await sleepUnlessAborted(wait, stopping.signal);
           }
         }
-        // Kafka's commit trails the database; a failure here costs a re-read that the store skips.
+        // The fetch position moves past the batch; Kafka's commit trails the database (a failure here
+        // costs a re-read that the store skips).
+        payload.resolveOffset(last.offset);
         await c.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]).catch(() => undefined);
         await payload.heartbeat().catch(() => undefined);
       },
