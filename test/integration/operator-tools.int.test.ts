@@ -436,7 +436,7 @@ describe('operator tools on the real stack', () => {
     const rebuilt = await cli(s, ['rebuild', 'router', '--yes', '--since', since, '--json']);
     expect(rebuilt.code, rebuilt.stderr).toBe(0);
     const stages = (JSON.parse(rebuilt.stdout) as { stages: { stage: string; stateKeysCleared: number; quietUntil?: Record<string, string> }[] }).stages;
-    expect(stages.map((x) => x.stage)).toEqual(['ingest', 'people', 'route']);
+    expect(stages.map((x) => x.stage)).toEqual(['people', 'route']);
     expect(Object.keys(stages.find((x) => x.stage === 'route')?.quietUntil ?? {}).length).toBeGreaterThan(0);
     s.services[0] = startServiceProcess('router', s.env);
     await waitForStarted(s.services[0]);

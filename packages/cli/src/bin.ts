@@ -155,7 +155,7 @@ exit codes:
   2  usage error
   3  some records could not be replayed (each is listed, with why)`;
 
-const REBUILD_HELP = `usage: npm run cli -- rebuild <router|sr-events> --yes [--since <ISO time>] [--json]
+const REBUILD_HELP = `usage: npm run cli -- rebuild <router|sr-events> --yes [--since <ISO time> | --ingest-since <ISO time>] [--json]
 
 Rewinds a stopped service so that its state agrees with where it will read from. Stop every instance
 first; the command refuses while any of the service's consumer groups has members.
@@ -164,12 +164,15 @@ first; the command refuses while any of the service's consumer groups has member
                    runs when it starts). Started again, the service replays its inbox from an empty state
                    and publishes its outputs again with the same ids (consumers that key by id see each
                    once). Rewinding a group by hand instead would leave Redis ahead of the replay.
-  --since <T>      the whole service to that time. The ingest stage re-reads upstream facts written since
-                   then (if the topics still hold them; the stages after it recognise what they already
-                   applied). Each stateful stage keeps only its latest state, so its state as of T is made
-                   again: emptied, replayed from the beginning of its kept inbox without publishing up to
-                   the inbox offset of T (a boundary kept in its state, so a crash mid-replay keeps it),
-                   then publishing again, with the same ids, what its inputs since T caused.
+  --since <T>      every stateful stage to its state at that time. Each keeps only its latest state, so
+                   its state as of T is made again: emptied, replayed from the beginning of its kept inbox
+                   without publishing up to the inbox offset of T (a boundary kept in its state, so a
+                   crash mid-replay keeps it), then publishing again, with the same ids, only what its
+                   inputs since T caused. The ingest stage stays where it is (the inboxes hold its work).
+  --ingest-since <T>
+                   only the stateless ingest stage, to that time: it re-reads upstream facts written since
+                   then (if the topics still hold them) into the inboxes again, where the stages after it
+                   recognise what they already applied.
 The notifier is not offered: its inputs are not all kept, and its state is its send-once ledger, which
 restores itself from its changelog and cms.notifications.v1.
 
@@ -375,15 +378,18 @@ async function main(argv: string[]): Promise<number> {
       return result.skipped.length > 0 ? 3 : 0;
     }
     case 'rebuild': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { yes: { type: 'boolean' }, since: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } } });
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { yes: { type: 'boolean' }, since: { type: 'string' }, 'ingest-since': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } } });
       const service = positionals[0];
       if (values.help || (service !== 'router' && service !== 'sr-events') || !values.yes) {
         return usage(values.help, service === 'notifier' ? `the notifier is not rebuilt this way (see below)\n\n${REBUILD_HELP}` : REBUILD_HELP);
       }
-      if (values.since !== undefined && Number.isNaN(Date.parse(values.since))) throw new CmsError('CMS_CONFIG_INVALID', `--since ${values.since} is not an ISO-8601 time`);
+      if (values.since !== undefined && values['ingest-since'] !== undefined) return usage(false, `--since and --ingest-since are different rebuilds: choose one\n\n${REBUILD_HELP}`);
+      for (const [flag, v] of [['--since', values.since], ['--ingest-since', values['ingest-since']]] as const) {
+        if (v !== undefined && Number.isNaN(Date.parse(v))) throw new CmsError('CMS_CONFIG_INVALID', `${flag} ${v} is not an ISO-8601 time`);
+      }
       const { kafka, namespace } = platformFromEnv();
       const spec = REBUILDABLE[service];
-      const result = await rebuild(kafka, namespace, { service, groupBase: process.env[spec.groupEnv] || spec.defaultGroup, ...(values.since ? { since: values.since } : {}) }, progressBar('state cleared'));
+      const result = await rebuild(kafka, namespace, { service, groupBase: process.env[spec.groupEnv] || spec.defaultGroup, ...(values.since ? { since: values.since } : {}), ...(values['ingest-since'] ? { ingestSince: values['ingest-since'] } : {}) }, progressBar('state cleared'));
       if (values.json) console.log(JSON.stringify(result, null, 2));
       else for (const st of result.stages) console.log(`${service} ${st.stage}: group ${st.group} rewound to ${st.rewound}${st.stateKeysCleared > 0 ? `, ${st.stateKeysCleared} state keys cleared` : ''}${st.quietUntil ? `; replays without publishing below inbox offsets ${Object.entries(st.quietUntil).map(([p, o]) => `${p}:${o}`).join(', ')}` : ''}`);
       console.error(`[rebuild] start ${service} again: it restores the cleared state and replays from where it was rewound`);

@@ -41,8 +41,10 @@ export const REBUILDABLE: Readonly<Record<'router' | 'sr-events', { readonly gro
 export interface RebuildPlan {
   readonly service: keyof typeof REBUILDABLE;
   readonly groupBase: string;
-  /** Rewind the whole service to this time (ISO): ingest to it, each stateful stage rebuilt to its state then. Without it, the stateful stages are rebuilt from the beginning. */
+  /** Rebuild each stateful stage to its state at this time (ISO), publishing again only what followed. Without it (and without ingestSince), the stateful stages are rebuilt from the beginning. */
   readonly since?: string;
+  /** Instead: rewind only the stateless ingest stage to this time (ISO), to re-read upstream facts. */
+  readonly ingestSince?: string;
 }
 
 export interface RebuildResult {
@@ -62,17 +64,18 @@ export interface RebuildResult {
  *   tombstone for every live key of its changelog, which the stage's next start applies to Redis through
  *   the restore it always runs (the changelog is ahead of Redis's marker). The service then replays its
  *   inbox from an empty state and publishes its outputs again, with the same ids;
- * - with `since`, every stage to that time. The stateless ingest stage is rewound to it (it re-reads
- *   upstream facts written since, if the topics still hold them; the stages after it recognise what they
- *   already applied). A stateful stage keeps only its latest state, so its state as of then is made
- *   again: emptied, rewound to the beginning of its kept inbox, and given a boundary per partition (the
- *   inbox offset of that time) below which it replays without publishing (the runner's quiet replay). It
- *   publishes again, with the same ids, only what its inputs since then caused.
+ * - with `since`, every stateful stage to its state at that time. It keeps only its latest state, so its
+ *   state as of then is made again: emptied, rewound to the beginning of its kept inbox, and given a
+ *   boundary per partition (the inbox offset of that time) below which it replays without publishing
+ *   (the runner's quiet replay). It publishes again, with the same ids, only what its inputs since then
+ *   caused. The ingest stage is left where it is: the inboxes already hold what it wrote;
+ * - with `ingestSince`, only the stateless ingest stage, to that time: it re-reads upstream facts written
+ *   since (if the topics still hold them) and writes them to the inboxes again.
  * Refused while any of the service's groups has members: a running instance would keep its state.
  */
 export async function rebuild(kafka: Kafka, namespace: string | undefined, plan: RebuildPlan, progress?: Progress): Promise<RebuildResult> {
   const spec = REBUILDABLE[plan.service];
-  const stages = plan.since === undefined ? spec.stages.filter((s) => s.changelog !== null) : spec.stages;
+  const stages = spec.stages.filter((s) => (plan.ingestSince === undefined ? s.changelog !== null : s.changelog === null));
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -96,22 +99,20 @@ export async function rebuild(kafka: Kafka, namespace: string | undefined, plan:
         const boundaries = [...at].filter(([, offset]) => BigInt(offset) > 0n);
         const writer = await createRecordWriter(kafka);
         try {
-          if (boundaries.length > 0) await writer.send(changelog, boundaries.map(([partition, until]) => ({ key: STATE_CONTROL_KEYS.quietUntil, value: Buffer.from(JSON.stringify({ until, since: plan.since })), partition })));
+          if (boundaries.length > 0) await writer.send(changelog, boundaries.map(([partition, until]) => ({ key: STATE_CONTROL_KEYS.quietUntil(partition), value: Buffer.from(JSON.stringify({ until, since: plan.since })), partition })));
         } finally {
           await writer.close();
         }
         out.push({ stage: s.stage, group, rewound: `the beginning, publishing again from ${plan.since}`, stateKeysCleared: cleared, quietUntil: Object.fromEntries(boundaries.map(([p, o]) => [String(p), o])) });
         continue;
       }
+      const since = plan.ingestSince ?? '';
       for (const input of s.inputs) {
         const topic = qualify(input, namespace);
-        if (plan.since === undefined) await admin.resetOffsets({ groupId: group, topic, earliest: true });
-        else {
-          const at = await offsetsAtTime(kafka, topic, Date.parse(plan.since));
-          await admin.setOffsets({ groupId: group, topic, partitions: [...at].map(([partition, offset]) => ({ partition, offset })) });
-        }
+        const at = await offsetsAtTime(kafka, topic, Date.parse(since));
+        await admin.setOffsets({ groupId: group, topic, partitions: [...at].map(([partition, offset]) => ({ partition, offset })) });
       }
-      out.push({ stage: s.stage, group, rewound: plan.since ?? 'the beginning', stateKeysCleared: 0 });
+      out.push({ stage: s.stage, group, rewound: since, stateKeysCleared: 0 });
     }
     return { stages: out };
   } finally {

@@ -340,7 +340,7 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
   const processOne = async (topic: string, partition: number, message: KafkaMessage, decoded?: InboundRecord): Promise<Pending[]> => {
     const store = taskState?.store(partition);
     // A rebuild to a time: below the boundary the input only rebuilds state; what it caused was published the first time.
-    const quiet = store ? await quietReplay(store, message.offset) : false;
+    const quiet = store ? await quietReplay(store, partition, message.offset) : false;
     let record: InboundRecord;
     try {
       record = decoded ?? (await decodeRecord(topic, partition, message));
@@ -886,11 +886,11 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
  * were published the first time); the first input at or past it removes the boundary, in its own
  * transaction, and the stage is live again. The boundary is state, so a crash mid-replay keeps it.
  */
-async function quietReplay(store: TaskStore, offset: string): Promise<boolean> {
-  const boundary = await store.get<{ readonly until: string }>(STATE_CONTROL_KEYS.quietUntil);
+async function quietReplay(store: TaskStore, task: number, offset: string): Promise<boolean> {
+  const boundary = await store.get<{ readonly until: string }>(STATE_CONTROL_KEYS.quietUntil(task));
   if (!boundary) return false;
   if (BigInt(offset) < BigInt(boundary.until)) return true;
-  store.put(STATE_CONTROL_KEYS.quietUntil, undefined);
+  store.put(STATE_CONTROL_KEYS.quietUntil(task), undefined);
   return false;
 }
 
