@@ -115,6 +115,8 @@ describe('health, readiness and metrics of every service, on the full path', () 
     expect(waiting.length).toBe(sum(r, 'cms_state_tasks_ready', `group="${groups.router}.route"`));
     expect(waiting.reduce((a, [, v]) => a + v, 0)).toBe(1);
     expect(Math.max(...series(r, 'cms_facts_waiting_oldest_seconds').map(([, v]) => v))).toBeGreaterThan(0);
+    // sr-events shows its own (SR events waiting for their SR), one series per restored partition.
+    expect(series(s, 'cms_facts_waiting_case_groups').length).toBe(sum(s, 'cms_state_tasks_ready', `group="${groups.srEvents}"`));
 
     // Emails: the SMTP attempts the notifier counts as sent are the mails in the sink for these inboxes.
     const addresses = new Set(Object.values(inboxes));

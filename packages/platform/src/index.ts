@@ -16,3 +16,4 @@ export { runService, runnerDefaults, type RunnableService, type ServiceParts } f
 export { createServiceMetrics, METRICS, type RunnerMetrics, type RunnerView, type ServiceMetrics, type WaitingView } from './ops/metrics.ts';
 export { startOpsServer, type OpsServer, type ReadinessCheck } from './ops/server.ts';
 export { createSinkRunner, type SinkRecord, type SinkRunner, type SinkRunnerOptions, type SinkStore } from './kafka/sink.ts';
+export { watchWaiting } from './ops/waiting.ts';

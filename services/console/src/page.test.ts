@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { age, dashboardFragment, esc } from './page.ts';
+import { age, dashboardFragment, esc, label } from './page.ts';
 
 describe('pages', () => {
   it('escape what they show', () => {
     expect(esc('<script>"x" & \'y\'</script>')).toBe('&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;');
+  });
+  it('say places in words a person reads', () => {
+    expect([label('SPECIAL_CLIENT_RECORDS'), label('YORKSHIRE_AND_THE_HUMBER'), label('TEAM_LEADER:T-1'), label('2012 SCR Team'), label(null)]).toEqual(['Special client records', 'Yorkshire and the humber', 'Team leader inbox T-1', '2012 SCR Team', '-']);
   });
   it('say ages in words a person reads', () => {
     expect([age(12), age(600), age(5_400), age(3 * 86_400)]).toEqual(['12 s', '10 min', '1.5 h', '3.0 days']);

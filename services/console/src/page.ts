@@ -50,6 +50,19 @@ const table = (caption: string, head: readonly string[], rows: readonly (readonl
 <thead class="govuk-table__head"><tr class="govuk-table__row">${head.map((h, i) => `<th scope="col" class="govuk-table__header${numeric.includes(i) ? ' govuk-table__header--numeric' : ''}">${esc(h)}</th>`).join('')}</tr></thead>
 <tbody class="govuk-table__body">${rows.map((r) => `<tr class="govuk-table__row">${r.map((c, i) => `<td class="govuk-table__cell${numeric.includes(i) ? ' govuk-table__cell--numeric' : ''}">${c}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
 
+/**
+ * A segment, region or team id as a person reads it: SPECIAL_CLIENT_RECORDS -> "Special client records",
+ * TEAM_LEADER:T-1 -> "Team leader inbox T-1". Team names that are already words are kept.
+ */
+export function label(id: string | null | undefined): string {
+  if (!id) return '-';
+  if (id.startsWith('TEAM_LEADER:')) return `Team leader inbox ${id.slice('TEAM_LEADER:'.length)}`;
+  if (!/^[A-Z0-9_]+$/.test(id)) return id;
+  const words = id.replaceAll('_', ' ').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+const place = (...parts: (string | null | undefined)[]): string => parts.filter(Boolean).map((x) => label(x)).join(' / ');
+
 const none = (text: string): string => `<p class="govuk-body">${esc(text)}</p>`;
 
 export function age(seconds: number): string {
@@ -97,8 +110,8 @@ export function dashboardFragment(d: DashboardData): string {
   const card = (label: string, value: number, testId: string): string => `<div class="govuk-grid-column-one-quarter"><div class="console-card"><p class="govuk-body-s govuk-!-margin-bottom-1">${esc(label)}</p><p class="govuk-heading-l govuk-!-margin-bottom-0" data-testid="${testId}">${value}</p></div></div>`;
   const byPlace = new Map<string, number>();
   for (const b of d.backlog) if (b.subject === 'CASE_GROUP') {
-    const place = [b.segment, b.region].filter(Boolean).join(' / ');
-    byPlace.set(place, (byPlace.get(place) ?? 0) + b.count);
+    const where = place(b.segment, b.region);
+    byPlace.set(where, (byPlace.get(where) ?? 0) + b.count);
   }
   const movesBySegment = new Map<string, { arrived: number; left: number }>();
   for (const m of d.moves) {
@@ -111,13 +124,13 @@ export function dashboardFragment(d: DashboardData): string {
 <div class="govuk-grid-row">${card('Case groups held', total('CASE_GROUP'), 'count-case-groups')}${card('Open service requests', total('SERVICE_REQUEST'), 'count-srs')}${card('Approval tasks', total('APPROVAL_TASK'), 'count-approvals')}${card('Orphaned, not yet recovered', flagged, 'count-orphans')}</div>
 <h2 class="govuk-heading-l">Backlog</h2>
 ${bars('Case groups held, by segment and region', [...byPlace].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([label, value]) => ({ label, value })), 'chart-backlog')}
-${d.backlog.length === 0 ? none('No work is held here yet.') : table('Work in progress by segment, region and team', ['Segment', 'Region', 'Team', 'Work item', 'Count', 'Oldest'], d.backlog.map((b) => [esc(b.segment), esc(b.region ?? '-'), esc(b.team ?? '-'), esc(SUBJECT_TEXT[b.subject] ?? b.subject), String(b.count), esc(b.oldestPlacedAt.slice(0, 19).replace('T', ' '))]), [4], 'backlog')}
+${d.backlog.length === 0 ? none('No work is held here yet.') : table('Work in progress by segment, region and team', ['Segment', 'Region', 'Team', 'Work item', 'Count', 'Oldest'], d.backlog.map((b) => [esc(label(b.segment)), esc(label(b.region)), esc(label(b.team)), esc(SUBJECT_TEXT[b.subject] ?? b.subject), String(b.count), esc(b.oldestPlacedAt.slice(0, 19).replace('T', ' '))]), [4], 'backlog')}
 <h2 class="govuk-heading-l">Approval inbox</h2>
-${d.approvals.length === 0 ? none('No approval task is waiting.') : table('Approval tasks waiting for a team leader, oldest first', ['Case group', 'Service request', 'Inbox', 'Team leader', 'Waiting'], d.approvals.map((a) => [cgLink(a.caseGroupId), esc(a.srId ?? '-'), esc(a.team ?? '-'), esc(a.ownerUserId ?? 'not named'), esc(age(a.ageSeconds))]), [], 'approvals')}
+${d.approvals.length === 0 ? none('No approval task is waiting.') : table('Approval tasks waiting for a team leader, oldest first', ['Case group', 'Service request', 'Inbox', 'Team leader', 'Waiting'], d.approvals.map((a) => [cgLink(a.caseGroupId), esc(a.srId ?? '-'), esc(label(a.team)), esc(a.ownerUserId ?? 'not named'), esc(age(a.ageSeconds))]), [], 'approvals')}
 <h2 class="govuk-heading-l">Unallocated work by age</h2>
-${d.unallocated.length === 0 ? none('No case group is waiting for a caseworker.') : table('Case groups not allocated to a caseworker, by time in their place', ['Segment', 'Under 1 hour', '1 hour to 1 day', '1 to 7 days', 'Over 7 days'], d.unallocated.map((u) => [esc(u.segment), String(u.underHour), String(u.underDay), String(u.underWeek), String(u.older)]), [1, 2, 3, 4], 'unallocated')}
+${d.unallocated.length === 0 ? none('No case group is waiting for a caseworker.') : table('Case groups not allocated to a caseworker, by time in their place', ['Segment', 'Under 1 hour', '1 hour to 1 day', '1 to 7 days', 'Over 7 days'], d.unallocated.map((u) => [esc(label(u.segment)), String(u.underHour), String(u.underDay), String(u.underWeek), String(u.older)]), [1, 2, 3, 4], 'unallocated')}
 <h2 class="govuk-heading-l">Moves in the last 24 hours</h2>
-${movesBySegment.size === 0 ? none('No case group has moved in or out.') : table('Case groups arriving in and leaving each segment', ['Segment', 'Arrived', 'Left'], [...movesBySegment].map(([s, m]) => [esc(s), String(m.arrived), String(m.left)]), [1, 2], 'moves')}
+${movesBySegment.size === 0 ? none('No case group has moved in or out.') : table('Case groups arriving in and leaving each segment', ['Segment', 'Arrived', 'Left'], [...movesBySegment].map(([s, m]) => [esc(label(s)), String(m.arrived), String(m.left)]), [1, 2], 'moves')}
 <h2 class="govuk-heading-l">Orphaned case groups</h2>
 ${d.orphans.length === 0 ? none('No case group has been orphaned.') : table('Case groups left with a caseworker who moved team or lost access', ['Case group', 'Left with', 'Why', 'State', 'Since'], d.orphans.map((o) => [cgLink(o.caseGroupId), esc(o.userId), esc(o.cause.replaceAll('_', ' ').toLowerCase()), o.state === 'RECOVERED' ? '<strong class="govuk-tag govuk-tag--green">Recovered</strong>' : '<strong class="govuk-tag govuk-tag--red">Flagged</strong>', esc(o.since.slice(0, 10))]), [], 'orphans')}
 <h2 class="govuk-heading-l">Rejections needing action</h2>
@@ -151,14 +164,14 @@ ${error ? `<p id="case-group-id-error" class="govuk-error-message"><span class="
 }
 
 export function caseGroupPage(user: ConsoleUser, v: CaseGroupView): string {
-  const work = v.work.map((w) => [esc(w.subject === 'CASE_GROUP' ? 'Case group' : w.subject === 'APPROVAL_TASK' ? `Approval task (SR ${w.srId ?? ''})` : `SR ${w.srId ?? ''}`), esc([w.segment, w.region, w.team].filter(Boolean).join(' / ')), esc(w.ownerUserId ?? w.allocatedTo ?? 'unallocated'), esc(w.rulesVersion), `<ul class="govuk-list govuk-list--bullet">${w.reasons.map((r) => `<li>${esc(r.text)} <span class="govuk-body-s console-procedure">(${esc(r.procedure)})</span></li>`).join('')}</ul>`]);
+  const work = v.work.map((w) => [esc(w.subject === 'CASE_GROUP' ? 'Case group' : w.subject === 'APPROVAL_TASK' ? `Approval task (SR ${w.srId ?? ''})` : `SR ${w.srId ?? ''}`), esc(place(w.segment, w.region, w.team)), esc(w.ownerUserId ?? w.allocatedTo ?? 'unallocated'), esc(w.rulesVersion), `<ul class="govuk-list govuk-list--bullet">${w.reasons.map((r) => `<li>${esc(r.text)} <span class="govuk-body-s console-procedure">(${esc(r.procedure)})</span></li>`).join('')}</ul>`]);
   return layout({
     title: `Case group ${v.caseGroupId}`,
     user,
     body: `<a href="/" class="govuk-back-link">Back to the dashboard</a>
 <h1 class="govuk-heading-xl" data-testid="case-group-title"><span class="govuk-caption-l">Case group</span>${esc(v.caseGroupId)}</h1>
 ${table('Where its work is now, and why', ['Work item', 'Segment / region / team', 'With', 'Rules', 'Why'], work, [], 'placements')}
-${table(`History (${v.history.length} assignments)`, ['When', 'Work item', 'From', 'To', 'Deciding rule (version)', 'Because of'], v.history.map((h) => [esc(h.at.slice(0, 19).replace('T', ' ')), esc(h.subject === 'CASE_GROUP' ? 'Case group' : `${h.subject === 'APPROVAL_TASK' ? 'Approval task' : 'SR'} ${h.srId ?? ''}`), esc(h.previousSegment ?? '-'), esc([h.segment, h.region, h.team].filter(Boolean).join(' / ')), `${esc(h.ruleId ?? '-')} (${esc(h.rulesVersion)})`, esc(h.input ?? '-')]), [], 'history')}
+${table(`History (${v.history.length} assignments)`, ['When', 'Work item', 'From', 'To', 'Deciding rule (version)', 'Because of'], v.history.map((h) => [esc(h.at.slice(0, 19).replace('T', ' ')), esc(h.subject === 'CASE_GROUP' ? 'Case group' : `${h.subject === 'APPROVAL_TASK' ? 'Approval task' : 'SR'} ${h.srId ?? ''}`), esc(label(h.previousSegment)), esc(place(h.segment, h.region, h.team)), `${esc(h.ruleId ?? '-')} (${esc(h.rulesVersion)})`, esc(h.input ?? '-')]), [], 'history')}
 ${v.orphans.length === 0 ? '' : table('Orphan flags', ['Left with', 'Why', 'State', 'When'], v.orphans.map((o) => [esc(o.userId), esc(o.cause), esc(o.state), esc(o.at.slice(0, 19).replace('T', ' '))]))}
 ${v.emails.length === 0 ? '' : table('Emails sent about it', ['Inbox', 'Outcome', 'When'], v.emails.map((e) => [esc(e.inbox), esc(e.outcome), esc(e.at.slice(0, 19).replace('T', ' '))]))}`,
   });

@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { CmsError } from '@cms-router/errors';
 import { qualify, TOPICS, type TopicName } from '@cms-router/events';
-import { createKafkaRunner, createTickWriter, ensureContract, followTopic, runnerDefaults, type KafkaRunner, type Logger, type ServiceMetrics, type Redis, type Serde, type TopicFollower, type TopicRecord } from '@cms-router/platform';
+import { createKafkaRunner, createTickWriter, ensureContract, followTopic, runnerDefaults, watchWaiting, type KafkaRunner, type Logger, type ServiceMetrics, type Redis, type Serde, type TopicFollower, type TopicRecord } from '@cms-router/platform';
 import { createRulesBook, validateRules, type Rules, type RulesBook } from '@cms-router/rules';
 import type { RouterConfig } from './config.ts';
 import { createIngestStage } from './ingest-stage.ts';
@@ -105,22 +105,7 @@ export function createRouterApp(deps: RouterDeps): RouterApp {
   const tick = (): Promise<void> => ticks.write(now().toISOString());
 
   // /metrics: the facts waiting in each restored route partition, read from its waiting index at scrape time.
-  const route = runners.route;
-  if (route && deps.metrics) {
-    deps.metrics.waiting(`${config.groupId}.route`, async () => {
-      const state = route.taskState;
-      if (!state) return [];
-      const out: { partition: number; caseGroups: number; oldestAt: string | null }[] = [];
-      for (const a of route.assignment().filter((x) => x.ready)) {
-        const keys = [STATE_KEYS.waitingLegacy(a.partition), ...Array.from({ length: WAITING_BUCKETS }, (_, b) => STATE_KEYS.waiting(a.partition, b))];
-        const waiting: Record<string, string> = {};
-        for (const share of await Promise.all(keys.map((k) => state.peek<Record<string, string>>(k)))) Object.assign(waiting, share ?? {});
-        const arrivals = Object.values(waiting).sort();
-        out.push({ partition: a.partition, caseGroups: arrivals.length, oldestAt: arrivals[0] ?? null });
-      }
-      return out;
-    });
-  }
+  if (runners.route) watchWaiting(deps.metrics, `${config.groupId}.route`, runners.route, (task) => [STATE_KEYS.waitingLegacy(task), ...Array.from({ length: WAITING_BUCKETS }, (_, b) => STATE_KEYS.waiting(task, b))]);
 
   let timer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;

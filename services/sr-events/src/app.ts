@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { CmsError } from '@cms-router/errors';
 import { deterministicId, invalidIds, qualify, TOPICS, type SrEventsInboxRecord, type TopicName } from '@cms-router/events';
-import { createKafkaRunner, createTickWriter, ensureContract, runnerDefaults, type HandlerContext, type InboundRecord, type KafkaRunner, type Logger, type ServiceMetrics, type OutboundRecord, type Redis, type Serde, type TaskStore } from '@cms-router/platform';
+import { createKafkaRunner, createTickWriter, ensureContract, runnerDefaults, watchWaiting, type HandlerContext, type InboundRecord, type KafkaRunner, type Logger, type ServiceMetrics, type OutboundRecord, type Redis, type Serde, type TaskStore } from '@cms-router/platform';
 import { applySrEventsInput, expireSrWaiting, oldestSrWaiting, partiesOfApplication, type CaseGroupSrState, type SrStep } from '@cms-router/sr-lifecycle';
 import type { SrEventsConfig } from './config.ts';
 
@@ -134,6 +134,9 @@ export function createSrEventsApp(deps: SrEventsDeps): SrEventsApp {
     ingest: createKafkaRunner({ ...common, groupId: `${config.groupId}.ingest`, topics: SR_EVENTS_INPUTS, handler: ingest }),
     core: createKafkaRunner({ ...common, groupId: config.groupId, topics: [TOPICS.srEventsInbox], handler: core, state: { stage: SR_EVENTS_STAGE, changelog: TOPICS.srEventsState, redis: deps.redis, keyPrefix: config.platform.redis.keyPrefix } }),
   };
+
+  // /metrics: the SR events waiting in each restored partition, read from its waiting index at scrape time.
+  watchWaiting(deps.metrics, config.groupId, runners.core, (task) => [SR_STATE_KEYS.waiting(task)]);
 
   // Ticks on the core's own inbox: review dates and waiting events fall due on them.
   const ticks = createTickWriter({
