@@ -354,16 +354,7 @@ describe('operator tools on the real stack', () => {
     await produceTraffic(s.p.kafka, s.p.serde, s.p.namespace, generateTraffic({ seed: 5, caseGroups: 300, changesPerCaseGroup: 6, prefix: 'RB' }).flat());
     await settle(s);
     const before = await readAll<Assignment>(s.p.kafka, s.p.serde, s.p.namespace, TOPICS.assignments, 1_500);
-    const finals = async (): Promise<Map<string, string>> => {
-      const m = new Map<string, string>();
-      const topic = s.p.topic(TOPICS.placements);
-      await readTopicToEnd(s.p.kafka, topic, async (_p, r) => {
-        const key = r.key?.toString('utf8') ?? '';
-        if (r.value === null) m.delete(key);
-        else m.set(key, whereKey((await s.p.serde.decode(topic, r.value)).value as Assignment));
-      });
-      return m;
-    };
+    const finals = (): Promise<Map<string, string>> => currentPlaces(s);
     const placedBefore = await finals();
 
     const refused = await cli(s, ['rebuild', 'router', '--yes']);
@@ -414,16 +405,7 @@ describe('operator tools on the real stack', () => {
       });
       return out;
     };
-    const finals = async (): Promise<Record<string, string>> => {
-      const m = new Map<string, string>();
-      const topic = s.p.topic(TOPICS.placements);
-      await readTopicToEnd(s.p.kafka, topic, async (_p, r) => {
-        const key = r.key?.toString('utf8') ?? '';
-        if (r.value === null) m.delete(key);
-        else m.set(key, whereKey((await s.p.serde.decode(topic, r.value)).value as Assignment));
-      });
-      return Object.fromEntries([...m].sort());
-    };
+    const finals = async (): Promise<Record<string, string>> => Object.fromEntries([...(await currentPlaces(s))].sort());
     const before = await assignments();
     const placedBefore = await finals();
     const caused = (xs: typeof before, after: boolean): string[] => xs.filter((a) => (a.at >= Date.parse(since)) === after).map((a) => a.id).sort();
@@ -453,6 +435,18 @@ describe('operator tools on the real stack', () => {
     expect((await cli(s, ['explain', 'RS-CG-1'])).code).toBe(0);
   });
 });
+
+/** Where each work item is now, by its placement key: the compacted placements read to their end. */
+async function currentPlaces(s: System): Promise<Map<string, string>> {
+  const m = new Map<string, string>();
+  const topic = s.p.topic(TOPICS.placements);
+  await readTopicToEnd(s.p.kafka, topic, async (_p, r) => {
+    const key = r.key?.toString('utf8') ?? '';
+    if (r.value === null) m.delete(key);
+    else m.set(key, whereKey((await s.p.serde.decode(topic, r.value)).value as Assignment));
+  });
+  return m;
+}
 
 /** Every record of a topic as bytes and headers (the dead-letter topic has no schema). */
 async function readRaw(s: System, base: TopicName): Promise<{ key: string; headers: RecordHeaders | undefined }[]> {

@@ -78,7 +78,8 @@ export interface RunnerStateOptions {
   readonly cacheEntries?: number;
 }
 
-export interface RunnerOptions {
+/** What every consumer of the platform is told: who it is, its group, its topics, its clients. */
+export interface ConsumerOptions {
   readonly service: string;
   readonly kafka: Kafka;
   readonly serde: Serde;
@@ -86,6 +87,9 @@ export interface RunnerOptions {
   readonly groupId: string;
   readonly topics: readonly TopicName[];
   readonly namespace: string | undefined;
+}
+
+export interface RunnerOptions extends ConsumerOptions {
   readonly handler: Handler;
   /**
    * Consume-transform-produce in Kafka transactions, one transactional id per input partition

@@ -1,13 +1,12 @@
-import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { Admin, Consumer } from 'kafkajs';
 import { CmsError } from '@cms-router/errors';
 import { deterministicId, qualify, readStandardHeaders, unqualify, type TopicName } from '@cms-router/events';
 import { LOG_FIELDS } from '../log-fields.ts';
-import type { Logger } from '../logger.ts';
 import type { ServiceMetrics } from '../ops/metrics.ts';
-import type { Serde } from '../registry.ts';
 import { backoffDelay, sleepUnlessAborted } from './backoff.ts';
 import { untilReady } from './client.ts';
 import { toCmsError } from './errors.ts';
+import type { ConsumerOptions } from './runner.ts';
 
 /** One record as a sink writes it: decoded, or a tombstone (`value` null), or undecodable (`failure`). */
 export interface SinkRecord {
@@ -40,14 +39,7 @@ export interface SinkStore {
   positions(topic: TopicName): Promise<ReadonlyMap<number, string>>;
 }
 
-export interface SinkRunnerOptions {
-  readonly service: string;
-  readonly kafka: Kafka;
-  readonly serde: Serde;
-  readonly logger: Logger;
-  readonly groupId: string;
-  readonly topics: readonly TopicName[];
-  readonly namespace: string | undefined;
+export interface SinkRunnerOptions extends ConsumerOptions {
   readonly store: SinkStore;
   readonly retry: { readonly initialMs: number; readonly maxMs: number };
   readonly sessionTimeoutMs?: number;
