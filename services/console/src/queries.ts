@@ -1,6 +1,6 @@
 import { ERROR_CODES, type ErrorCode } from '@cms-router/errors';
 import { scopeSql, type ConsoleUser, type WorkPlace } from './access.ts';
-import type { ConsoleDb } from './db.ts';
+import { TABLES, type ConsoleDb } from './db.ts';
 
 /** The console's questions, each one SQL query kept to what the user may see. */
 export interface Queries {
@@ -38,7 +38,7 @@ export function createQueries(db: ConsoleDb, restricted: ReadonlySet<string>): Q
   /** Case groups (of other tables) the user may see: through a visible current work item. */
   const visibleCaseGroup = (user: ConsoleUser, column: string, first: number): { sql: string; params: readonly unknown[] } => {
     const s = scope(user, first);
-    return { sql: `EXISTS (SELECT 1 FROM $schema.placements p WHERE p.case_group_id = ${column} AND ${s.sql})`, params: s.params };
+    return { sql: `EXISTS (SELECT 1 FROM $schema.${TABLES.placements} p WHERE p.case_group_id = ${column} AND ${s.sql})`, params: s.params };
   };
   return {
     async backlog(user, f) {
@@ -51,7 +51,7 @@ export function createQueries(db: ConsoleDb, restricted: ReadonlySet<string>): Q
         extra.push(`p.${col} = $${params.length}`);
       }
       const rows = await db.query<{ segment: string; region: string | null; team: string | null; subject: string; count: string; oldest: Date }>(
-        `SELECT p.segment, p.region, p.team, p.subject, count(*) AS count, min(p.placed_at) AS oldest FROM $schema.placements p WHERE ${[s.sql, ...extra].join(' AND ')} GROUP BY 1, 2, 3, 4 ORDER BY 1, 2 NULLS FIRST, 3 NULLS FIRST, 4`,
+        `SELECT p.segment, p.region, p.team, p.subject, count(*) AS count, min(p.placed_at) AS oldest FROM $schema.${TABLES.placements} p WHERE ${[s.sql, ...extra].join(' AND ')} GROUP BY 1, 2, 3, 4 ORDER BY 1, 2 NULLS FIRST, 3 NULLS FIRST, 4`,
         params,
       );
       return rows.map((r) => ({ segment: r.segment, region: r.region, team: r.team, subject: r.subject, count: Number(r.count), oldestPlacedAt: iso(r.oldest) }));
@@ -66,10 +66,10 @@ export function createQueries(db: ConsoleDb, restricted: ReadonlySet<string>): Q
       }
       const rows = await db.query<{ hour: Date; segment: string; arrived: string; left: string }>(
         `WITH m AS (
-           SELECT date_trunc('hour', recorded_at) AS hour, segment AS seg, 1 AS arrived, 0 AS left FROM $schema.assignments
+           SELECT date_trunc('hour', recorded_at) AS hour, segment AS seg, 1 AS arrived, 0 AS left FROM $schema.${TABLES.assignments}
              WHERE subject = 'CASE_GROUP' AND recorded_at > now() - make_interval(hours => $1) AND previous_segment IS DISTINCT FROM segment
            UNION ALL
-           SELECT date_trunc('hour', recorded_at), previous_segment, 0, 1 FROM $schema.assignments
+           SELECT date_trunc('hour', recorded_at), previous_segment, 0, 1 FROM $schema.${TABLES.assignments}
              WHERE subject = 'CASE_GROUP' AND recorded_at > now() - make_interval(hours => $1) AND previous_segment IS NOT NULL AND previous_segment <> segment)
          SELECT m.hour, m.seg AS segment, sum(m.arrived) AS arrived, sum(m.left) AS left FROM m
          WHERE ${user.role === 'OPERATIONS' ? 'NOT (m.seg = ANY($2::text[]))' : 'm.seg = $2'} ${only} GROUP BY 1, 2 ORDER BY 1, 2`,
@@ -80,7 +80,7 @@ export function createQueries(db: ConsoleDb, restricted: ReadonlySet<string>): Q
     async approvals(user) {
       const s = scope(user, 1);
       const rows = await db.query<{ case_group_id: string; sr_id: string | null; team: string | null; owner_user_id: string | null; placed_at: Date; age: string }>(
-        `SELECT p.case_group_id, p.sr_id, p.team, p.owner_user_id, p.placed_at, extract(epoch FROM now() - p.placed_at)::bigint AS age FROM $schema.placements p WHERE p.subject = 'APPROVAL_TASK' AND ${s.sql} ORDER BY p.placed_at, p.work_key LIMIT 500`,
+        `SELECT p.case_group_id, p.sr_id, p.team, p.owner_user_id, p.placed_at, extract(epoch FROM now() - p.placed_at)::bigint AS age FROM $schema.${TABLES.placements} p WHERE p.subject = 'APPROVAL_TASK' AND ${s.sql} ORDER BY p.placed_at, p.work_key LIMIT 500`,
         s.params,
       );
       return rows.map((r) => ({ caseGroupId: r.case_group_id, srId: r.sr_id, team: r.team, ownerUserId: r.owner_user_id, placedAt: iso(r.placed_at), ageSeconds: Number(r.age) }));
@@ -88,7 +88,7 @@ export function createQueries(db: ConsoleDb, restricted: ReadonlySet<string>): Q
     async orphans(user) {
       const v = visibleCaseGroup(user, 'o.case_group_id', 1);
       const rows = await db.query<{ case_group_id: string; user_id: string; cause: string; state: string; segment: string | null; since: Date; recorded_at: Date }>(
-        `SELECT DISTINCT ON (o.case_group_id, o.user_id) o.case_group_id, o.user_id, o.cause, o.state, o.segment, o.since, o.recorded_at FROM $schema.orphan_flags o
+        `SELECT DISTINCT ON (o.case_group_id, o.user_id) o.case_group_id, o.user_id, o.cause, o.state, o.segment, o.since, o.recorded_at FROM $schema.${TABLES.orphanFlags} o
          WHERE ${v.sql} ORDER BY o.case_group_id, o.user_id, o.recorded_at DESC, o.topic_offset DESC LIMIT 500`,
         v.params,
       );
@@ -100,7 +100,7 @@ export function createQueries(db: ConsoleDb, restricted: ReadonlySet<string>): Q
       const where = user.role === 'OPERATIONS' ? `(r.case_group_id IS NULL OR ${v.sql})` : v.sql;
       const rows = await db.query<{ code: string; service: string; reason: string; case_group_id: string | null; sr_id: string | null; recorded_at: Date; n: string; rank: string }>(
         `SELECT * FROM (SELECT r.code, r.service, r.reason, r.case_group_id, r.sr_id, r.recorded_at, count(*) OVER (PARTITION BY r.code) AS n,
-           row_number() OVER (PARTITION BY r.code ORDER BY r.recorded_at DESC, r.topic_offset DESC) AS rank FROM $schema.rejections r WHERE ${where}) x WHERE rank <= 5 ORDER BY n DESC, code, rank`,
+           row_number() OVER (PARTITION BY r.code ORDER BY r.recorded_at DESC, r.topic_offset DESC) AS rank FROM $schema.${TABLES.rejections} r WHERE ${where}) x WHERE rank <= 5 ORDER BY n DESC, code, rank`,
         v.params,
       );
       const groups = new Map<string, RejectionGroup>();
@@ -123,23 +123,23 @@ export function createQueries(db: ConsoleDb, restricted: ReadonlySet<string>): Q
            count(*) FILTER (WHERE p.placed_at <= now() - interval '1 hour' AND p.placed_at > now() - interval '1 day') AS d,
            count(*) FILTER (WHERE p.placed_at <= now() - interval '1 day' AND p.placed_at > now() - interval '7 days') AS w,
            count(*) FILTER (WHERE p.placed_at <= now() - interval '7 days') AS o, min(p.placed_at) AS oldest
-         FROM $schema.placements p WHERE p.subject = 'CASE_GROUP' AND p.allocated_to IS NULL AND ${s.sql} GROUP BY 1 ORDER BY 1`,
+         FROM $schema.${TABLES.placements} p WHERE p.subject = 'CASE_GROUP' AND p.allocated_to IS NULL AND ${s.sql} GROUP BY 1 ORDER BY 1`,
         s.params,
       );
       return rows.map((r) => ({ segment: r.segment, underHour: Number(r.h), underDay: Number(r.d), underWeek: Number(r.w), older: Number(r.o), oldestPlacedAt: iso(r.oldest) }));
     },
     async workOf(caseGroupId) {
-      return db.query<WorkPlace>(`SELECT subject, segment, team FROM $schema.placements WHERE case_group_id = $1`, [caseGroupId]);
+      return db.query<WorkPlace>(`SELECT subject, segment, team FROM $schema.${TABLES.placements} WHERE case_group_id = $1`, [caseGroupId]);
     },
     async caseGroup(caseGroupId) {
       const [work, history, orphans, emails] = await Promise.all([
         db.query<{ subject: string; sr_id: string | null; segment: string; region: string | null; team: string | null; owner_user_id: string | null; allocated_to: string | null; access: string; rules_version: string; reasons: Reason[]; placed_at: Date }>(
-          `SELECT subject, sr_id, segment, region, team, owner_user_id, allocated_to, access, rules_version, reasons, placed_at FROM $schema.placements WHERE case_group_id = $1 ORDER BY subject = 'CASE_GROUP' DESC, sr_id`, [caseGroupId]),
+          `SELECT subject, sr_id, segment, region, team, owner_user_id, allocated_to, access, rules_version, reasons, placed_at FROM $schema.${TABLES.placements} WHERE case_group_id = $1 ORDER BY subject = 'CASE_GROUP' DESC, sr_id`, [caseGroupId]),
         db.query<{ recorded_at: Date; subject: string; sr_id: string | null; previous_segment: string | null; segment: string; region: string | null; team: string | null; rules_version: string; reasons: Reason[]; basis_input: string | null }>(
-          `SELECT recorded_at, subject, sr_id, previous_segment, segment, region, team, rules_version, reasons, basis_input FROM $schema.assignments WHERE case_group_id = $1 ORDER BY recorded_at, topic_offset`, [caseGroupId]),
+          `SELECT recorded_at, subject, sr_id, previous_segment, segment, region, team, rules_version, reasons, basis_input FROM $schema.${TABLES.assignments} WHERE case_group_id = $1 ORDER BY recorded_at, topic_offset`, [caseGroupId]),
         db.query<{ case_group_id: string; user_id: string; cause: string; state: string; segment: string | null; since: Date; recorded_at: Date }>(
-          `SELECT case_group_id, user_id, cause, state, segment, since, recorded_at FROM $schema.orphan_flags WHERE case_group_id = $1 ORDER BY recorded_at, topic_offset`, [caseGroupId]),
-        db.query<{ inbox: string; outcome: string; recorded_at: Date }>(`SELECT inbox, outcome, recorded_at FROM $schema.notifications WHERE case_group_id = $1 ORDER BY recorded_at, topic_offset`, [caseGroupId]),
+          `SELECT case_group_id, user_id, cause, state, segment, since, recorded_at FROM $schema.${TABLES.orphanFlags} WHERE case_group_id = $1 ORDER BY recorded_at, topic_offset`, [caseGroupId]),
+        db.query<{ inbox: string; outcome: string; recorded_at: Date }>(`SELECT inbox, outcome, recorded_at FROM $schema.${TABLES.notifications} WHERE case_group_id = $1 ORDER BY recorded_at, topic_offset`, [caseGroupId]),
       ]);
       return {
         caseGroupId,
@@ -151,7 +151,7 @@ export function createQueries(db: ConsoleDb, restricted: ReadonlySet<string>): Q
     },
     async counts() {
       const out: Record<string, number> = {};
-      for (const table of ['placements', 'assignments', 'notifications', 'orphan_flags', 'rejections', 'sr_facts', 'sink_skipped']) {
+      for (const table of Object.values(TABLES).filter((t) => t !== TABLES.offsets)) {
         const [row] = await db.query<{ n: string }>(`SELECT count(*) AS n FROM $schema.${table}`);
         out[table] = Number(row?.n ?? 0);
       }
