@@ -11,6 +11,8 @@ describe('stack settings', () => {
       REDIS_URL: 'redis://127.0.0.1:16379',
       SMTP_URL: 'smtp://127.0.0.1:11025',
       SMTP_API_URL: 'http://127.0.0.1:11080',
+      DATABASE_URL: 'postgres://cms@127.0.0.1:15432/cms',
+      OIDC_ISSUER_URL: 'http://127.0.0.1:19080',
     });
   });
 
