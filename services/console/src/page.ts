@@ -91,6 +91,36 @@ function bars(title: string, rows: readonly { label: string; value: number }[], 
     .join('')}</svg><figcaption class="govuk-body-s">${esc(title)}</figcaption></figure>`;
 }
 
+/**
+ * Case groups arriving and leaving per hour over the last 24 hours (inline SVG, with its figures in a
+ * title per bar and the table below it for those who would rather read).
+ */
+export function movesChart(moves: readonly MoveRow[], now: Date = new Date()): string {
+  if (moves.length === 0) return '';
+  const hours = 24;
+  const start = Math.floor(now.getTime() / 3_600_000) - (hours - 1);
+  const arrived = new Array<number>(hours).fill(0);
+  const left = new Array<number>(hours).fill(0);
+  for (const m of moves) {
+    const i = Math.floor(Date.parse(m.hour) / 3_600_000) - start;
+    if (i < 0 || i >= hours) continue;
+    arrived[i] = (arrived[i] ?? 0) + m.arrived;
+    left[i] = (left[i] ?? 0) + m.left;
+  }
+  const max = Math.max(1, ...arrived, ...left);
+  const w = 28;
+  const h = 120;
+  const bars = arrived.map((a, i) => {
+    const l = left[i] ?? 0;
+    const x = 40 + i * w;
+    const hour = new Date((start + i) * 3_600_000).toISOString().slice(11, 16);
+    const ha = Math.round((a / max) * h);
+    const hl = Math.round((l / max) * h);
+    return `<rect x="${x}" y="${10 + h - ha}" width="${w / 2 - 2}" height="${ha}" fill="#00703c"><title>${hour} UTC: ${a} arrived</title></rect><rect x="${x + w / 2}" y="${10 + h - hl}" width="${w / 2 - 2}" height="${hl}" fill="#d4351c"><title>${hour} UTC: ${l} left</title></rect>${i % 4 === 0 ? `<text x="${x}" y="${h + 28}" fill="#0b0c0c">${hour}</text>` : ''}`;
+  });
+  return `<figure class="console-chart"><svg role="img" aria-labelledby="chart-moves" width="100%" viewBox="0 0 ${40 + hours * w + 10} ${h + 40}" font-family="inherit" font-size="13"><title id="chart-moves">Case groups arriving (green) and leaving (red) per hour, last 24 hours; at most ${max} in an hour</title><text x="0" y="18" fill="#0b0c0c">${max}</text><line x1="38" y1="${h + 10}" x2="${40 + hours * w}" y2="${h + 10}" stroke="#b1b4b6"></line>${bars.join('')}</svg><figcaption class="govuk-body-s">Case groups arriving (green) and leaving (red) per hour, UTC</figcaption></figure>`;
+}
+
 export interface DashboardData {
   readonly user: ConsoleUser;
   readonly backlog: readonly BacklogRow[];
@@ -130,6 +160,7 @@ ${d.approvals.length === 0 ? none('No approval task is waiting.') : table('Appro
 <h2 class="govuk-heading-l">Unallocated work by age</h2>
 ${d.unallocated.length === 0 ? none('No case group is waiting for a caseworker.') : table('Case groups not allocated to a caseworker, by time in their place', ['Segment', 'Under 1 hour', '1 hour to 1 day', '1 to 7 days', 'Over 7 days'], d.unallocated.map((u) => [esc(label(u.segment)), String(u.underHour), String(u.underDay), String(u.underWeek), String(u.older)]), [1, 2, 3, 4], 'unallocated')}
 <h2 class="govuk-heading-l">Moves in the last 24 hours</h2>
+${movesChart(d.moves)}
 ${movesBySegment.size === 0 ? none('No case group has moved in or out.') : table('Case groups arriving in and leaving each segment', ['Segment', 'Arrived', 'Left'], [...movesBySegment].map(([s, m]) => [esc(label(s)), String(m.arrived), String(m.left)]), [1, 2], 'moves')}
 <h2 class="govuk-heading-l">Orphaned case groups</h2>
 ${d.orphans.length === 0 ? none('No case group has been orphaned.') : table('Case groups left with a caseworker who moved team or lost access', ['Case group', 'Left with', 'Why', 'State', 'Since'], d.orphans.map((o) => [cgLink(o.caseGroupId), esc(o.userId), esc(o.cause.replaceAll('_', ' ').toLowerCase()), o.state === 'RECOVERED' ? '<strong class="govuk-tag govuk-tag--green">Recovered</strong>' : '<strong class="govuk-tag govuk-tag--red">Flagged</strong>', esc(o.since.slice(0, 10))]), [], 'orphans')}
