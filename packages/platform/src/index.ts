@@ -12,7 +12,7 @@ export { createKafkaRunner, type Handler, type HandlerContext, type InboundRecor
 export { createTaskState, STATE_CONTROL_KEYS, type TaskState, type TaskStore, type TaskStateStats } from './state/task-state.ts';
 export { backoffDelay, sleepUnlessAborted } from './kafka/backoff.ts';
 export { onShutdownSignal, withTimeout } from './shutdown.ts';
-export { runService, runnerDefaults, type RunnableService, type ServiceParts } from './service.ts';
+export { runService, runnerDefaults, type BaseServiceParts, type RunnableService, type ServiceParts } from './service.ts';
 export { createServiceMetrics, METRICS, type RunnerMetrics, type RunnerView, type ServiceMetrics, type WaitingView } from './ops/metrics.ts';
 export { startOpsServer, type OpsServer, type ReadinessCheck } from './ops/server.ts';
 export { createSinkRunner, type SinkRecord, type SinkRunner, type SinkRunnerOptions, type SinkStore } from './kafka/sink.ts';

@@ -10,15 +10,20 @@ import { createRedis, type Redis } from './redis.ts';
 import { createSchemaRegistry, createSerde, type Serde } from './registry.ts';
 import { onShutdownSignal, withTimeout } from './shutdown.ts';
 
-export interface ServiceParts {
+/** What every service is built from. */
+export interface BaseServiceParts {
   readonly logger: Logger;
   readonly kafka: Kafka;
   readonly serde: Serde;
-  readonly redis: Redis;
   /** The service's metrics; runners report to it, and the ops server serves it. */
   readonly metrics: ServiceMetrics;
   /** For the runner: the consumer crashed for good; the service shuts down and exits non-zero. */
   readonly onFatal: (err: CmsError) => void;
+}
+
+/** A service whose state lives in Redis (every one but the console, whose state is its database). */
+export interface ServiceParts extends BaseServiceParts {
+  readonly redis: Redis;
 }
 
 export interface RunnableService {
@@ -29,14 +34,20 @@ export interface RunnableService {
 /**
  * The common life of a service: build the clients from config, start the app, stop it in order on
  * SIGTERM/SIGINT or a fatal consumer crash (app, then Redis, then logs), within the shutdown timeout.
- * Resolves with the exit code; main.ts owns process.exit.
+ * Resolves with the exit code; main.ts owns process.exit. `redis: false` for a service that keeps no
+ * state in Redis.
  */
-export async function runService(opts: { name: string; platform: PlatformConfig; build: (parts: ServiceParts) => RunnableService }): Promise<number> {
+export async function runService(
+  opts:
+    | { readonly name: string; readonly platform: PlatformConfig; readonly redis?: true; readonly build: (parts: ServiceParts) => RunnableService }
+    | { readonly name: string; readonly platform: PlatformConfig; readonly redis: false; readonly build: (parts: BaseServiceParts) => RunnableService },
+): Promise<number> {
   const { name, platform } = opts;
   const logger = createLogger({ service: name, level: platform.logLevel });
   const kafka = createKafka(platform.kafka, logger);
   const serde = createSerde(createSchemaRegistry(platform.registry), platform.kafka.topicNamespace);
-  const redis = createRedis(platform.redis.url, { connectionName: `cms-${name}` });
+  // Only a service that keeps state in Redis connects to it (`redis: false`: the console).
+  const redis = opts.redis === false ? undefined : createRedis(platform.redis.url, { connectionName: `cms-${name}` });
   const metrics = createServiceMetrics(name);
   let ops: OpsServer | undefined;
   let exitCode = 0;
@@ -56,23 +67,24 @@ export async function runService(opts: { name: string; platform: PlatformConfig;
         logger.error({ err }, 'shutdown did not finish cleanly');
       }
       await ops?.close().catch(() => undefined);
-      await redis.quit().catch(() => undefined);
+      await redis?.quit().catch(() => undefined);
       logger.flush();
       resolveExit(exitCode);
     })();
     return stopping;
   };
+  // Without Redis only when `redis: false`, whose build takes BaseServiceParts.
   const app = opts.build({
     logger,
     kafka,
     serde,
-    redis,
+    ...(redis ? { redis } : {}),
     metrics,
     onFatal: (err) => {
       logger.fatal({ err }, `consumer crashed; exiting so the supervisor restarts ${name}`);
       void shutdown('consumer crashed', 1);
     },
-  });
+  } as ServiceParts);
   onShutdownSignal((signal) => void shutdown(signal, 0));
   try {
     // Before the app: /healthz answers and /readyz says what is missing while state restores.

@@ -42,7 +42,7 @@ export interface ConsoleConfig {
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): ConsoleConfig {
   const e = parseEnv(envSchema, source);
   return Object.freeze({
-    // The shared adapters take a Redis setting the console never uses.
+    // The shared config has a Redis setting; the console runs with `redis: false` and never reads it.
     platform: toPlatformConfig({ ...e, REDIS_URL: 'redis://unused.invalid', REDIS_KEY_PREFIX: 'cms' }, 'console'),
     groupId: e.CONSOLE_GROUP_ID,
     databaseUrl: e.DATABASE_URL,

@@ -1,6 +1,5 @@
 import { CmsError } from '@cms-router/errors';
-import { backoffDelay, createSinkRunner, ensureContract, sleepUnlessAborted, type Logger, type ServiceMetrics, type SinkRunner } from '@cms-router/platform';
-import type { createKafka, Serde } from '@cms-router/platform';
+import { backoffDelay, createSinkRunner, ensureContract, sleepUnlessAborted, type BaseServiceParts, type SinkRunner } from '@cms-router/platform';
 import type { Rules } from '@cms-router/rules';
 import { createAuth } from './auth.ts';
 import { startConsoleServer, type ConsoleServer } from './app.ts';
@@ -9,14 +8,9 @@ import { openConsoleDb, type ConsoleDb } from './db.ts';
 import { CONSOLE_TOPICS } from './project.ts';
 import { createQueries } from './queries.ts';
 
-export interface ConsoleDeps {
+export interface ConsoleDeps extends BaseServiceParts {
   readonly config: ConsoleConfig;
-  readonly logger: Logger;
-  readonly kafka: ReturnType<typeof createKafka>;
-  readonly serde: Serde;
-  readonly metrics: ServiceMetrics;
   readonly rules: Rules;
-  readonly onFatal: (err: CmsError) => void;
 }
 
 export interface ConsoleApp {

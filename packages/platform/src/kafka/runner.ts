@@ -889,6 +889,8 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
  * task. Inputs below it rebuild the state and publish nothing (their outputs, rejections and dead letters
  * were published the first time); the first input at or past it removes the boundary, in its own
  * transaction, and the stage is live again. The boundary is state, so a crash mid-replay keeps it.
+ * Asked for every input, it costs a cache hit: the state cache remembers a key's absence too, and a key
+ * read on every input stays its most recent entry (one Redis read per task after each restore).
  */
 async function quietReplay(store: TaskStore, task: number, offset: string): Promise<boolean> {
   const boundary = await store.get<{ readonly until: string }>(STATE_CONTROL_KEYS.quietUntil(task));

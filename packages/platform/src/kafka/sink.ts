@@ -139,12 +139,17 @@ export function createSinkRunner(opts: SinkRunnerOptions): SinkRunner {
         const last = batch.messages[batch.messages.length - 1];
         if (!last) return;
         const next = (BigInt(last.offset) + 1n).toString();
+        // Decoded once; a database outage retries the write, not the decoding.
+        let records: SinkRecord[] | undefined;
         for (let attempt = 0; ; attempt += 1) {
           if (!payload.isRunning() || payload.isStale() || stopping.signal.aborted) return;
           try {
             const started = performance.now();
-            const records: SinkRecord[] = [];
-            for (const m of batch.messages) records.push(await decode(batch.topic, batch.partition, m));
+            if (!records) {
+              const decoded: SinkRecord[] = [];
+              for (const m of batch.messages) decoded.push(await decode(batch.topic, batch.partition, m));
+              records = decoded;
+            }
             const done = await opts.store.apply(contract, batch.partition, records, next);
             // What was written now: records read again after a crash (skipped by the store) are not counted twice.
             metrics?.committed(contract, { outputs: done.written - done.failures, rejections: 0, deadLetters: done.failures }, (performance.now() - started) / 1000);

@@ -293,7 +293,6 @@ export function createTaskState(opts: TaskStateOptions) {
 
 export type TaskState = ReturnType<typeof createTaskState>;
 
-/** Thrown before a commit when the task's state in Redis vanished during the batch: the batch is redone. */
 /**
  * Keys the platform itself keeps in a stage's state (the leading `_` is never a stage's own key):
  * `quietUntil` is a rebuild's boundary for one task, `{ until: <inbox offset>, since: <ISO time> }` (see
@@ -301,4 +300,5 @@ export type TaskState = ReturnType<typeof createTaskState>;
  */
 export const STATE_CONTROL_KEYS = { quietUntil: (task: number) => `_rebuild:p${task}:quiet-until` } as const;
 
+/** Thrown before a commit when the task's state in Redis vanished during the batch: the batch is redone. */
 export const stateLost = (task: number): CmsError => new CmsError('CMS_STATE_REBUILDING', `the state of task ${task} was lost during the batch; it is restored from the changelog and the batch done again`, { context: { task } });
