@@ -98,6 +98,7 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
     const after = result.state;
     if (after) states.set(caseGroupId, after);
     else states.delete(caseGroupId);
+    if (before && after && before.deps === after.deps) return;
     const changes = dependencyChanges(before?.deps ?? { users: [], teams: [] }, after?.deps ?? { users: [], teams: [] });
     for (const key of changes.add) {
       const members = index.get(key);

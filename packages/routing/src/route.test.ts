@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { Assignment } from '@cms-router/events';
 import { defaultRules, loadRules } from '@cms-router/rules';
 import { createMemoryRouter, type MemoryOutput } from './memory.ts';
-import type { UpstreamInput } from './inputs.ts';
+import { isPartitionInput, type InboxInput, type RouteInput, type UpstreamInput } from './inputs.ts';
+import { applyTeamFact, applyUserFact, route, type RouteEnv } from './route.ts';
+import type { CaseGroupState, TeamDoc, UserDoc } from './state.ts';
 import { addr, allocate, application, caseInput, p2p, partyFact, partyInput, piFlag, srChange, srFact, srInput, workforce, workforceInput } from './testing.ts';
 
 const rules = defaultRules();
@@ -322,6 +324,53 @@ describe('determinism', () => {
       ];
     };
     expect(run()).toEqual(run());
+  });
+
+  it('decisions reused while nothing they read changed (kept by object identity) equal decisions made afresh from a copied state', () => {
+    // The memory router keeps its states, so route() can reuse a case group's parties and its SRs' last
+    // decisions; the service reads each state back from Redis, so it never can. Both must answer alike.
+    const inbox: { input: InboxInput; eventId: string; arrivedAt: string }[] = [];
+    const router = createMemoryRouter(rules, { onInbox: (input, eventId, _s, arrivedAt) => inbox.push({ input, eventId, arrivedAt }) });
+    const live: string[] = [];
+    let n = 0;
+    const send = (input: UpstreamInput): void => {
+      n += 1;
+      for (const o of router.process(input, `e${n}`, { topic: input.topic, partition: 0, offset: String(n) })) live.push(JSON.stringify(o.value));
+    };
+    send(workforceInput(workforce('TL-1', { type: 'TeamLeadershipAssigned', teamId: 'T-1', segment: 'MAINTENANCE' }, '2026-01-01T09:00:00.000Z')));
+    send(caseInput(application('CG-1', 'C-1', 'PP', 'RP', 'LS1 4AP', { existing: true, rpPostcode: 'BT1 5GS' })));
+    send(srInput(srFact('CG-1', 'SR-FU', srChange('OPENED', 'Payments', 'Discrepancy Log', 'Investigate', 'RP'))));
+    send(srInput(srFact('CG-1', 'SR-COC', srChange('OPENED', 'Change of Circumstances', 'Address', 'Verify'))));
+    send(workforceInput(allocate('CW-1', 'CG-1')));
+    // The person the functionally unique SR is raised against moves: the SR must move with her.
+    send(partyInput(partyFact('RP', { type: 'PartyAddressChanged', address: addr('CF10 1AA') }, '2026-02-06T09:00:00.000Z')));
+    send(srInput(srFact('CG-1', 'SR-PI', srChange('PENDING_APPROVAL', 'Special case management', 'Personal Interest', 'Referral'), '2026-02-07T09:00:00.000Z')));
+    send(workforceInput(workforce('TL-2', { type: 'TeamLeadershipAssigned', teamId: 'T-1', segment: 'MAINTENANCE' }, '2026-03-01T09:00:00.000Z')));
+    send(partyInput(partyFact('PP', { type: 'PartyAddressChanged', address: addr('G1 1AA') }, '2026-03-02T09:00:00.000Z')));
+    send(srInput(srFact('CG-1', 'SR-COC', srChange('COMPLETED', 'Change of Circumstances', 'Address', 'Verify'), '2026-03-03T09:00:00.000Z')));
+    send(srInput(srFact('CG-1', 'SR-PI3', piFlag('RP', true), '2026-03-04T09:00:00.000Z')));
+
+    const copy = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
+    const states = new Map<string, CaseGroupState>();
+    const users = new Map<string, UserDoc>();
+    const teams = new Map<string, TeamDoc>();
+    const afresh: string[] = [];
+    for (const { input, eventId, arrivedAt } of inbox) {
+      const env = (cause?: string): RouteEnv => ({ rules, eventId, arrivedAt, ...(cause ? { cause } : {}), user: (id) => users.get(id) ?? null, team: (id) => teams.get(id) ?? null });
+      const step = (cg: string, routeInput: RouteInput | null, cause?: string): void => {
+        const before = states.get(cg);
+        const result = route(before ? copy(before) : null, routeInput, env(cause));
+        if (result.state) states.set(cg, copy(result.state));
+        for (const o of result.outputs) if (o.kind === 'assignment') afresh.push(JSON.stringify(o.value));
+      };
+      if (!isPartitionInput(input)) step(input.caseGroupId, input);
+      else if (input.kind === 'user') users.set(input.userId, applyUserFact(users.get(input.userId) ?? null, input, eventId));
+      else if (input.kind === 'team') teams.set(input.fact.teamId, applyTeamFact(teams.get(input.fact.teamId) ?? null, input));
+      if (isPartitionInput(input) && input.kind !== 'tick') for (const cg of [...states.keys()].sort()) step(cg, null, input.fact.type);
+    }
+    const assignmentsOnly = live.filter((v) => (JSON.parse(v) as { assignmentId?: string }).assignmentId !== undefined);
+    expect(assignmentsOnly.length).toBeGreaterThan(8);
+    expect(afresh).toEqual(assignmentsOnly);
   });
 
   it('keeps an explainable history, bounded', () => {

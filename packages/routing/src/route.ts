@@ -1,8 +1,8 @@
 import type { ErrorCode } from '@cms-router/errors';
 import type { Assignment, DecisionBasis } from '@cms-router/events';
-import { allocateWithinSegment, catalogueEntry, decideApprovalTask, decideCaseGroup, decideServiceRequest, orphanRecoveredReason, parsePostcode, PROCEDURES, samePlacement, type CaseGroupFacts, type Decision, type DecisionResult, type OrphanRecovery, type PartyFacts, type Reason, type Rules } from '@cms-router/rules';
+import { allocateWithinSegment, catalogueEntry, decideApprovalTask, decideCaseGroup, decideServiceRequest, lookupPostcode, orphanRecoveredReason, parsePostcode, partySummary, PROCEDURES, samePlacement, type CaseGroupFacts, type Decision, type DecisionResult, type OpenServiceRequest, type OrphanRecovery, type PartyFacts, type Reason, type Rules } from '@cms-router/rules';
 import type { PartitionInput, RouteInput } from './inputs.ts';
-import { emptyCaseGroup, HISTORY_LIMIT, awaitedPersons, type Allocation, type CaseGroupState, type Dependencies, type Departure, type HistoryEntry, type PendingMove, type Placement, type SourceRef, type TeamDoc, type UserDoc } from './state.ts';
+import { emptyCaseGroup, HISTORY_LIMIT, awaitedPersons, idRecord, keepEntries, withEntry, type Allocation, type CaseGroupState, type Dependencies, type Departure, type HistoryEntry, type PendingMove, type Placement, type SourceRef, type TeamDoc, type UserDoc } from './state.ts';
 
 /** What the route stage needs besides the case group: the rules, and its partition's copies of users and teams. */
 export interface RouteEnv {
@@ -65,22 +65,8 @@ export function effectiveSpecial(state: CaseGroupState): CaseGroupState['markedS
 /** The case group as the rules see it: every party with the person registry's current facts, and their role here. */
 export function factsOf(state: CaseGroupState): CaseGroupFacts | undefined {
   if (state.payingParentId === null) return undefined;
-  const roles = new Map<string, PartyFacts['role']>();
-  for (const c of Object.values(state.cases)) for (const p of c.parties) if (!roles.has(p.partyId) || p.role === 'PAYING_PARENT') roles.set(p.partyId, p.role);
-  const parties: Record<string, PartyFacts> = {};
-  for (const [partyId, role] of [...roles].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const s = state.persons[partyId];
-    if (!s) return undefined;
-    parties[partyId] = {
-      partyId,
-      role,
-      residence: s.residence ?? { ukPostcode: null, nonUkCountry: null },
-      identifierKnown: s.identifierKnown,
-      nationallySensitive: s.nationallySensitive,
-      personalInterest: s.personalInterest ? { warmHandoverRequired: s.personalInterest.warmHandoverRequired, suppressCorrespondence: s.personalInterest.suppressCorrespondence } : null,
-      knownAsRecorded: s.knownAsRecorded,
-    };
-  }
+  const parties = partiesOf(state);
+  if (!parties) return undefined;
   const special = effectiveSpecial(state);
   return {
     caseGroupId: state.caseGroupId,
@@ -91,6 +77,41 @@ export function factsOf(state: CaseGroupState): CaseGroupFacts | undefined {
     special: special ? { exceptionalType: special.exceptionalType } : null,
     openServiceRequests: state.openServiceRequests,
   };
+}
+
+/**
+ * The parties as the rules see them, made once per (cases, persons) pair. States are immutable and share
+ * these two records until a case or a person changes, while most facts change neither (an SR, an
+ * allocation, a re-decision): rebuilding the parties for each was the largest single cost of a replay.
+ */
+const partiesMemo = new WeakMap<CaseGroupState['persons'], { readonly cases: CaseGroupState['cases']; readonly parties: Readonly<Record<string, PartyFacts>> | null }>();
+
+function partiesOf(state: CaseGroupState): Readonly<Record<string, PartyFacts>> | null {
+  const hit = partiesMemo.get(state.persons);
+  if (hit && hit.cases === state.cases) return hit.parties;
+  const parties = buildParties(state);
+  partiesMemo.set(state.persons, { cases: state.cases, parties });
+  return parties;
+}
+
+function buildParties(state: CaseGroupState): Readonly<Record<string, PartyFacts>> | null {
+  const roles = new Map<string, PartyFacts['role']>();
+  for (const c of Object.values(state.cases)) for (const p of c.parties) if (!roles.has(p.partyId) || p.role === 'PAYING_PARENT') roles.set(p.partyId, p.role);
+  const parties = idRecord<PartyFacts>();
+  for (const [partyId, role] of [...roles].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const s = state.persons[partyId];
+    if (!s) return null;
+    parties[partyId] = {
+      partyId,
+      role,
+      residence: s.residence ?? { ukPostcode: null, nonUkCountry: null },
+      identifierKnown: s.identifierKnown,
+      nationallySensitive: s.nationallySensitive,
+      personalInterest: s.personalInterest ? { warmHandoverRequired: s.personalInterest.warmHandoverRequired, suppressCorrespondence: s.personalInterest.suppressCorrespondence } : null,
+      knownAsRecorded: s.knownAsRecorded,
+    };
+  }
+  return parties;
 }
 
 /**
@@ -126,7 +147,8 @@ export function needsOf(state: CaseGroupState | null, input: RouteInput | null):
     users.add(state.allocation.userId);
     teams.add(state.allocation.teamId);
   }
-  for (const sr of Object.values(state?.openServiceRequests ?? {})) if (sr.ownerTeamId) teams.add(sr.ownerTeamId);
+  const open = state?.openServiceRequests;
+  if (open) for (const id in open) if (open[id]?.ownerTeamId) teams.add(open[id].ownerTeamId);
   if (input?.kind === 'sr' && input.fact.type === 'ServiceRequestChanged' && input.fact.ownerTeamId) teams.add(input.fact.ownerTeamId);
   teams.delete('');
   return { users: [...users].sort(), teams: [...teams].sort() };
@@ -158,7 +180,7 @@ function applyInput(state: CaseGroupState, input: RouteInput, env: RouteEnv, eve
     const counted = held !== undefined && held.revision > 0 && input.snapshot.revision > 0;
     // Counted snapshots by revision (the same one again changes nothing); uncounted ones (stored before) by business time.
     if (held && (counted ? input.snapshot.revision <= held.revision : held.updatedAt > input.snapshot.updatedAt)) return { state, history, rejections };
-    return { state: { ...state, persons: { ...state.persons, [input.snapshot.partyId]: input.snapshot } }, history, rejections };
+    return { state: { ...state, persons: withEntry(state.persons, input.snapshot.partyId, input.snapshot) }, history, rejections };
   }
   const isApplication = input.kind === 'case' && input.fact.type === 'ApplicationReceived';
   if (state.payingParentId === null && !isApplication) return park('application', describe(input));
@@ -177,7 +199,7 @@ function applyInput(state: CaseGroupState, input: RouteInput, env: RouteEnv, eve
         ];
         // A corrected resend of an application is judged on its own content.
         const record = { caseId: input.caseId, open: existing?.open ?? true, newApplication: !f.partiesHaveExistingCase, promiseToPayIssued: existing?.promiseToPayIssued ?? false, parties, appliedAt: input.occurredAt };
-        let next: CaseGroupState = { ...state, payingParentId: f.payingParent.partyId, cases: { ...state.cases, [input.caseId]: record } };
+        let next: CaseGroupState = { ...state, payingParentId: f.payingParent.partyId, cases: withEntry(state.cases, input.caseId, record) };
         // Release what waited for this application, in the order it arrived.
         const released = next.waiting.filter((w) => w.waitsFor === 'application' || w.waitsFor === `case:${input.caseId}`);
         if (released.length > 0) {
@@ -195,7 +217,7 @@ function applyInput(state: CaseGroupState, input: RouteInput, env: RouteEnv, eve
       const current = state.cases[input.caseId];
       if (!current) return park(`case:${input.caseId}`, describe(input));
       const updated = f.type === 'PromiseToPayScheduleIssued' ? { ...current, promiseToPayIssued: true } : { ...current, open: false };
-      return { state: { ...state, cases: { ...state.cases, [input.caseId]: updated } }, history, rejections };
+      return { state: { ...state, cases: withEntry(state.cases, input.caseId, updated) }, history, rejections };
     }
     case 'sr': {
       const f = input.fact;
@@ -211,12 +233,12 @@ function applyInput(state: CaseGroupState, input: RouteInput, env: RouteEnv, eve
           return { state, history, rejections };
         case 'ServiceRequestChanged': {
           if (f.change === 'COMPLETED' || f.change === 'CANCELLED') {
-            const open = Object.fromEntries(Object.entries(state.openServiceRequests).filter(([id]) => id !== input.srId));
+            const open = keepEntries(state.openServiceRequests, (id) => id !== input.srId);
             return { state: { ...state, openServiceRequests: open }, history, rejections };
           }
           const sr = { srId: input.srId, process: f.process, area: f.area, subArea: f.subArea, raisedAgainstPartyId: f.raisedAgainstPartyId, pendingApproval: f.change === 'PENDING_APPROVAL', ownerUserId: f.ownerUserId, ownerTeamId: f.ownerTeamId, openedAt: state.openServiceRequests[input.srId]?.openedAt ?? input.occurredAt };
           if (!catalogueEntry(sr, env.rules)) return reject('CMS_UNKNOWN_SR_TYPE', `SR ${input.srId}: "${f.process} / ${f.area} / ${f.subArea}" is not in the SR catalogue of rules ${env.rules.version}`, input.srId);
-          return { state: { ...state, openServiceRequests: { ...state.openServiceRequests, [input.srId]: sr } }, history, rejections };
+          return { state: { ...state, openServiceRequests: withEntry(state.openServiceRequests, input.srId, sr) }, history, rejections };
         }
       }
       break;
@@ -266,8 +288,14 @@ function typeOneLoadBack(state: CaseGroupState, env: Pick<RouteEnv, 'eventId'>, 
   return { state: { ...state, loadedBackAt: latest }, note: noteOf(env, at, 'FACT', 'every party now has a NINO or CRN, so the type-one exceptional case group is loaded back') };
 }
 
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 const sameLocation = (a: Decision, b: Decision): boolean => a.segment === b.segment && a.region === b.region && a.team === b.team;
-const samePending = (a: PendingMove | null, b: PendingMove | null): boolean => (a === null || b === null ? a === b : sameLocation(a.decision, b.decision) && a.heldBy.join('|') === b.heldBy.join('|'));
+const samePending = (a: PendingMove | null, b: PendingMove | null): boolean => (a === null || b === null ? a === b : sameLocation(a.decision, b.decision) && sameList(a.heldBy, b.heldBy));
 
 /** The event type of what caused a routing step, for the decision's basis. */
 function causeOf(input: RouteInput | null, env: RouteEnv): string {
@@ -288,18 +316,19 @@ function causeOf(input: RouteInput | null, env: RouteEnv): string {
  * What a decision was made on, minus personal data (the assignment's `basis`): the input and the facts
  * the rules read, as ids, codes, booleans and the paying parent's postcode district.
  */
-function basisOf(facts: CaseGroupFacts, state: CaseGroupState, eventId: string, cause: string): DecisionBasis {
-  const parties = Object.values(facts.parties);
+function basisOf(facts: CaseGroupFacts, state: CaseGroupState, eventId: string, cause: string, rules: Rules): DecisionBasis {
+  const parties = partySummary(facts.parties);
   const residence = facts.parties[facts.payingParentId]?.residence;
   return {
     eventId,
     input: cause,
-    payingParentDistrict: residence?.ukPostcode ? (parsePostcode(residence.ukPostcode)?.district ?? null) : null,
+    // The rules' postcode lookup is cached, and its district is the parsed one (or none when malformed).
+    payingParentDistrict: residence?.ukPostcode ? (lookupPostcode(residence.ukPostcode, rules).district ?? null) : null,
     payingParentCountry: residence?.nonUkCountry ?? null,
     incomeSource: facts.incomeSource,
-    nationallySensitive: parties.some((p) => p.nationallySensitive),
-    personalInterest: parties.some((p) => p.personalInterest !== null),
-    knownAsRecorded: parties.some((p) => p.knownAsRecorded),
+    nationallySensitive: parties.sensitive,
+    personalInterest: parties.personalInterest,
+    knownAsRecorded: parties.list.some((p) => p.knownAsRecorded),
     special: facts.special?.exceptionalType ?? null,
     cases: Object.values(state.cases).map((c) => ({ caseId: c.caseId, newApplication: c.newApplication, promiseToPayIssued: c.promiseToPayIssued })).sort((a, b) => (a.caseId < b.caseId ? -1 : 1)),
     openSrIds: Object.keys(state.openServiceRequests).sort(),
@@ -353,11 +382,14 @@ function place(state: CaseGroupState, env: RouteEnv, occurredAt: string, touched
   let basis: DecisionBasis | undefined;
   const rules = env.rules;
   const cg = decideCaseGroup(facts, rules);
-  const deps = (extraTeams: readonly (string | null)[]): Dependencies => ({
-    users: state.allocation ? [state.allocation.userId] : [],
-    teams: [...new Set([...(state.allocation ? [state.allocation.teamId] : []), ...extraTeams.filter((t): t is string => t !== null)])].sort(),
-  });
-  const approvalTeams = Object.values(state.openServiceRequests).filter((s) => s.pendingApproval).map((s) => s.ownerTeamId);
+  const deps = (extraTeams: readonly (string | null)[]): Dependencies => {
+    const users = state.allocation ? [state.allocation.userId] : [];
+    const teams = [...new Set([...(state.allocation ? [state.allocation.teamId] : []), ...extraTeams.filter((t): t is string => t !== null)])].sort();
+    // The same dependencies keep their object, so the partition's index sees at a glance that nothing changed.
+    return sameList(users, state.deps.users) && sameList(teams, state.deps.teams) ? state.deps : { users, teams };
+  };
+  const approvalTeams: (string | null)[] = [];
+  for (const id in state.openServiceRequests) if (state.openServiceRequests[id]?.pendingApproval) approvalTeams.push(state.openServiceRequests[id].ownerTeamId);
   if (!cg.ok) {
     const key = `${cg.error.code}|${cg.error.reason}`;
     if (state.failure !== key) {
@@ -393,7 +425,7 @@ function place(state: CaseGroupState, env: RouteEnv, occurredAt: string, touched
   if (newlyRecovered) decision = { ...decision, reasons: [orphanRecoveredReason(newlyRecovered, decision.segment), ...decision.reasons] };
   let placement = state.placement;
   const emit = (p: Placement, previous: Placement | null | undefined, pend: PendingMove | null, recovered: OrphanRecovery | null): void => {
-    basis ??= basisOf(facts, state, env.eventId, cause);
+    basis ??= basisOf(facts, state, env.eventId, cause, rules);
     const value = assignmentOf(env, outputs.filter((o) => o.kind === 'assignment').length, state.caseGroupId, occurredAt, p, previous, pend, recovered, basis);
     outputs.push({ kind: 'assignment', value });
     const ownerChanged = previous?.decision.segment === value.segment && previous.decision.ownerUserId !== value.ownerUserId;
@@ -407,11 +439,12 @@ function place(state: CaseGroupState, env: RouteEnv, occurredAt: string, touched
   }
   // Work follows the case group: re-place every open SR against its current placement.
   const current = placement?.decision ?? decision;
-  let srPlacements: Record<string, Placement> = Object.fromEntries(Object.entries(state.srPlacements).filter(([srId]) => srId in state.openServiceRequests));
+  // Placements of SRs that closed are dropped (a new record only when there is one to drop).
+  let srPlacements = keepEntries(state.srPlacements, (srId) => srId in state.openServiceRequests);
   for (const srId of Object.keys(state.openServiceRequests).sort()) {
     const sr = state.openServiceRequests[srId];
     if (!sr) continue;
-    const result: DecisionResult = sr.pendingApproval ? decideApprovalTask(sr, sr.ownerTeamId ? teamLeaderOf(sr.ownerTeamId) : null, current, rules) : decideServiceRequest(sr, facts, current, rules);
+    const result = decideWork(sr, facts, current, rules, sr.pendingApproval && sr.ownerTeamId ? teamLeaderOf(sr.ownerTeamId) : null);
     const previous = srPlacements[srId];
     if (!result.ok) {
       // Reported once per change of the SR itself, not on every fact of the case group.
@@ -425,10 +458,26 @@ function place(state: CaseGroupState, env: RouteEnv, occurredAt: string, touched
     if (previous && previous.subject === subject && samePlacement(previous.decision, result.decision)) continue;
     const next: Placement = { subject, srId, decision: result.decision };
     emit(next, previous, null, null);
-    srPlacements = { ...srPlacements, [srId]: next };
+    srPlacements = withEntry(srPlacements, srId, next);
   }
   const recoveredFrom = orphan && allocation ? { ...orphan, allocationAt: allocation.at } : state.recoveredFrom;
   return { state: { ...state, base, placement, pendingMove: pending, srPlacements, failure: null, recoveredFrom, deps: deps(approvalTeams) }, recovered: newlyRecovered };
+}
+
+/**
+ * The last decision for each open SR, with what it was made from. Every fact of a case group re-places
+ * its open SRs, and most facts change nothing an SR's placement reads (the SR itself, the parties, the
+ * case group's placement, the rules, the team leader): the decision, its reasons and their sentences
+ * were made again only to be found the same. States are immutable, so identity says "unchanged".
+ */
+const workDecisions = new WeakMap<OpenServiceRequest, { readonly parties: CaseGroupFacts['parties']; readonly current: Decision; readonly rules: Rules; readonly leader: string | null; readonly result: DecisionResult }>();
+
+function decideWork(sr: OpenServiceRequest, facts: CaseGroupFacts, current: Decision, rules: Rules, leader: string | null): DecisionResult {
+  const hit = workDecisions.get(sr);
+  if (hit && hit.parties === facts.parties && hit.current === current && hit.rules === rules && hit.leader === leader) return hit.result;
+  const result = sr.pendingApproval ? decideApprovalTask(sr, leader, current, rules) : decideServiceRequest(sr, facts, current, rules);
+  workDecisions.set(sr, { parties: facts.parties, current, rules, leader, result });
+  return result;
 }
 
 /**

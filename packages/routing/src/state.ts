@@ -115,6 +115,36 @@ export interface TeamDoc {
   readonly leader: { readonly userId: string; readonly at: string } | null;
 }
 
+/**
+ * Records keyed by ids (a case group's cases, persons, open SRs and SR placements) are kept as
+ * null-prototype objects, which V8 holds in dictionary mode. An ordinary object gets a hidden class for
+ * each new set of property names, and ids never repeat: every copy of such a record made a new class,
+ * about 5 µs a copy and garbage besides (measured: 6x slower than a dictionary copy in a replay).
+ * They are still plain records to JSON, `in` and indexing.
+ */
+export function idRecord<T>(from?: Readonly<Record<string, T>>): Record<string, T> {
+  const r = Object.create(null) as Record<string, T>;
+  if (from) for (const k in from) r[k] = from[k] as T;
+  return r;
+}
+
+/** A copy of an id-keyed record with `key` set to `value`. */
+export function withEntry<T>(record: Readonly<Record<string, T>>, key: string, value: T): Record<string, T> {
+  const r = idRecord(record);
+  r[key] = value;
+  return r;
+}
+
+/** A copy of an id-keyed record keeping only the entries that pass `keep` (the record itself when all do). */
+export function keepEntries<T>(record: Readonly<Record<string, T>>, keep: (key: string) => boolean): Readonly<Record<string, T>> {
+  let dropped = false;
+  for (const k in record) if (!keep(k)) dropped = true;
+  if (!dropped) return record;
+  const r = Object.create(null) as Record<string, T>;
+  for (const k in record) if (keep(k)) r[k] = record[k] as T;
+  return r;
+}
+
 /** History kept per case group: enough to answer "why is it here?" without unbounded growth. */
 export const HISTORY_LIMIT = 100;
 
@@ -122,18 +152,18 @@ export function emptyCaseGroup(caseGroupId: string): CaseGroupState {
   return {
     caseGroupId,
     payingParentId: null,
-    cases: {},
-    persons: {},
+    cases: idRecord(),
+    persons: idRecord(),
     markedSpecial: null,
     loadedBackAt: null,
-    openServiceRequests: {},
+    openServiceRequests: idRecord(),
     allocation: null,
     recoveredFrom: null,
     waiting: [],
     base: null,
     placement: null,
     pendingMove: null,
-    srPlacements: {},
+    srPlacements: idRecord(),
     failure: null,
     deps: { users: [], teams: [] },
     history: [],

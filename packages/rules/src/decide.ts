@@ -23,6 +23,38 @@ function anyOf<T>(record: Readonly<Record<string, T>>, test: (v: T) => boolean):
   return false;
 }
 
+/** What the rules ask of a case group's parties as a whole. */
+export interface PartySummary {
+  readonly list: readonly PartyFacts[];
+  readonly sensitive: boolean;
+  readonly personalInterest: boolean;
+  /** A party whose name must not be disclosed (known-as recorded, or a PI flag that suppresses correspondence). */
+  readonly knownAs: boolean;
+  readonly warmHandover: boolean;
+}
+
+/**
+ * Made once per parties record: the router makes one record per change of a case group's people and
+ * decides many times in between, and walking the record's keys for each question was 5% of a replay.
+ */
+const summaries = new WeakMap<CaseGroupFacts['parties'], PartySummary>();
+
+export function partySummary(parties: CaseGroupFacts['parties']): PartySummary {
+  let s = summaries.get(parties);
+  if (!s) {
+    const list = values(parties);
+    s = {
+      list,
+      sensitive: list.some((p) => p.nationallySensitive),
+      personalInterest: list.some((p) => p.personalInterest !== null),
+      knownAs: list.some((p) => p.knownAsRecorded || p.personalInterest?.suppressCorrespondence === true),
+      warmHandover: list.some((p) => p.personalInterest?.warmHandoverRequired === true),
+    };
+    summaries.set(parties, s);
+  }
+  return s;
+}
+
 const sensitiveReason = (what: string): Reason => ({
   ruleId: 'sensitive-or-personal-interest',
   text: `In this case group ${what}, so the case group goes to Special Client Records.`,
@@ -125,8 +157,7 @@ const CASE_GROUP_RULES: Record<RuleId, (ctx: RuleContext) => Match> = {
     };
   },
   'sensitive-or-personal-interest': ({ facts }) => {
-    const sensitive = anyOf(facts.parties, (p) => p.nationallySensitive);
-    const pi = anyOf(facts.parties, (p) => p.personalInterest !== null);
+    const { sensitive, personalInterest: pi } = partySummary(facts.parties);
     if (!sensitive && !pi) return undefined;
     return {
       segment: 'SPECIAL_CLIENT_RECORDS',
@@ -243,20 +274,38 @@ function catalogueOf(rules: Rules): ReadonlyMap<string, SrCatalogueEntry> {
   return index;
 }
 
+/**
+ * Lookups by the SR's words as they arrived, per rules object: a decision asks for every open SR, and
+ * normalising the words (srKey's regexes) each time was 7% of a replay. Bounded: cleared when full, as
+ * upstream could send any number of distinct misspellings.
+ */
+const rawLookups = new WeakMap<Rules, Map<string, SrCatalogueEntry | null>>();
+const RAW_LOOKUP_ENTRIES = 10_000;
+
 export function catalogueEntry(sr: { process: string; area: string; subArea: string }, rules: Rules): SrCatalogueEntry | undefined {
-  return catalogueOf(rules).get(srKey(sr.process, sr.area, sr.subArea));
+  let lookups = rawLookups.get(rules);
+  if (!lookups) rawLookups.set(rules, (lookups = new Map<string, SrCatalogueEntry | null>()));
+  const raw = `${sr.process}\u0000${sr.area}\u0000${sr.subArea}`;
+  let entry = lookups.get(raw);
+  if (entry === undefined) {
+    if (lookups.size >= RAW_LOOKUP_ENTRIES) lookups.clear();
+    entry = catalogueOf(rules).get(srKey(sr.process, sr.area, sr.subArea)) ?? null;
+    lookups.set(raw, entry);
+  }
+  return entry ?? undefined;
 }
 
 /** Requirements and handling instructions follow from the facts whichever rule decided. */
 function conditions(segment: string, facts: CaseGroupFacts): { requirements: string[]; handling: string[]; reasons: Reason[] } {
   const requirements: string[] = [];
-  const knownAsAny = anyOf(facts.parties, (p) => p.knownAsRecorded || p.personalInterest?.suppressCorrespondence === true);
-  const warm = anyOf(facts.parties, (p) => p.personalInterest?.warmHandoverRequired === true);
+  const summary = partySummary(facts.parties);
+  const knownAsAny = summary.knownAs;
+  const warm = summary.warmHandover;
   // Most case groups have none of these: no arrays or sets made for them.
   if (segment !== 'NON_STANDARD' && !knownAsAny && !warm) return { requirements: [], handling: [], reasons: [] };
   const handling = new Set<string>();
   const reasons: Reason[] = [];
-  const sensitive = anyOf(facts.parties, (p) => p.nationallySensitive || p.personalInterest !== null);
+  const sensitive = summary.sensitive || summary.personalInterest;
   if (segment === 'NON_STANDARD') {
     if (sensitive) {
       requirements.push('SECURITY_CLEARED');
@@ -270,7 +319,7 @@ function conditions(segment: string, facts: CaseGroupFacts): { requirements: str
   // these first names cannot be divulged to the other party, the other party will need to be blocked": the
   // other adults of each case the person is a party to, not of every case in the case group.
   if (knownAsAny) {
-    const knownAs = values(facts.parties).filter((p) => p.knownAsRecorded || p.personalInterest?.suppressCorrespondence === true);
+    const knownAs = summary.list.filter((p) => p.knownAsRecorded || p.personalInterest?.suppressCorrespondence === true);
     handling.add('SUPPRESS_CORRESPONDENCE');
     const blocked = new Set<string>();
     for (const p of knownAs) {

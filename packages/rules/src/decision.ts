@@ -41,7 +41,14 @@ export function samePlacement(a: Decision | null | undefined, b: Decision | null
     a.team === b.team &&
     a.ownerUserId === b.ownerUserId &&
     a.access === b.access &&
-    a.requirements.join('|') === b.requirements.join('|') &&
-    a.handling.join('|') === b.handling.join('|')
+    sameList(a.requirements, b.requirements) &&
+    sameList(a.handling, b.handling)
   );
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
