@@ -116,7 +116,7 @@ export function createWhatIf(active: Rules, candidate: Rules, opts: { /** The ac
     upstream(input, eventId, source) {
       events += 1;
       // No history: most of a case group's memory is its history, and the report reads the current placements.
-      systems ??= [createMemorySystem(rules[0], { historyLimit: 0, ...(opts.activeAt ? { rulesAt: opts.activeAt } : {}) }), createMemorySystem(rules[1], { historyLimit: 0 })];
+      systems ??= [createMemorySystem(rules[0], { historyLimit: 0, placementsOnly: true, ...(opts.activeAt ? { rulesAt: opts.activeAt } : {}) }), createMemorySystem(rules[1], { historyLimit: 0, placementsOnly: true })];
       record(sides[0], systems[0].process(input, eventId, source));
       record(sides[1], systems[1].process(input, eventId, source));
     },
@@ -124,7 +124,7 @@ export function createWhatIf(active: Rules, candidate: Rules, opts: { /** The ac
       events += 1;
       let pair = routers.get(partition);
       if (!pair) {
-        pair = [createMemoryRouter(rules[0], { historyLimit: 0, ...(opts.activeAt ? { rulesAt: opts.activeAt } : {}) }), createMemoryRouter(rules[1], { historyLimit: 0 })];
+        pair = [createMemoryRouter(rules[0], { historyLimit: 0, placementsOnly: true, ...(opts.activeAt ? { rulesAt: opts.activeAt } : {}) }), createMemoryRouter(rules[1], { historyLimit: 0, placementsOnly: true })];
         routers.set(partition, pair);
       }
       record(sides[0], pair[0].inbox(input, eventId, source, arrivedAt));

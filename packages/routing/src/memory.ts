@@ -24,6 +24,8 @@ export interface MemoryRouterOptions {
   readonly historyLimit?: number;
   /** The rules version in effect on a business date, as the service's rules book answers (default: `rules` for every date). */
   readonly rulesAt?: (occurredAt: string) => Rules;
+  /** Make no assignment records or history, only states and rejections (what-if reads placements from the states). */
+  readonly placementsOnly?: boolean;
   /** Told every record the route core runs, as the service's inbox would carry it (a benchmark records a replayable inbox with it). */
   readonly onInbox?: (input: InboxInput, eventId: string, source: { topic: string; partition: number; offset: string }, arrivedAt: string) => void;
 }
@@ -84,6 +86,7 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
     eventId,
     arrivedAt,
     historyLimit: options.historyLimit,
+    placementsOnly: options.placementsOnly,
     user: (id: string) => {
       if (!needs.users.includes(id)) throw new Error(`route read user ${id}, which needsOf did not name`);
       return users.get(id) ?? null;

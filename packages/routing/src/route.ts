@@ -19,6 +19,12 @@ export interface RouteEnv {
   readonly historyLimit?: number;
   /** What re-decided the case group when there is no input of its own (the workforce fact, the tick), for the decision's basis. */
   readonly cause?: string;
+  /**
+   * Only the new state is wanted, not the assignment records or history notes (what-if compares where work
+   * ends up, read from the states): building them was a tenth of a replay's time and most of its garbage.
+   * Rejections are still made.
+   */
+  readonly placementsOnly?: boolean;
 }
 
 export type RouterOutput =
@@ -136,22 +142,25 @@ export function orphanOf(allocation: Allocation, user: UserDoc | null): OrphanRe
 
 /** Users and teams whose partition copies the decision for this state reads (fetch them before `route`). */
 export function needsOf(state: CaseGroupState | null, input: RouteInput | null): Dependencies {
-  const users = new Set<string>();
-  const teams = new Set<string>();
+  // Arrays, not sets: there are rarely more than two of each, and this runs for every record.
+  const users: string[] = [];
+  const teams: string[] = [];
+  const add = (list: string[], id: string | null | undefined): void => {
+    if (id && !list.includes(id)) list.push(id);
+  };
   const allocation = input?.kind === 'allocation' ? input : state?.allocation;
   if (allocation) {
-    users.add(allocation.userId);
-    teams.add(input?.kind === 'allocation' ? input.fact.teamId : (state?.allocation?.teamId ?? ''));
+    add(users, allocation.userId);
+    add(teams, input?.kind === 'allocation' ? input.fact.teamId : state?.allocation?.teamId);
   }
   if (state?.allocation) {
-    users.add(state.allocation.userId);
-    teams.add(state.allocation.teamId);
+    add(users, state.allocation.userId);
+    add(teams, state.allocation.teamId);
   }
   const open = state?.openServiceRequests;
-  if (open) for (const id in open) if (open[id]?.ownerTeamId) teams.add(open[id].ownerTeamId);
-  if (input?.kind === 'sr' && input.fact.type === 'ServiceRequestChanged' && input.fact.ownerTeamId) teams.add(input.fact.ownerTeamId);
-  teams.delete('');
-  return { users: [...users].sort(), teams: [...teams].sort() };
+  if (open) for (const id in open) add(teams, open[id]?.ownerTeamId);
+  if (input?.kind === 'sr' && input.fact.type === 'ServiceRequestChanged') add(teams, input.fact.ownerTeamId);
+  return { users: users.sort(), teams: teams.sort() };
 }
 
 interface Applied {
@@ -425,6 +434,7 @@ function place(state: CaseGroupState, env: RouteEnv, occurredAt: string, touched
   if (newlyRecovered) decision = { ...decision, reasons: [orphanRecoveredReason(newlyRecovered, decision.segment), ...decision.reasons] };
   let placement = state.placement;
   const emit = (p: Placement, previous: Placement | null | undefined, pend: PendingMove | null, recovered: OrphanRecovery | null): void => {
+    if (env.placementsOnly === true) return;
     basis ??= basisOf(facts, state, env.eventId, cause, rules);
     const value = assignmentOf(env, outputs.filter((o) => o.kind === 'assignment').length, state.caseGroupId, occurredAt, p, previous, pend, recovered, basis);
     outputs.push({ kind: 'assignment', value });
