@@ -1,6 +1,6 @@
 import type { ErrorCode } from '@cms-router/errors';
 import type { Assignment, DecisionBasis } from '@cms-router/events';
-import { allocateWithinSegment, catalogueEntry, decideApprovalTask, decideCaseGroup, decideServiceRequest, lookupPostcode, orphanRecoveredReason, parsePostcode, partySummary, PROCEDURES, samePlacement, type CaseGroupFacts, type Decision, type DecisionResult, type OpenServiceRequest, type OrphanRecovery, type PartyFacts, type Reason, type Rules } from '@cms-router/rules';
+import { allocateWithinSegment, catalogueEntry, decideApprovalTask, decideCaseGroup, decideServiceRequest, lookupPostcode, orphanRecoveredReason, parsePostcode, partySummary, PROCEDURES, summarizeParties, samePlacement, type CaseGroupFacts, type Decision, type DecisionResult, type OpenServiceRequest, type OrphanRecovery, type PartyFacts, type PartySummary, type Reason, type Rules } from '@cms-router/rules';
 import type { PartitionInput, RouteInput } from './inputs.ts';
 import { emptyCaseGroup, HISTORY_LIMIT, awaitedPersons, idRecord, keepEntries, withEntry, type Allocation, type CaseGroupState, type Dependencies, type Departure, type HistoryEntry, type PendingMove, type Placement, type SourceRef, type TeamDoc, type UserDoc } from './state.ts';
 
@@ -71,13 +71,14 @@ export function effectiveSpecial(state: CaseGroupState): CaseGroupState['markedS
 /** The case group as the rules see it: every party with the person registry's current facts, and their role here. */
 export function factsOf(state: CaseGroupState): CaseGroupFacts | undefined {
   if (state.payingParentId === null) return undefined;
-  const parties = partiesOf(state);
-  if (!parties) return undefined;
+  const memo = partiesOf(state);
+  if (!memo) return undefined;
   const special = effectiveSpecial(state);
   return {
     caseGroupId: state.caseGroupId,
     payingParentId: state.payingParentId,
-    parties,
+    parties: memo.parties,
+    partySummary: memo.summary,
     cases: state.cases,
     incomeSource: state.persons[state.payingParentId]?.incomeSource ?? 'UNKNOWN',
     special: special ? { exceptionalType: special.exceptionalType } : null,
@@ -90,14 +91,16 @@ export function factsOf(state: CaseGroupState): CaseGroupFacts | undefined {
  * these two records until a case or a person changes, while most facts change neither (an SR, an
  * allocation, a re-decision): rebuilding the parties for each was the largest single cost of a replay.
  */
-const partiesMemo = new WeakMap<CaseGroupState['persons'], { readonly cases: CaseGroupState['cases']; readonly parties: Readonly<Record<string, PartyFacts>> | null }>();
+type PartiesMemo = { readonly parties: Readonly<Record<string, PartyFacts>>; readonly summary: PartySummary };
+const partiesMemo = new WeakMap<CaseGroupState['persons'], { readonly cases: CaseGroupState['cases']; readonly memo: PartiesMemo | null }>();
 
-function partiesOf(state: CaseGroupState): Readonly<Record<string, PartyFacts>> | null {
+function partiesOf(state: CaseGroupState): PartiesMemo | null {
   const hit = partiesMemo.get(state.persons);
-  if (hit && hit.cases === state.cases) return hit.parties;
+  if (hit && hit.cases === state.cases) return hit.memo;
   const parties = buildParties(state);
-  partiesMemo.set(state.persons, { cases: state.cases, parties });
-  return parties;
+  const memo = parties ? { parties, summary: summarizeParties(parties) } : null;
+  partiesMemo.set(state.persons, { cases: state.cases, memo });
+  return memo;
 }
 
 function buildParties(state: CaseGroupState): Readonly<Record<string, PartyFacts>> | null {
@@ -326,7 +329,7 @@ function causeOf(input: RouteInput | null, env: RouteEnv): string {
  * the rules read, as ids, codes, booleans and the paying parent's postcode district.
  */
 function basisOf(facts: CaseGroupFacts, state: CaseGroupState, eventId: string, cause: string, rules: Rules): DecisionBasis {
-  const parties = partySummary(facts.parties);
+  const parties = facts.partySummary ?? partySummary(facts.parties);
   const residence = facts.parties[facts.payingParentId]?.residence;
   return {
     eventId,

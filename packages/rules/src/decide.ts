@@ -1,5 +1,5 @@
 import { fail, ok, type Decision, type DecisionResult, type Reason } from './decision.ts';
-import type { CaseGroupFacts, OpenServiceRequest, PartyFacts } from './facts.ts';
+import type { CaseGroupFacts, OpenServiceRequest, PartyFacts, PartySummary } from './facts.ts';
 import { srKey, type Rules } from './load.ts';
 import { lookupPostcode } from './postcode.ts';
 import type { Place, RuleId, SrCatalogueEntry } from './schema.ts';
@@ -23,37 +23,34 @@ function anyOf<T>(record: Readonly<Record<string, T>>, test: (v: T) => boolean):
   return false;
 }
 
-/** What the rules ask of a case group's parties as a whole. */
-export interface PartySummary {
-  readonly list: readonly PartyFacts[];
-  readonly sensitive: boolean;
-  readonly personalInterest: boolean;
-  /** A party whose name must not be disclosed (known-as recorded, or a PI flag that suppresses correspondence). */
-  readonly knownAs: boolean;
-  readonly warmHandover: boolean;
-}
-
 /**
  * Made once per parties record: the router makes one record per change of a case group's people and
  * decides many times in between, and walking the record's keys for each question was 5% of a replay.
  */
 const summaries = new WeakMap<CaseGroupFacts['parties'], PartySummary>();
 
+/** What the rules ask of the parties as a whole (kept per parties record when the caller does not keep it). */
 export function partySummary(parties: CaseGroupFacts['parties']): PartySummary {
   let s = summaries.get(parties);
   if (!s) {
-    const list = values(parties);
-    s = {
-      list,
-      sensitive: list.some((p) => p.nationallySensitive),
-      personalInterest: list.some((p) => p.personalInterest !== null),
-      knownAs: list.some((p) => p.knownAsRecorded || p.personalInterest?.suppressCorrespondence === true),
-      warmHandover: list.some((p) => p.personalInterest?.warmHandoverRequired === true),
-    };
+    s = summarizeParties(parties);
     summaries.set(parties, s);
   }
   return s;
 }
+
+export function summarizeParties(parties: CaseGroupFacts['parties']): PartySummary {
+  const list = values(parties);
+  return {
+    list,
+    sensitive: list.some((p) => p.nationallySensitive),
+    personalInterest: list.some((p) => p.personalInterest !== null),
+    knownAs: list.some((p) => p.knownAsRecorded || p.personalInterest?.suppressCorrespondence === true),
+    warmHandover: list.some((p) => p.personalInterest?.warmHandoverRequired === true),
+  };
+}
+
+const summaryOf = (facts: CaseGroupFacts): PartySummary => facts.partySummary ?? partySummary(facts.parties);
 
 const sensitiveReason = (what: string): Reason => ({
   ruleId: 'sensitive-or-personal-interest',
@@ -157,7 +154,7 @@ const CASE_GROUP_RULES: Record<RuleId, (ctx: RuleContext) => Match> = {
     };
   },
   'sensitive-or-personal-interest': ({ facts }) => {
-    const { sensitive, personalInterest: pi } = partySummary(facts.parties);
+    const { sensitive, personalInterest: pi } = summaryOf(facts);
     if (!sensitive && !pi) return undefined;
     return {
       segment: 'SPECIAL_CLIENT_RECORDS',
@@ -298,7 +295,7 @@ export function catalogueEntry(sr: { process: string; area: string; subArea: str
 /** Requirements and handling instructions follow from the facts whichever rule decided. */
 function conditions(segment: string, facts: CaseGroupFacts): { requirements: string[]; handling: string[]; reasons: Reason[] } {
   const requirements: string[] = [];
-  const summary = partySummary(facts.parties);
+  const summary = summaryOf(facts);
   const knownAsAny = summary.knownAs;
   const warm = summary.warmHandover;
   // Most case groups have none of these: no arrays or sets made for them.

@@ -65,4 +65,19 @@ export interface CaseGroupFacts {
   readonly incomeSource: string;
   readonly special: { readonly exceptionalType: string } | null;
   readonly openServiceRequests: Readonly<Record<string, OpenServiceRequest>>;
+  /**
+   * What the rules ask of the parties as a whole, when the caller keeps it with `parties` (the router makes
+   * it once per change of a case group's people); otherwise the rules make it (partySummary).
+   */
+  readonly partySummary?: PartySummary;
+}
+
+/** What the rules ask of a case group's parties as a whole. */
+export interface PartySummary {
+  readonly list: readonly PartyFacts[];
+  readonly sensitive: boolean;
+  readonly personalInterest: boolean;
+  /** A party whose name must not be disclosed (known-as recorded, or a PI flag that suppresses correspondence). */
+  readonly knownAs: boolean;
+  readonly warmHandover: boolean;
 }
