@@ -2,7 +2,7 @@ import type { Assignment, OrphanReport, PersonSnapshot, Rejection } from '@cms-r
 import type { Rules } from '@cms-router/rules';
 import { ingestRoutes, isPartitionInput, partitionInputOf, peopleInputOf, routeInputOf, type InboxInput, type PartitionInput, type RouteInput, type UpstreamInput } from './inputs.ts';
 import { applyPeopleInput, type PersonState } from './people.ts';
-import { applyTeamFact, applyUserFact, dependencyChanges, expireWaiting, needsOf, oldestWaiting, route, type RouteResult, type RouterOutput } from './route.ts';
+import { applyTeamFact, applyUserFact, dependencyChanges, expireWaiting, needsOf, oldestWaiting, route, type RouteMemo, type RouteResult, type RouterOutput } from './route.ts';
 import type { CaseGroupState, TeamDoc, UserDoc } from './state.ts';
 
 export type MemoryOutput =
@@ -80,8 +80,16 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
    * fails, so a test catches a decision that reads something the service would not have fetched.
    */
   const rulesAt = options.rulesAt ?? (() => rules);
-  const env = (eventId: string, arrivedAt: string, needs: ReturnType<typeof needsOf>, at: string, cause?: string) => ({
+  // What route() keeps between the steps of each case group (see RouteEnv.memo), dropped with the case group.
+  const memos = new Map<string, RouteMemo>();
+  const memoOf = (caseGroupId: string): RouteMemo => {
+    let m = memos.get(caseGroupId);
+    if (!m) memos.set(caseGroupId, (m = {}));
+    return m;
+  };
+  const env = (caseGroupId: string, eventId: string, arrivedAt: string, needs: ReturnType<typeof needsOf>, at: string, cause?: string) => ({
     ...(cause ? { cause } : {}),
+    memo: memoOf(caseGroupId),
     rules: rulesAt(at),
     eventId,
     arrivedAt,
@@ -100,7 +108,10 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
   const store = (caseGroupId: string, before: CaseGroupState | undefined, result: RouteResult): void => {
     const after = result.state;
     if (after) states.set(caseGroupId, after);
-    else states.delete(caseGroupId);
+    else {
+      states.delete(caseGroupId);
+      memos.delete(caseGroupId);
+    }
     if (before && after && before.deps === after.deps) return;
     const changes = dependencyChanges(before?.deps ?? { users: [], teams: [] }, after?.deps ?? { users: [], teams: [] });
     for (const key of changes.add) {
@@ -123,7 +134,7 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
     if (item.kind === 'route') {
       const cg = item.input.caseGroupId;
       const before = states.get(cg);
-      const result = route(before ?? null, item.input, env(item.eventId, item.arrivedAt, needsOf(before ?? null, item.input), item.input.occurredAt));
+      const result = route(before ?? null, item.input, env(cg, item.eventId, item.arrivedAt, needsOf(before ?? null, item.input), item.input.occurredAt));
       store(cg, before, result);
       outputsOf(result, cg, source, out);
       if (result.recovered) out.push(report(item.eventId, item.input.occurredAt, result.recovered, [{ caseGroupId: cg, segment: result.state?.placement?.decision.segment ?? '' }], 0, 1));
@@ -149,7 +160,7 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
     let recovery: ReturnType<typeof route>['recovered'] = null;
     for (const cg of [...(index.get(key) ?? [])].sort()) {
       const before = states.get(cg);
-      const result = route(before ?? null, null, env(item.eventId, item.arrivedAt, needsOf(before ?? null, null), p.occurredAt, p.fact.type));
+      const result = route(before ?? null, null, env(cg, item.eventId, item.arrivedAt, needsOf(before ?? null, null), p.occurredAt, p.fact.type));
       store(cg, before, result);
       outputsOf(result, cg, source, out);
       if (result.recovered) {

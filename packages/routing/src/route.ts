@@ -25,7 +25,25 @@ export interface RouteEnv {
    * Rejections are still made.
    */
   readonly placementsOnly?: boolean;
+  /**
+   * What route() may keep between the steps of this case group, when its caller keeps the case group's
+   * states in memory (the memory router: simulate, what-if). States are immutable, so a record that is the
+   * same object is unchanged, and what was derived from it holds. The service reads each state back from
+   * Redis, where nothing is the same object, and passes none.
+   */
+  readonly memo?: RouteMemo;
 }
+
+/** See RouteEnv.memo. Opaque to callers: they keep one per case group, and drop it with the case group. */
+export interface RouteMemo {
+  /** The parties as the rules see them, for these persons and cases (rebuilt when either changes). */
+  parties?: { readonly persons: CaseGroupState['persons']; readonly cases: CaseGroupState['cases']; readonly made: PartiesMemo | null };
+  /** The last decision for each open SR, with what it was made from (see decideWork). */
+  work?: Map<string, WorkMemo>;
+}
+
+type PartiesMemo = { readonly parties: Readonly<Record<string, PartyFacts>>; readonly summary: PartySummary };
+type WorkMemo = { readonly sr: OpenServiceRequest; readonly parties: CaseGroupFacts['parties']; readonly current: Decision; readonly rules: Rules; readonly leader: string | null; readonly result: DecisionResult };
 
 export type RouterOutput =
   | { readonly kind: 'assignment'; readonly value: Assignment }
@@ -69,9 +87,9 @@ export function effectiveSpecial(state: CaseGroupState): CaseGroupState['markedS
 }
 
 /** The case group as the rules see it: every party with the person registry's current facts, and their role here. */
-export function factsOf(state: CaseGroupState): CaseGroupFacts | undefined {
+export function factsOf(state: CaseGroupState, keep?: RouteMemo): CaseGroupFacts | undefined {
   if (state.payingParentId === null) return undefined;
-  const memo = partiesOf(state);
+  const memo = partiesOf(state, keep);
   if (!memo) return undefined;
   const special = effectiveSpecial(state);
   return {
@@ -87,20 +105,18 @@ export function factsOf(state: CaseGroupState): CaseGroupFacts | undefined {
 }
 
 /**
- * The parties as the rules see them, made once per (cases, persons) pair. States are immutable and share
- * these two records until a case or a person changes, while most facts change neither (an SR, an
- * allocation, a re-decision): rebuilding the parties for each was the largest single cost of a replay.
+ * The parties as the rules see them, made once per (cases, persons) pair when the caller keeps a memo.
+ * Most facts change neither record (an SR, an allocation, a re-decision): rebuilding the parties for each
+ * was the largest single cost of a replay. Kept in the caller's memo, not a WeakMap keyed by the record:
+ * WeakMap insertions, and the collector's work on them, cost more than they saved.
  */
-type PartiesMemo = { readonly parties: Readonly<Record<string, PartyFacts>>; readonly summary: PartySummary };
-const partiesMemo = new WeakMap<CaseGroupState['persons'], { readonly cases: CaseGroupState['cases']; readonly memo: PartiesMemo | null }>();
-
-function partiesOf(state: CaseGroupState): PartiesMemo | null {
-  const hit = partiesMemo.get(state.persons);
-  if (hit && hit.cases === state.cases) return hit.memo;
+function partiesOf(state: CaseGroupState, keep: RouteMemo | undefined): PartiesMemo | null {
+  const held = keep?.parties;
+  if (held && held.persons === state.persons && held.cases === state.cases) return held.made;
   const parties = buildParties(state);
-  const memo = parties ? { parties, summary: summarizeParties(parties) } : null;
-  partiesMemo.set(state.persons, { cases: state.cases, memo });
-  return memo;
+  const made = parties ? { parties, summary: summarizeParties(parties) } : null;
+  if (keep) keep.parties = { persons: state.persons, cases: state.cases, made };
+  return made;
 }
 
 function buildParties(state: CaseGroupState): Readonly<Record<string, PartyFacts>> | null {
@@ -389,7 +405,7 @@ function pendingReason(pending: PendingMove, rules: Rules): Reason {
  * open (004); protective moves (special case, sensitive or PI) and changes of who works it do not.
  */
 function place(state: CaseGroupState, env: RouteEnv, occurredAt: string, touchedSr: string | null, history: HistoryEntry[], outputs: RouterOutput[], cause: string): { state: CaseGroupState; recovered: OrphanRecovery | null } {
-  const facts = factsOf(state);
+  const facts = factsOf(state, env.memo);
   if (!facts) return { state, recovered: null };
   let basis: DecisionBasis | undefined;
   const rules = env.rules;
@@ -457,7 +473,7 @@ function place(state: CaseGroupState, env: RouteEnv, occurredAt: string, touched
   for (const srId of Object.keys(state.openServiceRequests).sort()) {
     const sr = state.openServiceRequests[srId];
     if (!sr) continue;
-    const result = decideWork(sr, facts, current, rules, sr.pendingApproval && sr.ownerTeamId ? teamLeaderOf(sr.ownerTeamId) : null);
+    const result = decideWork(sr, facts, current, rules, sr.pendingApproval && sr.ownerTeamId ? teamLeaderOf(sr.ownerTeamId) : null, env.memo);
     const previous = srPlacements[srId];
     if (!result.ok) {
       // Reported once per change of the SR itself, not on every fact of the case group.
@@ -473,6 +489,7 @@ function place(state: CaseGroupState, env: RouteEnv, occurredAt: string, touched
     emit(next, previous, null, null);
     srPlacements = withEntry(srPlacements, srId, next);
   }
+  if (env.memo?.work) for (const srId of env.memo.work.keys()) if (!(srId in state.openServiceRequests)) env.memo.work.delete(srId);
   const recoveredFrom = orphan && allocation ? { ...orphan, allocationAt: allocation.at } : state.recoveredFrom;
   return { state: { ...state, base, placement, pendingMove: pending, srPlacements, failure: null, recoveredFrom, deps: deps(approvalTeams) }, recovered: newlyRecovered };
 }
@@ -481,15 +498,13 @@ function place(state: CaseGroupState, env: RouteEnv, occurredAt: string, touched
  * The last decision for each open SR, with what it was made from. Every fact of a case group re-places
  * its open SRs, and most facts change nothing an SR's placement reads (the SR itself, the parties, the
  * case group's placement, the rules, the team leader): the decision, its reasons and their sentences
- * were made again only to be found the same. States are immutable, so identity says "unchanged".
+ * were made again only to be found the same.
  */
-const workDecisions = new WeakMap<OpenServiceRequest, { readonly parties: CaseGroupFacts['parties']; readonly current: Decision; readonly rules: Rules; readonly leader: string | null; readonly result: DecisionResult }>();
-
-function decideWork(sr: OpenServiceRequest, facts: CaseGroupFacts, current: Decision, rules: Rules, leader: string | null): DecisionResult {
-  const hit = workDecisions.get(sr);
-  if (hit && hit.parties === facts.parties && hit.current === current && hit.rules === rules && hit.leader === leader) return hit.result;
+function decideWork(sr: OpenServiceRequest, facts: CaseGroupFacts, current: Decision, rules: Rules, leader: string | null, keep: RouteMemo | undefined): DecisionResult {
+  const hit = keep?.work?.get(sr.srId);
+  if (hit && hit.sr === sr && hit.parties === facts.parties && hit.current === current && hit.rules === rules && hit.leader === leader) return hit.result;
   const result = sr.pendingApproval ? decideApprovalTask(sr, leader, current, rules) : decideServiceRequest(sr, facts, current, rules);
-  workDecisions.set(sr, { parties: facts.parties, current, rules, leader, result });
+  if (keep) (keep.work ??= new Map()).set(sr.srId, { sr, parties: facts.parties, current, rules, leader, result });
   return result;
 }
 
