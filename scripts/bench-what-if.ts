@@ -7,7 +7,7 @@
 //   - `cms-router what-if --scenario` as an operator runs it, over upstream events (through sr-events' core
 //     and the person registry too, twice).
 // The inbox file is recorded by running generated traffic once through the in-memory router (onInbox).
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncOptionsWithStringEncoding, type SpawnSyncReturns } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -94,8 +94,13 @@ if (values.child) {
   const recorded = await recordInbox(inboxFile, Number(values['inbox-events']));
   console.log(`[bench:what-if] ${fmt(recorded.inbox)} inbox records (from ${fmt(recorded.upstream)} upstream events), ${(statSync(inboxFile).size / 2 ** 20).toFixed(0)} MiB; ${cpus()[0]?.model ?? 'cpu'}; load ${loadavg()[0]?.toFixed(2)}`);
   const self = resolve(import.meta.dirname, 'bench-what-if.ts');
+  // "On one core": each child is pinned to CPU 0 where taskset exists, so the collector's helper threads
+  // share the replay's core instead of using a second one.
+  const pinned = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+  const run = (args: readonly string[], opts: SpawnSyncOptionsWithStringEncoding): SpawnSyncReturns<string> => (pinned ? spawnSync('taskset', ['-c', '0', process.execPath, ...args], opts) : spawnSync(process.execPath, args, opts));
+  console.log(pinned ? '(each run pinned to one core: taskset -c 0)' : '(not pinned to one core: taskset not found; the collector may use a second core)');
   for (const [mode, label] of [['baseline', 'raw baseline (read + JSON.parse per line)'], ['replay', 'what-if over the inbox (two route cores + report)']] as const) {
-    const r = spawnSync(process.execPath, [self, '--child', mode, inboxFile, candidate], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const r = run([self, '--child', mode, inboxFile, candidate], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     if (r.status !== 0) throw new Error(`${mode} failed (${r.status})`);
     const x = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { n: number; seconds: number; moves: number | null; workItems: number | null; rssMiB: number };
     console.log(`${label.padEnd(58)}${fmt(x.n)} records in ${x.seconds.toFixed(1)} s = ${fmt(x.n / x.seconds)} records/s; peak RSS ${fmt(x.rssMiB)} MiB${x.moves === null ? '' : `; ${fmt(x.moves)} of ${fmt(x.workItems ?? 0)} work items move`}`);
@@ -105,7 +110,7 @@ if (values.child) {
   const events = await writeScenario(scenario, Number(values.events));
   const report = `data:text/javascript,process.on('exit',()=>process.stderr.write('\\n'+process.resourceUsage().maxRSS+'\\n'))`;
   const started = performance.now();
-  const r = spawnSync(process.execPath, ['--import', report, resolve(import.meta.dirname, '../packages/cli/src/bin.ts'), 'what-if', '--rules', candidate, '--scenario', scenario, '--limit', '0'], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 20 });
+  const r = run(['--import', report, resolve(import.meta.dirname, '../packages/cli/src/bin.ts'), 'what-if', '--rules', candidate, '--scenario', scenario, '--limit', '0'], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 20 });
   const s = (performance.now() - started) / 1000;
   if (r.status !== 0) throw new Error(`what-if failed (${r.status}): ${r.stderr.slice(-400)}`);
   const peakKiB = Number(r.stderr.trim().split('\n').at(-1));
