@@ -1,12 +1,13 @@
 // `npm run bench:what-if [-- --inbox-events 1000000 --events 1000000]`: what-if's pure replay, beside a raw baseline
 // in the same run, each in a child process of its own (one core each: the replay is single-threaded):
-//   - raw baseline: an inbox file read and JSON-parsed line by line (the floor: no routing);
-//   - what-if over the inbox: the same records through two route cores (active rules and a candidate
-//     that moves two postcode districts), then the report; this is the path `what-if` runs over the kept
-//     inbox, without the Kafka read and the Avro decode;
+//   - raw baseline: the inbox files read and JSON-parsed line by line (the floor: no routing);
+//   - what-if over the inbox: the same records through two route cores per partition (active rules and a
+//     candidate that moves two postcode districts), a partition at a time, each settled when read, then
+//     the report; this is the path `what-if` runs over the kept inbox, without the Kafka read and the
+//     Avro decode;
 //   - `cms-router what-if --scenario` as an operator runs it, over upstream events (through sr-events' core
 //     and the person registry too, twice).
-// The inbox file is recorded by running generated traffic once through the in-memory router (onInbox).
+// The inbox (six partition files) is recorded by running generated traffic once through the in-memory router (onInbox).
 import { spawnSync, type SpawnSyncOptionsWithStringEncoding, type SpawnSyncReturns } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
@@ -15,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createMemorySystem, createWhatIf, type SystemInput } from '@cms-router/cli';
-import type { InboxInput } from '@cms-router/routing';
+import { isPartitionInput, type InboxInput } from '@cms-router/routing';
 import { defaultRules, loadRules } from '@cms-router/rules';
 import { generateTraffic } from '@cms-router/traffic';
 import { writeScenario } from './bench/scenario.ts';
@@ -28,16 +29,22 @@ const { values, positionals } = parseArgs({
 
 type InboxLine = { readonly i: InboxInput; readonly e: string; readonly s: { topic: string; partition: number; offset: string }; readonly a: string };
 
-/** A child's run: read the inbox file, and replay it through what-if unless it is the baseline. */
-async function child(mode: string, file: string, candidateFile: string): Promise<void> {
+/**
+ * A child's run: read the inbox files, one partition after another, and replay each through what-if
+ * (settling it when read, as `cms-router what-if` reads the kept inbox) unless it is the baseline.
+ */
+async function child(mode: string, dir: string, candidateFile: string): Promise<void> {
   const whatIf = mode === 'replay' ? createWhatIf(defaultRules(), loadRules(JSON.parse(await readText(candidateFile)), candidateFile)) : undefined;
   const started = performance.now();
   let n = 0;
-  for await (const line of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })) {
-    if (line === '') continue;
-    const r = JSON.parse(line) as InboxLine;
-    n += 1;
-    whatIf?.inbox(0, r.i, r.e, r.s, r.a);
+  for (let p = 0; p < PARTITIONS; p += 1) {
+    for await (const line of createInterface({ input: createReadStream(inboxFile(dir, p), 'utf8'), crlfDelay: Infinity })) {
+      if (line === '') continue;
+      const r = JSON.parse(line) as InboxLine;
+      n += 1;
+      whatIf?.inbox(p, r.i, r.e, r.s, r.a);
+    }
+    whatIf?.settle(p);
   }
   const report = whatIf?.report();
   const seconds = (performance.now() - started) / 1000;
@@ -58,28 +65,56 @@ const candidateRules = (): object => {
   return rules;
 };
 
-/** Records `target` inbox records: generated traffic through the in-memory router once, each record its route core runs written as a line. */
-async function recordInbox(file: string, target: number): Promise<{ inbox: number; upstream: number }> {
-  const out = createWriteStream(file);
+/** The inbox's partitions, as the router's inbox topic has them by default. */
+const PARTITIONS = 6;
+const inboxFile = (dir: string, partition: number): string => join(dir, `inbox-p${partition}.jsonl`);
+/** A case group's partition (the bench's own hash: any stable spread will do). */
+function partitionOf(caseGroupId: string): number {
+  let h = 7;
+  for (let i = 0; i < caseGroupId.length; i += 1) h = (h * 31 + caseGroupId.charCodeAt(i)) >>> 0;
+  return h % PARTITIONS;
+}
+
+/**
+ * Records `target` inbox records: generated traffic through the in-memory router once, each record its
+ * route core runs written as a line to its partition's file, as the service's inbox keeps them (a case
+ * group's records in its partition; users' and teams' facts and ticks in every partition).
+ */
+async function recordInbox(dir: string, target: number): Promise<{ inbox: number; upstream: number; bytes: number }> {
+  const outs = Array.from({ length: PARTITIONS }, (_, p) => createWriteStream(inboxFile(dir, p)));
+  const pending: string[][] = outs.map(() => []);
   let inbox = 0;
   let upstream = 0;
-  let pending: string[] = [];
-  const system = createMemorySystem(defaultRules(), { historyLimit: 0, onInbox: (i, e, s, a) => { if (inbox < target) { pending.push(JSON.stringify({ i, e, s, a })); inbox += 1; } } });
+  const system = createMemorySystem(defaultRules(), {
+    historyLimit: 0,
+    onInbox: (i, e, s, a) => {
+      if (inbox >= target) return;
+      const line = JSON.stringify({ i, e, s, a });
+      if (isPartitionInput(i)) for (const lines of pending) lines.push(line);
+      else pending[partitionOf(i.caseGroupId)]?.push(line);
+      inbox += 1;
+    },
+  });
+  const flush = async (min: number): Promise<void> => {
+    for (const [p, lines] of pending.entries()) {
+      if (lines.length < min || lines.length === 0) continue;
+      const out = outs[p] as ReturnType<typeof createWriteStream>;
+      if (!out.write(`${lines.join('\n')}\n`)) await once(out, 'drain');
+      pending[p] = [];
+    }
+  };
   for (let start = 0; inbox < target; start += 2_000) {
     for (const e of generateTraffic({ seed: 1 + start, caseGroups: 2_000, changesPerCaseGroup: 8, prefix: `S${start}` }).flat()) {
       if (inbox >= target) break;
       system.process({ topic: e.topic, value: e.value } as SystemInput, `u-${upstream}`, { topic: e.topic, partition: 0, offset: String(upstream) });
       upstream += 1;
-      if (pending.length >= 1_000) {
-        if (!out.write(`${pending.join('\n')}\n`)) await once(out, 'drain');
-        pending = [];
-      }
+      await flush(1_000);
     }
   }
-  if (pending.length > 0) out.write(`${pending.join('\n')}\n`);
-  out.end();
-  await once(out, 'finish');
-  return { inbox, upstream };
+  await flush(0);
+  for (const out of outs) out.end();
+  await Promise.all(outs.map((out) => once(out, 'finish')));
+  return { inbox, upstream, bytes: outs.reduce((n, _o, p) => n + statSync(inboxFile(dir, p)).size, 0) };
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-GB');
@@ -88,11 +123,10 @@ if (values.child) {
   await child(values.child, positionals[0] ?? '', positionals[1] ?? '');
 } else {
   const dir = mkdtempSync(join(tmpdir(), 'cms-bench-what-if-'));
-  const inboxFile = join(dir, 'inbox.jsonl');
   const candidate = join(dir, 'candidate.json');
   writeFileSync(candidate, JSON.stringify(candidateRules()));
-  const recorded = await recordInbox(inboxFile, Number(values['inbox-events']));
-  console.log(`[bench:what-if] ${fmt(recorded.inbox)} inbox records (from ${fmt(recorded.upstream)} upstream events), ${(statSync(inboxFile).size / 2 ** 20).toFixed(0)} MiB; ${cpus()[0]?.model ?? 'cpu'}; load ${loadavg()[0]?.toFixed(2)}`);
+  const recorded = await recordInbox(dir, Number(values['inbox-events']));
+  console.log(`[bench:what-if] ${fmt(recorded.inbox)} inbox records (from ${fmt(recorded.upstream)} upstream events) in ${PARTITIONS} partitions, ${(recorded.bytes / 2 ** 20).toFixed(0)} MiB; ${cpus()[0]?.model ?? 'cpu'}; load ${loadavg()[0]?.toFixed(2)}`);
   const self = resolve(import.meta.dirname, 'bench-what-if.ts');
   // "On one core": each child is pinned to CPU 0 where taskset exists, so the collector's helper threads
   // share the replay's core instead of using a second one.
@@ -100,7 +134,7 @@ if (values.child) {
   const run = (args: readonly string[], opts: SpawnSyncOptionsWithStringEncoding): SpawnSyncReturns<string> => (pinned ? spawnSync('taskset', ['-c', '0', process.execPath, ...args], opts) : spawnSync(process.execPath, args, opts));
   console.log(pinned ? '(each run pinned to one core: taskset -c 0)' : '(not pinned to one core: taskset not found; the collector may use a second core)');
   for (const [mode, label] of [['baseline', 'raw baseline (read + JSON.parse per line)'], ['replay', 'what-if over the inbox (two route cores + report)']] as const) {
-    const r = run([self, '--child', mode, inboxFile, candidate], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const r = run([self, '--child', mode, dir, candidate], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     if (r.status !== 0) throw new Error(`${mode} failed (${r.status})`);
     const x = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { n: number; seconds: number; moves: number | null; workItems: number | null; rssMiB: number };
     console.log(`${label.padEnd(58)}${fmt(x.n)} records in ${x.seconds.toFixed(1)} s = ${fmt(x.n / x.seconds)} records/s; peak RSS ${fmt(x.rssMiB)} MiB${x.moves === null ? '' : `; ${fmt(x.moves)} of ${fmt(x.workItems ?? 0)} work items move`}`);

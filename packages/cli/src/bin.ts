@@ -52,7 +52,8 @@ task) that would sit somewhere else: moves by segment / region / team, each item
 reasons, and rejections that only the candidate makes. docs/operations.md has a worked example.
 
 history (one of):
-  (default)              the router's kept inbox, cms.router-inbox.v1, every partition to its end
+  (default)              the router's kept inbox, cms.router-inbox.v1, every partition to its end, one
+                         partition after another (memory: one partition's state at a time)
                          (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, KAFKA_TOPIC_NAMESPACE, KAFKA_SSL/SASL_*)
   --scenario <file>      a scenario file (JSON lines or YAML, docs/simulate.md) through sr-events too
 

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { deterministicId, qualify, readStandardHeaders, TOPICS, type RouterInboxRecord, type TopicName } from '@cms-router/events';
-import { readTopicToEnd, type createKafka, type Serde } from '@cms-router/platform';
+import { readTopicToEnd, topicEnds, type createKafka, type Serde } from '@cms-router/platform';
 import { inboxInputOf, type UpstreamInput } from '@cms-router/routing';
 import { isYamlScenario, parseScenario, streamScenarioFile } from './simulate.ts';
 import type { SystemInput } from './system.ts';
@@ -41,20 +41,29 @@ export async function whatIfFromScenario(path: string, whatIf: WhatIf, progress:
  */
 export async function whatIfFromInbox(o: { readonly kafka: ReturnType<typeof createKafka>; readonly serde: Serde; readonly namespace: string | undefined; readonly timeoutMs?: number }, whatIf: WhatIf, progress: Progress = silent): Promise<number> {
   const topic = qualify(TOPICS.routerInbox, o.namespace);
+  // One partition at a time, each settled when read: a case group lives in one partition, so the cores
+  // hold one partition's state at a time (a sixth of it with six partitions), not the whole inbox's.
+  const ends = await topicEnds(o.kafka, topic);
+  progress.start(Number([...ends.values()].reduce((a, b) => a + b, 0n)), 'records');
   let done = 0;
+  let read = 0;
   try {
-    return await readTopicToEnd(o.kafka, topic, async (partition, m) => {
-      done += 1;
-      if (done % 1_000 === 0) progress.update(done);
-      const v = (await o.serde.decode(topic, m.value)).value as RouterInboxRecord;
-      const carried = v.signal ? null : await decodeUpstream(o.serde, o.namespace, v.source.topic, v.fact);
-      const input = inboxInputOf(v, carried);
-      if (!input) return;
-      const headers = readStandardHeaders(m.headers, () => deterministicId(topic, partition, m.offset));
-      // A user's or team's fact keeps its upstream event id, as the service's route stage keeps it.
-      const eventId = input.kind === 'user' || input.kind === 'team' ? (v.source.eventId ?? headers.eventId) : headers.eventId;
-      whatIf.inbox(partition, input, eventId, { topic: v.source.topic, partition: v.source.partition, offset: v.source.offset }, new Date(Number(m.timestamp)).toISOString());
-    }, { timeoutMs: o.timeoutMs ?? 600_000, onStart: (total) => { progress.start(total, 'records'); } });
+    for (const partition of [...ends.keys()].sort((a, b) => a - b)) {
+      read += await readTopicToEnd(o.kafka, topic, async (p, m) => {
+        done += 1;
+        if (done % 1_000 === 0) progress.update(done);
+        const v = (await o.serde.decode(topic, m.value)).value as RouterInboxRecord;
+        const carried = v.signal ? null : await decodeUpstream(o.serde, o.namespace, v.source.topic, v.fact);
+        const input = inboxInputOf(v, carried);
+        if (!input) return;
+        const headers = readStandardHeaders(m.headers, () => deterministicId(topic, p, m.offset));
+        // A user's or team's fact keeps its upstream event id, as the service's route stage keeps it.
+        const eventId = input.kind === 'user' || input.kind === 'team' ? (v.source.eventId ?? headers.eventId) : headers.eventId;
+        whatIf.inbox(p, input, eventId, { topic: v.source.topic, partition: v.source.partition, offset: v.source.offset }, new Date(Number(m.timestamp)).toISOString());
+      }, { timeoutMs: o.timeoutMs ?? 600_000, partitions: new Set([partition]) });
+      whatIf.settle(partition);
+    }
+    return read;
   } finally {
     progress.update(done);
     progress.stop();

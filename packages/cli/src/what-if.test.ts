@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultRules, loadRules, type Rules } from '@cms-router/rules';
+import { isPartitionInput, type InboxInput } from '@cms-router/routing';
 import { generateTraffic, type TrafficEvent } from '@cms-router/traffic';
 import { createMemorySystem, type SystemInput } from './system.ts';
 import { createWhatIf, whatIfCsv, whatIfHtml, whatIfText, WHAT_IF_CSV_HEADER, type WhatIfReport } from './what-if.ts';
@@ -64,6 +65,37 @@ describe('what-if', { timeout: 120_000 }, () => {
     const report = w.report();
     expect(report.activeVersion).toBe('book');
     expect(report.moves).toEqual([]);
+  });
+
+  it('over a partitioned inbox read a partition at a time, each settled when read, reports what the whole inbox at once reports', () => {
+    // The inbox as the service's route tasks keep it: case groups' records by a hash of the case group,
+    // users' and teams' facts and ticks broadcast to every partition.
+    const records: { input: InboxInput; eventId: string; source: { topic: string; partition: number; offset: string }; arrivedAt: string }[] = [];
+    const system = createMemorySystem(defaultRules(), { historyLimit: 0, onInbox: (input, eventId, source, arrivedAt) => records.push({ input, eventId, source, arrivedAt }) });
+    events.forEach((e, i) => system.process({ topic: e.topic, value: e.value } as SystemInput, `e-${i}`, { topic: e.topic, partition: 0, offset: String(i) }));
+    const partitions = 4;
+    const partitionOf = (caseGroupId: string): number => {
+      let h = 7;
+      for (let i = 0; i < caseGroupId.length; i += 1) h = (h * 31 + caseGroupId.charCodeAt(i)) >>> 0;
+      return h % partitions;
+    };
+    const candidate = movedDistricts({ LS1: 'NORTH_WEST', NE1: 'SCOTLAND' });
+
+    const whole = createWhatIf(defaultRules(), candidate);
+    for (const r of records) whole.inbox(0, r.input, r.eventId, r.source, r.arrivedAt);
+    const expected = whole.report();
+
+    const split = createWhatIf(defaultRules(), candidate);
+    for (let p = 0; p < partitions; p += 1) {
+      for (const r of records) if (isPartitionInput(r.input) || partitionOf(r.input.caseGroupId) === p) split.inbox(p, r.input, r.eventId, r.source, r.arrivedAt);
+      split.settle(p);
+    }
+    const report = split.report();
+    expect(expected.moves.length).toBeGreaterThan(10);
+    expect(report.moves).toEqual(expected.moves);
+    expect(report.flows).toEqual(expected.flows);
+    expect(report.workItems).toBe(expected.workItems);
+    expect(report.rejections.map((r) => [r.code, r.added])).toEqual(expected.rejections.map((r) => [r.code, r.added]));
   });
 
   it('moves nothing when the candidate decides as the active rules do', () => {

@@ -50,6 +50,12 @@ export interface WhatIf {
   upstream(input: SystemInput, eventId: string, source: { topic: string; partition: number; offset: string }): void;
   /** One record of the router's kept inbox, through the route core of its partition, under both rules. */
   inbox(partition: number, input: InboxInput, eventId: string, source: { topic: string; partition: number; offset: string }, arrivedAt: string): void;
+  /**
+   * The inbox partition has been read to its end: its moves are taken now and its two cores dropped. A
+   * case group lives in one partition, so reading the inbox a partition at a time and settling each holds
+   * one partition's state at a time, not the whole inbox's.
+   */
+  settle(partition: number): void;
   report(): WhatIfReport;
 }
 
@@ -85,6 +91,24 @@ function currentWork(routers: readonly MemoryRouter[]): Map<string, Current> {
   return out;
 }
 
+/** The work items the two sides place differently, by key, and how many work items either places. */
+function movesOf(active: readonly MemoryRouter[], candidate: readonly MemoryRouter[]): { moves: Map<string, WhatIfMove>; items: number } {
+  const now = currentWork(active);
+  const then = currentWork(candidate);
+  const keys = new Set([...now.keys(), ...then.keys()]);
+  const moves = new Map<string, WhatIfMove>();
+  for (const key of keys) {
+    const x = now.get(key);
+    const y = then.get(key);
+    const from = x?.where ?? null;
+    const to = y?.where ?? null;
+    if (same(from, to)) continue;
+    const any = (y ?? x) as Current;
+    moves.set(key, { caseGroupId: any.caseGroupId, subject: any.subject, srId: any.srId, from, to, reasonsFrom: x?.reasons ?? [], reasonsTo: y?.reasons ?? [] });
+  }
+  return { moves, items: keys.size };
+}
+
 /** What one side (one rules version) ends with besides its cores' state: its rejections. */
 interface Side {
   readonly rejections: Map<string, number>;
@@ -102,6 +126,9 @@ export function createWhatIf(active: Rules, candidate: Rules, opts: { /** The ac
   const rules: [Rules, Rules] = [active, candidate];
   let systems: [MemorySystem, MemorySystem] | undefined;
   const routers = new Map<number, [MemoryRouter, MemoryRouter]>();
+  /** Moves of settled partitions, by work item key, and how many work items they placed. */
+  const settled = new Map<string, WhatIfMove>();
+  let settledItems = 0;
   let events = 0;
 
   const record = (side: Side, outputs: readonly (SystemOutput | MemoryOutput)[]): void => {
@@ -130,22 +157,21 @@ export function createWhatIf(active: Rules, candidate: Rules, opts: { /** The ac
       record(sides[0], pair[0].inbox(input, eventId, source, arrivedAt));
       record(sides[1], pair[1].inbox(input, eventId, source, arrivedAt));
     },
+    settle(partition) {
+      const pair = routers.get(partition);
+      if (!pair) return;
+      const { moves, items } = movesOf([pair[0]], [pair[1]]);
+      for (const [key, move] of moves) settled.set(key, move);
+      settledItems += items;
+      routers.delete(partition);
+    },
     report() {
       const [a, b] = sides;
       const cores = (i: 0 | 1): MemoryRouter[] => [...(systems ? [systems[i].router] : []), ...[...routers.values()].map((pair) => pair[i])];
-      const now = currentWork(cores(0));
-      const then = currentWork(cores(1));
-      const keys = [...new Set([...now.keys(), ...then.keys()])].sort();
-      const moves: WhatIfMove[] = [];
-      for (const key of keys) {
-        const x = now.get(key);
-        const y = then.get(key);
-        const from = x?.where ?? null;
-        const to = y?.where ?? null;
-        if (same(from, to)) continue;
-        const any = (y ?? x) as Current;
-        moves.push({ caseGroupId: any.caseGroupId, subject: any.subject, srId: any.srId, from, to, reasonsFrom: x?.reasons ?? [], reasonsTo: y?.reasons ?? [] });
-      }
+      const live = movesOf(cores(0), cores(1));
+      const all = new Map([...settled, ...live.moves]);
+      const moves = [...all.keys()].sort().map((key) => all.get(key) as WhatIfMove);
+      const workItems = settledItems + live.items;
       const flows = new Map<string, { subject: Assignment['subject']; from: string; to: string; count: number }>();
       const segments = new Map<string, { segment: string; out: number; in: number }>();
       const segment = (name: string): { segment: string; out: number; in: number } => {
@@ -175,7 +201,7 @@ export function createWhatIf(active: Rules, candidate: Rules, opts: { /** The ac
         activeVersion: opts.activeLabel ?? active.version,
         candidateVersion: candidate.version,
         events,
-        workItems: keys.length,
+        workItems,
         moves,
         flows: [...flows.values()].sort((p, q) => q.count - p.count || p.subject.localeCompare(q.subject) || p.from.localeCompare(q.from) || p.to.localeCompare(q.to)),
         bySegment: [...segments.values()].sort((p, q) => p.segment.localeCompare(q.segment)),

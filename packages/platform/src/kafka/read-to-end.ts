@@ -27,11 +27,13 @@ export async function readTopicToEnd(
   topic: string,
   onRecord: (partition: number, message: TopicRecord) => Promise<void> | void,
   opts: { readonly timeoutMs?: number; /** Start here instead of the low watermark (only these partitions are read). */ readonly from?: ReadonlyMap<number, string>;
+    /** Read only these partitions, from their low watermarks; the others are paused, not fetched and dropped. */
+    readonly partitions?: ReadonlySet<number>;
     /** Told once how many offsets will be read (markers included), before the first record: for a progress bar. */
     readonly onStart?: (offsets: number) => void } = {},
 ): Promise<number> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const { pending, done, reached, offsets } = await endsToReach(kafka, topic, timeoutMs, opts.from);
+  const { pending, done, reached, offsets, all } = await endsToReach(kafka, topic, timeoutMs, opts.from, opts.partitions);
   opts.onStart?.(offsets);
   if (pending.size === 0) return 0;
   const consumer = kafka.consumer({ groupId: `read-to-end-${randomBytes(6).toString('hex')}`, readUncommitted: false, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
@@ -55,6 +57,8 @@ export async function readTopicToEnd(
       },
     });
     for (const [partition, offset] of opts.from ?? []) if (pending.has(partition)) consumer.seek({ topic, partition, offset });
+    const others = opts.partitions ? all.filter((p) => !opts.partitions?.has(p)) : [];
+    if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((r) => {
       timer = setTimeout(() => { r('timeout'); }, timeoutMs);
@@ -74,7 +78,7 @@ export async function readTopicToEnd(
  * and those events report the last offset of marker-only batches too. `done` resolves when every
  * partition is reached (at once for an empty topic). Shared by readTopicToEnd and followTopic.
  */
-export async function endsToReach(kafka: Kafka, topic: string, timeoutMs: number, from?: ReadonlyMap<number, string>): Promise<{ pending: Map<number, bigint>; done: Promise<void>; reached: (partition: number, lastOffset: string | null) => void; offsets: number }> {
+export async function endsToReach(kafka: Kafka, topic: string, timeoutMs: number, from?: ReadonlyMap<number, string>, only?: ReadonlySet<number>): Promise<{ pending: Map<number, bigint>; done: Promise<void>; reached: (partition: number, lastOffset: string | null) => void; offsets: number; all: number[] }> {
   const admin = kafka.admin();
   // The ends, waited for while the broker is busy or just elected a leader (a restore must not fail on that).
   const ends = await untilReady(`the ends of ${topic}`, async () => {
@@ -82,7 +86,7 @@ export async function endsToReach(kafka: Kafka, topic: string, timeoutMs: number
     return admin.fetchTopicOffsets(topic);
   }, { timeoutMs }).finally(() => admin.disconnect());
   const start = (partition: number, low: string): bigint => BigInt(from ? (from.get(partition) ?? '-1') : low);
-  const pending = new Map(ends.filter((e) => start(e.partition, e.low) >= 0n && BigInt(e.high) > start(e.partition, e.low)).map((e) => [e.partition, BigInt(e.high) - 1n] as const));
+  const pending = new Map(ends.filter((e) => (only === undefined || only.has(e.partition)) && start(e.partition, e.low) >= 0n && BigInt(e.high) > start(e.partition, e.low)).map((e) => [e.partition, BigInt(e.high) - 1n] as const));
   const offsets = Number([...pending].reduce((sum, [partition, last]) => sum + last + 1n - start(partition, ends.find((e) => e.partition === partition)?.low ?? '0'), 0n));
   let resolveDone: () => void = () => undefined;
   const done = new Promise<void>((r) => {
@@ -94,7 +98,7 @@ export async function endsToReach(kafka: Kafka, topic: string, timeoutMs: number
     if (pending.size === 0) resolveDone();
   };
   if (pending.size === 0) resolveDone();
-  return { pending, done, reached, offsets };
+  return { pending, done, reached, offsets, all: ends.map((e) => e.partition).sort((a, b) => a - b) };
 }
 
 /**
