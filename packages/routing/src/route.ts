@@ -1,6 +1,6 @@
 import type { ErrorCode } from '@cms-router/errors';
 import type { Assignment, DecisionBasis } from '@cms-router/events';
-import { allocateWithinSegment, catalogueEntry, decideApprovalTask, decideCaseGroup, decideServiceRequest, lookupPostcode, orphanRecoveredReason, parsePostcode, partySummary, PROCEDURES, summarizeParties, samePlacement, type CaseGroupFacts, type Decision, type DecisionResult, type OpenServiceRequest, type OrphanRecovery, type PartyFacts, type PartySummary, type Reason, type Rules } from '@cms-router/rules';
+import { allocateWithinSegment, catalogueEntry, decideApprovalTask, decideCaseGroup, decideServiceRequest, lookupPostcode, orphanRecoveredReason, parsePostcode, PROCEDURES, summarizeParties, sameList, samePlacement, type CaseGroupFacts, type Decision, type DecisionResult, type OpenServiceRequest, type OrphanRecovery, type PartyFacts, type PartySummary, type Reason, type Rules } from '@cms-router/rules';
 import type { PartitionInput, RouteInput } from './inputs.ts';
 import { emptyCaseGroup, HISTORY_LIMIT, awaitedPersons, idRecord, keepEntries, withEntry, type Allocation, type CaseGroupState, type Dependencies, type Departure, type HistoryEntry, type PendingMove, type Placement, type SourceRef, type TeamDoc, type UserDoc } from './state.ts';
 
@@ -316,12 +316,6 @@ function typeOneLoadBack(state: CaseGroupState, env: Pick<RouteEnv, 'eventId'>, 
   return { state: { ...state, loadedBackAt: latest }, note: noteOf(env, at, 'FACT', 'every party now has a NINO or CRN, so the type-one exceptional case group is loaded back') };
 }
 
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 const sameLocation = (a: Decision, b: Decision): boolean => a.segment === b.segment && a.region === b.region && a.team === b.team;
 const samePending = (a: PendingMove | null, b: PendingMove | null): boolean => (a === null || b === null ? a === b : sameLocation(a.decision, b.decision) && sameList(a.heldBy, b.heldBy));
 
@@ -345,7 +339,7 @@ function causeOf(input: RouteInput | null, env: RouteEnv): string {
  * the rules read, as ids, codes, booleans and the paying parent's postcode district.
  */
 function basisOf(facts: CaseGroupFacts, state: CaseGroupState, eventId: string, cause: string, rules: Rules): DecisionBasis {
-  const parties = facts.partySummary ?? partySummary(facts.parties);
+  const parties = facts.partySummary ?? summarizeParties(facts.parties);
   const residence = facts.parties[facts.payingParentId]?.residence;
   return {
     eventId,

@@ -119,7 +119,8 @@ export interface TeamDoc {
  * Records keyed by ids (a case group's cases, persons, open SRs and SR placements) are kept as
  * null-prototype objects, which V8 holds in dictionary mode. An ordinary object gets a hidden class for
  * each new set of property names, and ids never repeat: every copy of such a record made a new class,
- * about 5 µs a copy and garbage besides (measured: 6x slower than a dictionary copy in a replay).
+ * about 5 µs a copy and garbage besides (a micro-benchmark of three-entry records: 4.8 µs against 0.7 µs
+ * for a dictionary-mode copy).
  * They are still plain records to JSON, `in` and indexing.
  */
 export function idRecord<T>(from?: Readonly<Record<string, T>>): Record<string, T> {

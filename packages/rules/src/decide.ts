@@ -23,22 +23,7 @@ function anyOf<T>(record: Readonly<Record<string, T>>, test: (v: T) => boolean):
   return false;
 }
 
-/**
- * Made once per parties record: the router makes one record per change of a case group's people and
- * decides many times in between, and walking the record's keys for each question was 5% of a replay.
- */
-const summaries = new WeakMap<CaseGroupFacts['parties'], PartySummary>();
-
-/** What the rules ask of the parties as a whole (kept per parties record when the caller does not keep it). */
-export function partySummary(parties: CaseGroupFacts['parties']): PartySummary {
-  let s = summaries.get(parties);
-  if (!s) {
-    s = summarizeParties(parties);
-    summaries.set(parties, s);
-  }
-  return s;
-}
-
+/** What the rules ask of the parties as a whole (the router makes it once per change of people and passes it in the facts). */
 export function summarizeParties(parties: CaseGroupFacts['parties']): PartySummary {
   const list = values(parties);
   return {
@@ -49,8 +34,6 @@ export function summarizeParties(parties: CaseGroupFacts['parties']): PartySumma
     warmHandover: list.some((p) => p.personalInterest?.warmHandoverRequired === true),
   };
 }
-
-const summaryOf = (facts: CaseGroupFacts): PartySummary => facts.partySummary ?? partySummary(facts.parties);
 
 const sensitiveReason = (what: string): Reason => ({
   ruleId: 'sensitive-or-personal-interest',
@@ -125,6 +108,7 @@ interface RuleContext {
   readonly facts: CaseGroupFacts;
   readonly rules: Rules;
   readonly payingParent: PartyFacts | undefined;
+  readonly parties: PartySummary;
 }
 
 function where(ruleId: RuleId, whose: string, party: PartyFacts | undefined, rules: Rules): { place: Place; district: string | null } | DecisionResult {
@@ -153,8 +137,8 @@ const CASE_GROUP_RULES: Record<RuleId, (ctx: RuleContext) => Match> = {
       reason: REASONS.specialCase,
     };
   },
-  'sensitive-or-personal-interest': ({ facts }) => {
-    const { sensitive, personalInterest: pi } = summaryOf(facts);
+  'sensitive-or-personal-interest': ({ parties }) => {
+    const { sensitive, personalInterest: pi } = parties;
     if (!sensitive && !pi) return undefined;
     return {
       segment: 'SPECIAL_CLIENT_RECORDS',
@@ -254,48 +238,44 @@ function titleCase(key: string): string {
     .join(' ');
 }
 
-const catalogues = new WeakMap<Rules, ReadonlyMap<string, SrCatalogueEntry>>();
-
-/** The SR catalogue as a map, built once per rules object (matched by key, aliases included). */
-function catalogueOf(rules: Rules): ReadonlyMap<string, SrCatalogueEntry> {
-  let index = catalogues.get(rules);
-  if (!index) {
-    const built = new Map<string, SrCatalogueEntry>();
-    for (const e of rules.serviceRequests) {
-      built.set(srKey(e.process, e.area, e.subArea), e);
-      for (const alias of e.aliases ?? []) built.set(srKey(alias, e.area, e.subArea), e);
-    }
-    index = built;
-    catalogues.set(rules, index);
-  }
-  return index;
-}
-
 /**
- * Lookups by the SR's words as they arrived, per rules object: a decision asks for every open SR, and
- * normalising the words (srKey's regexes) each time was 7% of a replay. Bounded: cleared when full, as
+ * The SR catalogue of a rules object, built once: `index` by normalised key (aliases included), and
+ * `asArrived` by the SR's words as they arrived. A decision asks for every open SR, and normalising the
+ * words (srKey's regexes) each time was 7% of a replay. `asArrived` is bounded: cleared when full, as
  * upstream could send any number of distinct misspellings.
  */
-const rawLookups = new WeakMap<Rules, Map<string, SrCatalogueEntry | null>>();
-const RAW_LOOKUP_ENTRIES = 10_000;
+const catalogues = new WeakMap<Rules, { readonly index: ReadonlyMap<string, SrCatalogueEntry>; readonly asArrived: Map<string, SrCatalogueEntry | null> }>();
+const AS_ARRIVED_ENTRIES = 10_000;
+
+function catalogueOf(rules: Rules): { readonly index: ReadonlyMap<string, SrCatalogueEntry>; readonly asArrived: Map<string, SrCatalogueEntry | null> } {
+  let catalogue = catalogues.get(rules);
+  if (!catalogue) {
+    const index = new Map<string, SrCatalogueEntry>();
+    for (const e of rules.serviceRequests) {
+      index.set(srKey(e.process, e.area, e.subArea), e);
+      for (const alias of e.aliases ?? []) index.set(srKey(alias, e.area, e.subArea), e);
+    }
+    catalogue = { index, asArrived: new Map() };
+    catalogues.set(rules, catalogue);
+  }
+  return catalogue;
+}
 
 export function catalogueEntry(sr: { process: string; area: string; subArea: string }, rules: Rules): SrCatalogueEntry | undefined {
-  let lookups = rawLookups.get(rules);
-  if (!lookups) rawLookups.set(rules, (lookups = new Map<string, SrCatalogueEntry | null>()));
-  const raw = `${sr.process}\u0000${sr.area}\u0000${sr.subArea}`;
-  let entry = lookups.get(raw);
+  const { index, asArrived } = catalogueOf(rules);
+  const words = `${sr.process}\u0000${sr.area}\u0000${sr.subArea}`;
+  let entry = asArrived.get(words);
   if (entry === undefined) {
-    if (lookups.size >= RAW_LOOKUP_ENTRIES) lookups.clear();
-    entry = catalogueOf(rules).get(srKey(sr.process, sr.area, sr.subArea)) ?? null;
-    lookups.set(raw, entry);
+    if (asArrived.size >= AS_ARRIVED_ENTRIES) asArrived.clear();
+    entry = index.get(srKey(sr.process, sr.area, sr.subArea)) ?? null;
+    asArrived.set(words, entry);
   }
   return entry ?? undefined;
 }
 
 /** Requirements and handling instructions follow from the facts whichever rule decided. */
-function conditions(segment: string, facts: CaseGroupFacts): { requirements: string[]; handling: string[]; reasons: Reason[] } {
+function conditions(segment: string, facts: CaseGroupFacts, summary: PartySummary): { requirements: string[]; handling: string[]; reasons: Reason[] } {
   const requirements: string[] = [];
-  const summary = summaryOf(facts);
   const knownAsAny = summary.knownAs;
   const warm = summary.warmHandover;
   // Most case groups have none of these: no arrays or sets made for them.
@@ -340,12 +320,12 @@ function conditions(segment: string, facts: CaseGroupFacts): { requirements: str
  * that applies decides; requirements and handling are added from the facts.
  */
 export function decideCaseGroup(facts: CaseGroupFacts, rules: Rules): DecisionResult {
-  const ctx: RuleContext = { facts, rules, payingParent: facts.parties[facts.payingParentId] };
+  const ctx: RuleContext = { facts, rules, payingParent: facts.parties[facts.payingParentId], parties: facts.partySummary ?? summarizeParties(facts.parties) };
   for (const { rule } of rules.hierarchy) {
     const match = CASE_GROUP_RULES[rule](ctx);
     if (match === undefined) continue;
     if (isResult(match)) return match;
-    const extra = conditions(match.segment, facts);
+    const extra = conditions(match.segment, facts, ctx.parties);
     const decision: Decision = {
       segment: match.segment,
       region: match.region,

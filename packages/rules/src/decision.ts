@@ -46,7 +46,8 @@ export function samePlacement(a: Decision | null | undefined, b: Decision | null
   );
 }
 
-function sameList(a: readonly string[], b: readonly string[]): boolean {
+/** Same strings in the same order. */
+export function sameList(a: readonly string[], b: readonly string[]): boolean {
   if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

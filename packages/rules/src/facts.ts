@@ -67,7 +67,7 @@ export interface CaseGroupFacts {
   readonly openServiceRequests: Readonly<Record<string, OpenServiceRequest>>;
   /**
    * What the rules ask of the parties as a whole, when the caller keeps it with `parties` (the router makes
-   * it once per change of a case group's people); otherwise the rules make it (partySummary).
+   * it once per change of a case group's people); otherwise the rules make it per decision (summarizeParties).
    */
   readonly partySummary?: PartySummary;
 }
