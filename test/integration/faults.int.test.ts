@@ -82,7 +82,7 @@ async function play(r: Run, t: ReturnType<typeof traffic>, faults: Record<number
   expect(new Set(ids).size, 'no assignment published twice').toBe(ids.length);
   const actual = actualFinals(assignments, expected.finals.keys());
   const differ = [...expected.finals].filter(([k, v]) => actual.get(k) !== v).map(([k, v]) => `${k}: expected ${v}, got ${actual.get(k) ?? '?'}`);
-  if (differ.length > 0) console.log(`[fault matrix] ${differ.length} differ; namespace ${r.p.namespace}, Redis prefix ${r.prefix}`);
+  if (differ.length > 0) console.log(`[fault matrix] ${differ.length} differ; namespace ${r.p.namespace}, Redis prefix ${r.prefix}\n${await diagnose(r, assignments, differ)}`);
   expect(differ.slice(0, 10), `${differ.length} of ${expected.finals.size} final placements differ from the in-memory system`).toEqual([]);
   const rejections = (await readAll<Rejection>(r.p.kafka, r.p.serde, r.p.namespace, TOPICS.rejections, 1_500)).map((x) => rejectionKey(x.value)).sort();
   expect(rejections, 'the same rejections as the in-memory system').toEqual(expected.rejections);
@@ -95,6 +95,41 @@ async function play(r: Run, t: ReturnType<typeof traffic>, faults: Record<number
   expect(dead.reduce((n, o) => n + Number(o.high), 0), 'nothing dead-lettered').toBe(0);
   expect(expected.finals.size).toBeGreaterThan(200);
   return { assignments: assignments.length };
+}
+
+/**
+ * What a failed comparison needs to be explained after the run's topics are gone: where each differing
+ * case group lives, every route partition's copies of the teams, the workforce facts each inbox partition
+ * carried, the route group's committed offsets and state markers, rejections by code and what the
+ * router logged at warn or above. Staff and case ids are synthetic here; no person's data is printed.
+ */
+async function diagnose(r: Run, assignments: readonly { key: string; partition: number }[], differ: readonly string[]): Promise<string> {
+  const lines: string[] = [];
+  const partitionOf = new Map(assignments.map((a) => [a.key, a.partition]));
+  lines.push(`partitions of the differing case groups: ${[...new Set(differ.map((d) => d.split('|')[0] ?? ''))].map((cg) => `${cg}@p${partitionOf.get(cg) ?? '?'}`).join(' ')}`);
+  const teamKeys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${r.prefix}:router-route:p*:team:*`, 'COUNT', 1000);
+    cursor = next;
+    teamKeys.push(...keys);
+  } while (cursor !== '0');
+  for (const k of teamKeys.sort()) lines.push(`${k.slice(r.prefix.length + 1)} = ${(await redis.get(k)) ?? 'null'}`);
+  const markers = await Promise.all(Array.from({ length: 6 }, (_, t) => redis.get(`${r.prefix}:router-route:changelog-offset:${t}`)));
+  lines.push(`route state markers: ${markers.join(' ')}`);
+  const [committed] = await r.admin.fetchOffsets({ groupId: `${r.groups.router}.route`, topics: [qualify(TOPICS.routerInbox, r.p.namespace)] });
+  lines.push(`route group committed: ${(committed?.partitions ?? []).map((x) => `p${x.partition}=${x.offset}`).join(' ')}`);
+  const inbox = await readAll<{ caseGroupId: string; source: { topic: string; partition: number; offset: string; eventId: string | null } }>(r.p.kafka, r.p.serde, r.p.namespace, TOPICS.routerInbox, 1_500);
+  const broadcasts = inbox.filter((x) => x.value.caseGroupId === '' && x.value.source.topic === 'cms.workforce.v1');
+  const first = new Map<number, string>();
+  for (const b of broadcasts) if (!first.has(b.partition)) first.set(b.partition, b.offset);
+  lines.push(`inbox: ${inbox.length} records; workforce broadcasts per partition: ${[0, 1, 2, 3, 4, 5].map((p) => `p${p}=${broadcasts.filter((b) => b.partition === p).length} (first at ${first.get(p) ?? '-'})`).join(' ')}`);
+  const rejections = await readAll<Rejection>(r.p.kafka, r.p.serde, r.p.namespace, TOPICS.rejections, 1_500);
+  const byCode = new Map<string, number>();
+  for (const x of rejections) byCode.set(`${x.value.service}:${x.value.code}`, (byCode.get(`${x.value.service}:${x.value.code}`) ?? 0) + 1);
+  lines.push(`rejections: ${[...byCode].map(([c, n]) => `${c}=${n}`).join(' ')}`);
+  lines.push(`router warnings: ${r.routers.map((x) => warnings(x, 30)).join(' || ')}`);
+  return lines.join('\n');
 }
 
 /** Waits until the route stage has committed more inbox records than `than` (so a kill lands mid-stream). */
