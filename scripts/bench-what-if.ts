@@ -15,7 +15,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { createMemorySystem, createWhatIf, type SystemInput } from '@cms-router/cli';
+import { createMemorySystem, createWhatIf, spoolPartition, type SystemInput } from '@cms-router/cli';
 import { isPartitionInput, type InboxInput } from '@cms-router/routing';
 import { defaultRules, loadRules } from '@cms-router/rules';
 import { generateTraffic } from '@cms-router/traffic';
@@ -68,12 +68,8 @@ const candidateRules = (): object => {
 /** The inbox's partitions, as the router's inbox topic has them by default. */
 const PARTITIONS = 6;
 const inboxFile = (dir: string, partition: number): string => join(dir, `inbox-p${partition}.jsonl`);
-/** A case group's partition (the bench's own hash: any stable spread will do). */
-function partitionOf(caseGroupId: string): number {
-  let h = 7;
-  for (let i = 0; i < caseGroupId.length; i += 1) h = (h * 31 + caseGroupId.charCodeAt(i)) >>> 0;
-  return h % PARTITIONS;
-}
+/** A case group's partition (what-if's spool hash: any stable spread will do). */
+const partitionOf = (caseGroupId: string): number => spoolPartition(caseGroupId, PARTITIONS);
 
 /**
  * Records `target` inbox records: generated traffic through the in-memory router once, each record its

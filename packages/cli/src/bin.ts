@@ -55,7 +55,10 @@ history (one of):
   (default)              the router's kept inbox, cms.router-inbox.v1, every partition to its end, one
                          partition after another (memory: one partition's state at a time)
                          (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, KAFKA_TOPIC_NAMESPACE, KAFKA_SSL/SASL_*)
-  --scenario <file>      a scenario file (JSON lines or YAML, docs/simulate.md) through sr-events too
+  --scenario <file>      a scenario file (JSON lines or YAML, docs/simulate.md) through sr-events too;
+                         JSON lines run the stages before routing once, spool each side's inbox to
+                         files in TMPDIR (removed after) and route it a partition at a time (memory:
+                         sr-events' and the person registry's state, and a partition's)
 
 options:
   --rules <file>         the candidate rules file (required)

@@ -76,4 +76,19 @@ describe('the traffic generator on the in-memory system (sr-events + router)', (
     const codes = (r: typeof reference) => r.outputs.flatMap((o) => (o.topic === 'cms.rejections.v1' ? [`${o.value.service}|${o.value.code}|${o.value.caseGroupId ?? ''}|${o.value.srId ?? ''}`] : [])).sort();
     expect(codes(other)).toEqual(codes(reference));
   });
+
+  it('without its route stage (routeInbox: false) hands on every inbox record in the order the whole system routes them, and holds no case group', () => {
+    const inboxOf = (routeInbox: boolean): { system: MemorySystem; records: string[] } => {
+      const records: string[] = [];
+      const system = createMemorySystem(rules, { routeInbox, onInbox: (input, eventId, source, arrivedAt) => records.push(JSON.stringify([input, eventId, source, arrivedAt])) });
+      events.forEach((e, i) => system.process({ topic: e.topic, value: e.value } as never, `e${i}`, { topic: e.topic, partition: 0, offset: String(i) }));
+      return { system, records };
+    };
+    const whole = inboxOf(true);
+    const front = inboxOf(false);
+    expect(whole.records.length).toBeGreaterThan(1_000);
+    expect(front.records).toEqual(whole.records);
+    expect(front.system.router.caseGroups()).toEqual([]);
+    expect(whole.system.router.caseGroups().length).toBeGreaterThan(100);
+  });
 });

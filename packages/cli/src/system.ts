@@ -21,14 +21,20 @@ export interface MemorySystem {
   srState(caseGroupId: string): CaseGroupSrState | undefined;
 }
 
+type Source = { topic: string; partition: number; offset: string };
+
+/** A record the router reads: anything upstream publishes but SR lifecycle events, which sr-events turns into SR facts. */
+type RouterInput = Exclude<SystemInput, { readonly topic: 'cms.sr-lifecycle.v1' }>;
+
 /**
- * sr-events and the router without Kafka or Redis: the same pure cores the services run. Used by
- * `simulate`, what-if, and the integration tests as the reference the running system must agree with.
+ * sr-events' core in memory: each upstream record's sr-events outputs (SR facts, rejections), with the
+ * records the router reads handed to `route` in the order the services would see them: an
+ * application's released SR facts before the application, a lifecycle event's facts in place of it.
+ * It does not depend on the routing rules, so what-if runs one for both sides.
  */
-export function createMemorySystem(rules: Rules, options: MemoryRouterOptions = {}): MemorySystem {
-  const router = createMemoryRouter(rules, options);
+export function createMemorySrEvents(): { process(input: SystemInput, eventId: string, source: Source, route: (input: RouterInput, eventId: string) => readonly SystemOutput[]): SystemOutput[]; state(caseGroupId: string): CaseGroupSrState | undefined } {
   const srStates = new Map<string, CaseGroupSrState>();
-  const run = (steps: readonly SrStep[], source: { topic: string; partition: number; offset: string }, out: SystemOutput[]): void => {
+  const run = (steps: readonly SrStep[], out: SystemOutput[], route: (input: RouterInput, eventId: string) => readonly SystemOutput[]): void => {
     for (const step of steps) {
       if (step.outcome.kind === 'rejected') {
         out.push({ topic: 'cms.rejections.v1', value: { rejectionId: `${step.eventId}:sr`, service: 'sr-events', occurredAt: step.event.occurredAt, source: step.source, code: step.outcome.code, reason: step.outcome.reason, caseGroupId: step.event.caseGroupId, srId: step.event.srId } });
@@ -36,21 +42,20 @@ export function createMemorySystem(rules: Rules, options: MemoryRouterOptions = 
       if (step.outcome.kind === 'applied') {
         step.outcome.facts.forEach((f, i) => {
           out.push({ topic: 'cms.sr-facts.v1', value: f });
-          out.push(...router.process({ topic: 'cms.sr-facts.v1', value: f }, `${step.eventId}/${i}`, source));
+          out.push(...route({ topic: 'cms.sr-facts.v1', value: f }, `${step.eventId}/${i}`));
         });
       }
     }
   };
   return {
-    router,
-    srState: (id) => srStates.get(id),
-    process(input, eventId, source) {
+    state: (id) => srStates.get(id),
+    process(input, eventId, source, route) {
       const out: SystemOutput[] = [];
       if (input.topic === 'cms.sr-lifecycle.v1') {
         const sr = input.value;
         const r = applySrEventsInput(srStates.get(sr.caseGroupId) ?? null, { kind: 'lifecycle', event: sr, eventId, arrivedAt: sr.occurredAt, source: { ...source, eventId } }, sr.caseGroupId);
         srStates.set(sr.caseGroupId, r.state);
-        run(r.steps, source, out);
+        run(r.steps, out, route);
         return out;
       }
       const application = input.topic === 'cms.case-facts.v1' && input.value.payload.type === 'ApplicationReceived' ? { v: input.value, a: input.value.payload } : undefined;
@@ -59,10 +64,24 @@ export function createMemorySystem(rules: Rules, options: MemoryRouterOptions = 
         const { v, a } = application;
         const r = applySrEventsInput(srStates.get(v.caseGroupId) ?? null, { kind: 'application', caseId: v.caseId, parties: partiesOfApplication(a) }, v.caseGroupId);
         srStates.set(v.caseGroupId, r.state);
-        run(r.steps, source, out);
+        run(r.steps, out, route);
       }
-      out.push(...router.process(input, eventId, source));
+      out.push(...route(input, eventId));
       return out;
     },
+  };
+}
+
+/**
+ * sr-events and the router without Kafka or Redis: the same pure cores the services run. Used by
+ * `simulate`, what-if, and the integration tests as the reference the running system must agree with.
+ */
+export function createMemorySystem(rules: Rules, options: MemoryRouterOptions = {}): MemorySystem {
+  const router = createMemoryRouter(rules, options);
+  const srEvents = createMemorySrEvents();
+  return {
+    router,
+    srState: (id) => srEvents.state(id),
+    process: (input, eventId, source) => srEvents.process(input, eventId, source, (x, id) => router.process(x, id, source)),
   };
 }

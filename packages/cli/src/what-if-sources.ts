@@ -1,7 +1,10 @@
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { deterministicId, qualify, readStandardHeaders, TOPICS, type RouterInboxRecord, type TopicName } from '@cms-router/events';
 import { readTopicToEnd, topicEnds, type createKafka, type Serde } from '@cms-router/platform';
-import { inboxInputOf, type UpstreamInput } from '@cms-router/routing';
+import { inboxInputOf, isPartitionInput, type InboxInput, type UpstreamInput } from '@cms-router/routing';
 import { isYamlScenario, parseScenario, streamScenarioFile } from './simulate.ts';
 import type { SystemInput } from './system.ts';
 import type { WhatIf } from './what-if.ts';
@@ -15,22 +18,118 @@ export interface Progress {
 
 const silent: Progress = { start: () => undefined, update: () => undefined, stop: () => undefined };
 
-/** A scenario file (JSON lines streamed, or YAML read whole), checked whole before anything runs, through both rules. */
-export async function whatIfFromScenario(path: string, whatIf: WhatIf, progress: Progress = silent): Promise<number> {
+/**
+ * A scenario file through both rules, checked whole before anything runs. YAML is read whole and run in
+ * memory. JSON lines are streamed in two passes, so that memory is bounded by a partition's state, not
+ * the scenario's: the stages before the route stage run once (`WhatIf.front`), writing each side's inbox
+ * to spool files in `spoolDir` (default the system's temporary directory; removed at the end), one per
+ * partition of case groups; then each partition is routed under both rules and settled, as the kept
+ * inbox is (whatIfFromInbox).
+ */
+export async function whatIfFromScenario(path: string, whatIf: WhatIf, progress: Progress = silent, o: { readonly spoolDir?: string; readonly partitions?: number } = {}): Promise<number> {
   const source = (line: number, topic: string): { topic: string; partition: number; offset: string } => ({ topic, partition: 0, offset: String(line) });
   if (isYamlScenario(path)) {
     const events = parseScenario(readFileSync(path, 'utf8'), path);
     for (const { line, event } of events) whatIf.upstream({ topic: event.topic, value: event.value } as SystemInput, event.eventId, source(line, event.topic));
     return events.length;
   }
-  progress.start(statSync(path).size, 'bytes');
+  const partitions = o.partitions ?? SPOOL_PARTITIONS;
+  const dir = mkdtempSync(join(o.spoolDir ?? tmpdir(), 'cms-what-if-'));
   try {
-    return await streamScenarioFile(path, (event, line) => {
-      whatIf.upstream({ topic: event.topic, value: event.value } as SystemInput, event.eventId, source(line, event.topic));
-    }, (bytes) => { progress.update(bytes); });
+    const spool = createSpool(dir, partitions);
+    const front = whatIf.front((side, input, eventId, src, arrivedAt) => {
+      spool.write(side, isPartitionInput(input) ? null : spoolPartition(input.caseGroupId, partitions), JSON.stringify({ i: input, e: eventId, s: src, a: arrivedAt }));
+    });
+    progress.start(statSync(path).size, 'bytes');
+    let count: number;
+    try {
+      count = await streamScenarioFile(path, (event, line) => {
+        front({ topic: event.topic, value: event.value } as SystemInput, event.eventId, source(line, event.topic));
+      }, (bytes) => { progress.update(bytes); });
+    } finally {
+      spool.close();
+      progress.stop();
+    }
+    progress.start(spool.records, 'records');
+    let done = 0;
+    try {
+      for (let p = 0; p < partitions; p += 1) {
+        for (const side of [0, 1] as const) {
+          for await (const line of createInterface({ input: createReadStream(spool.file(side, p), 'utf8'), crlfDelay: Infinity })) {
+            if (line === '') continue;
+            const r = JSON.parse(line) as SpooledRecord;
+            whatIf.inbox(p, r.i, r.e, r.s, r.a, side);
+            if ((done += 1) % 1_000 === 0) progress.update(done);
+          }
+        }
+        whatIf.settle(p);
+      }
+    } finally {
+      progress.update(done);
+      progress.stop();
+    }
+    return count;
   } finally {
-    progress.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Partitions of a spooled scenario: more than the inbox's six, so each holds less of the state. */
+const SPOOL_PARTITIONS = 16;
+
+interface SpooledRecord {
+  readonly i: InboxInput;
+  readonly e: string;
+  readonly s: { topic: string; partition: number; offset: string };
+  readonly a: string;
+}
+
+/** A case group's spool partition: any stable spread will do, as long as a case group has one. */
+export function spoolPartition(caseGroupId: string, partitions: number): number {
+  let h = 7;
+  for (let i = 0; i < caseGroupId.length; i += 1) h = (h * 31 + caseGroupId.charCodeAt(i)) >>> 0;
+  return h % partitions;
+}
+
+/**
+ * One JSON-lines file per side and partition, written synchronously through a buffer per file (the
+ * front runs inside a synchronous visit of the scenario's lines). A record for no partition (a user's or
+ * team's fact, a tick) is written to every partition, as the service's inbox broadcasts it.
+ */
+function createSpool(dir: string, partitions: number): { write(side: 0 | 1, partition: number | null, line: string): void; close(): void; file(side: 0 | 1, partition: number): string; readonly records: number } {
+  const file = (side: 0 | 1, partition: number): string => join(dir, `side${side}-p${partition}.jsonl`);
+  const files = ([0, 1] as const).map((side) => Array.from({ length: partitions }, (_, p) => ({ fd: openSync(file(side, p), 'w'), buffer: [] as string[], bytes: 0 })));
+  let records = 0;
+  const flush = (f: { fd: number; buffer: string[]; bytes: number }): void => {
+    if (f.buffer.length === 0) return;
+    writeSync(f.fd, `${f.buffer.join('\n')}\n`);
+    f.buffer = [];
+    f.bytes = 0;
+  };
+  const put = (f: { fd: number; buffer: string[]; bytes: number } | undefined, line: string): void => {
+    if (!f) return;
+    f.buffer.push(line);
+    f.bytes += line.length;
+    records += 1;
+    if (f.bytes >= 256 * 1024) flush(f);
+  };
+  return {
+    write(side, partition, line) {
+      const mine = files[side] ?? [];
+      if (partition === null) for (const f of mine) put(f, line);
+      else put(mine[partition], line);
+    },
+    close() {
+      for (const f of files.flat()) {
+        flush(f);
+        closeSync(f.fd);
+      }
+    },
+    file,
+    get records() {
+      return records;
+    },
+  };
 }
 
 /**

@@ -1,8 +1,13 @@
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultRules, loadRules, type Rules } from '@cms-router/rules';
 import { isPartitionInput, type InboxInput } from '@cms-router/routing';
 import { generateTraffic, type TrafficEvent } from '@cms-router/traffic';
+import { streamScenarioFile } from './simulate.ts';
 import { createMemorySystem, type SystemInput } from './system.ts';
+import { spoolPartition, whatIfFromScenario } from './what-if-sources.ts';
 import { createWhatIf, whatIfCsv, whatIfHtml, whatIfText, WHAT_IF_CSV_HEADER, type WhatIfReport } from './what-if.ts';
 
 /** The shipped rules with some postcode districts placed in another region, as a rules release would. */
@@ -74,11 +79,7 @@ describe('what-if', { timeout: 120_000 }, () => {
     const system = createMemorySystem(defaultRules(), { historyLimit: 0, onInbox: (input, eventId, source, arrivedAt) => records.push({ input, eventId, source, arrivedAt }) });
     events.forEach((e, i) => system.process({ topic: e.topic, value: e.value } as SystemInput, `e-${i}`, { topic: e.topic, partition: 0, offset: String(i) }));
     const partitions = 4;
-    const partitionOf = (caseGroupId: string): number => {
-      let h = 7;
-      for (let i = 0; i < caseGroupId.length; i += 1) h = (h * 31 + caseGroupId.charCodeAt(i)) >>> 0;
-      return h % partitions;
-    };
+    const partitionOf = (caseGroupId: string): number => spoolPartition(caseGroupId, partitions);
     const candidate = movedDistricts({ LS1: 'NORTH_WEST', NE1: 'SCOTLAND' });
 
     const whole = createWhatIf(defaultRules(), candidate);
@@ -96,6 +97,29 @@ describe('what-if', { timeout: 120_000 }, () => {
     expect(report.flows).toEqual(expected.flows);
     expect(report.workItems).toBe(expected.workItems);
     expect(report.rejections.map((r) => [r.code, r.added])).toEqual(expected.rejections.map((r) => [r.code, r.added]));
+  });
+
+  it('over a JSON-lines scenario, spooled and routed a partition at a time, reports exactly what the scenario run whole in memory reports', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cms-what-if-test-'));
+    const path = join(dir, 'traffic.jsonl');
+    writeFileSync(path, `${events.map((e) => JSON.stringify({ topic: e.topic, key: e.key, value: e.value })).join('\n')}\n`);
+    // Districts moved, and an area dropped: the sides' person registries then differ (each side has its own spool).
+    const base = JSON.parse(JSON.stringify(movedDistricts({ LS1: 'NORTH_WEST', NE1: 'SCOTLAND' }))) as { postcodes: { areas: Record<string, unknown> } };
+    delete base.postcodes.areas['BT'];
+    const candidate = loadRules(base, 'candidate');
+
+    const whole = createWhatIf(defaultRules(), candidate);
+    await streamScenarioFile(path, (event, line) => { whole.upstream({ topic: event.topic, value: event.value } as SystemInput, event.eventId, { topic: event.topic, partition: 0, offset: String(line) }); });
+    const expected = whole.report();
+
+    const spooled = createWhatIf(defaultRules(), candidate);
+    expect(await whatIfFromScenario(path, spooled, undefined, { spoolDir: dir, partitions: 5 })).toBe(events.length);
+    const report = spooled.report();
+    expect(expected.moves.length).toBeGreaterThan(10);
+    expect(expected.rejections.find((r) => r.code === 'CMS_POSTCODE_UNKNOWN')?.added).toBeGreaterThan(0);
+    expect(report).toEqual(expected);
+    // The spool files are gone.
+    expect(readdirSync(dir)).toEqual(['traffic.jsonl']);
   });
 
   it('moves nothing when the candidate decides as the active rules do', () => {

@@ -1,7 +1,7 @@
 import type { Assignment, Reason, Rejection } from '@cms-router/events';
 import { createMemoryRouter, type InboxInput, type MemoryOutput, type MemoryRouter } from '@cms-router/routing';
 import type { Rules } from '@cms-router/rules';
-import { createMemorySystem, type MemorySystem, type SystemInput, type SystemOutput } from './system.ts';
+import { createMemorySrEvents, createMemorySystem, type MemorySystem, type SystemInput, type SystemOutput } from './system.ts';
 
 /** Where a work item sits: what a move is measured by. */
 export interface Where {
@@ -48,8 +48,18 @@ export interface WhatIfReport {
 export interface WhatIf {
   /** One upstream event (a scenario file), through sr-events' and the router's cores, under both rules. */
   upstream(input: SystemInput, eventId: string, source: { topic: string; partition: number; offset: string }): void;
-  /** One record of the router's kept inbox, through the route core of its partition, under both rules. */
-  inbox(partition: number, input: InboxInput, eventId: string, source: { topic: string; partition: number; offset: string }, arrivedAt: string): void;
+  /**
+   * One record of the router's kept inbox, through the route core of its partition, under both rules; or,
+   * with `side`, under that side's rules only (an inbox `front` spooled, whose records are not events).
+   */
+  inbox(partition: number, input: InboxInput, eventId: string, source: { topic: string; partition: number; offset: string }, arrivedAt: string, side?: 0 | 1): void;
+  /**
+   * The stages before the route stage, for a scenario routed later a partition at a time: each upstream
+   * event goes through one sr-events core (it does not depend on the routing rules) and each side's
+   * ingest and person registry (the registry reads the postcode table), and every inbox record a side's
+   * route core would run goes to `spool` instead. Only the registry's and sr-events' state are held.
+   */
+  front(spool: (side: 0 | 1, input: InboxInput, eventId: string, source: { topic: string; partition: number; offset: string }, arrivedAt: string) => void): (input: SystemInput, eventId: string, source: { topic: string; partition: number; offset: string }) => void;
   /**
    * The inbox partition has been read to its end: its moves are taken now and its two cores dropped. A
    * case group lives in one partition, so reading the inbox a partition at a time and settling each holds
@@ -130,6 +140,7 @@ export function createWhatIf(active: Rules, candidate: Rules, opts: { /** The ac
   const settled = new Map<string, WhatIfMove>();
   let settledItems = 0;
   let events = 0;
+  const activeAt = opts.activeAt ? { rulesAt: opts.activeAt } : {};
 
   const record = (side: Side, outputs: readonly (SystemOutput | MemoryOutput)[]): void => {
     for (const o of outputs) {
@@ -143,19 +154,36 @@ export function createWhatIf(active: Rules, candidate: Rules, opts: { /** The ac
     upstream(input, eventId, source) {
       events += 1;
       // No history: most of a case group's memory is its history, and the report reads the current placements.
-      systems ??= [createMemorySystem(rules[0], { historyLimit: 0, placementsOnly: true, ...(opts.activeAt ? { rulesAt: opts.activeAt } : {}) }), createMemorySystem(rules[1], { historyLimit: 0, placementsOnly: true })];
+      systems ??= [createMemorySystem(rules[0], { historyLimit: 0, placementsOnly: true, ...activeAt }), createMemorySystem(rules[1], { historyLimit: 0, placementsOnly: true })];
       record(sides[0], systems[0].process(input, eventId, source));
       record(sides[1], systems[1].process(input, eventId, source));
     },
-    inbox(partition, input, eventId, source, arrivedAt) {
-      events += 1;
+    inbox(partition, input, eventId, source, arrivedAt, side) {
       let pair = routers.get(partition);
       if (!pair) {
-        pair = [createMemoryRouter(rules[0], { historyLimit: 0, placementsOnly: true, ...(opts.activeAt ? { rulesAt: opts.activeAt } : {}) }), createMemoryRouter(rules[1], { historyLimit: 0, placementsOnly: true })];
+        pair = [createMemoryRouter(rules[0], { historyLimit: 0, placementsOnly: true, ...activeAt }), createMemoryRouter(rules[1], { historyLimit: 0, placementsOnly: true })];
         routers.set(partition, pair);
       }
+      if (side !== undefined) {
+        record(sides[side], pair[side].inbox(input, eventId, source, arrivedAt));
+        return;
+      }
+      events += 1;
       record(sides[0], pair[0].inbox(input, eventId, source, arrivedAt));
       record(sides[1], pair[1].inbox(input, eventId, source, arrivedAt));
+    },
+    front(spool) {
+      const srEvents = createMemorySrEvents();
+      const fronts = [0, 1].map((i) => createMemoryRouter(rules[i as 0 | 1], { historyLimit: 0, placementsOnly: true, routeInbox: false, onInbox: (...r) => { spool(i as 0 | 1, ...r); }, ...(i === 0 ? activeAt : {}) }));
+      return (input, eventId, source) => {
+        events += 1;
+        const shared = srEvents.process(input, eventId, source, (x, id) => {
+          fronts.forEach((f, i) => { record(sides[i as 0 | 1], f.process(x, id, source)); });
+          return [];
+        });
+        record(sides[0], shared);
+        record(sides[1], shared);
+      };
     },
     settle(partition) {
       const pair = routers.get(partition);

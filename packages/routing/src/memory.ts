@@ -28,6 +28,12 @@ export interface MemoryRouterOptions {
   readonly placementsOnly?: boolean;
   /** Told every record the route core runs, as the service's inbox would carry it (a benchmark records a replayable inbox with it). */
   readonly onInbox?: (input: InboxInput, eventId: string, source: { topic: string; partition: number; offset: string }, arrivedAt: string) => void;
+  /**
+   * False: the ingest and person-registry stages only. Every inbox record goes to `onInbox` and none is
+   * routed, so no case group's state is held (what-if over a scenario spools the inbox this way and
+   * routes it a partition at a time). Default true.
+   */
+  readonly routeInbox?: boolean;
 }
 
 export interface MemoryRouter {
@@ -62,6 +68,7 @@ export const DEFAULT_WAIT_EXPIRY_MS = 7 * 24 * 3_600_000;
 export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = {}): MemoryRouter {
   const waitExpiryMs = options.waitExpiryMs ?? DEFAULT_WAIT_EXPIRY_MS;
   const pick = options.pick ?? ((ready) => (ready.includes('inbox') ? 'inbox' : 'people'));
+  const routing = options.routeInbox ?? true;
   const states = new Map<string, CaseGroupState>();
   const people = new Map<string, PersonState>();
   const users = new Map<string, UserDoc>();
@@ -130,6 +137,7 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
 
   const runInbox = (item: InboxItem, out: MemoryOutput[]): void => {
     options.onInbox?.(item.input, item.eventId, item.source, item.arrivedAt);
+    if (!routing) return;
     const source = { ...item.source, eventId: item.eventId };
     if (item.kind === 'route') {
       const cg = item.input.caseGroupId;
