@@ -34,7 +34,13 @@ export async function whatIfFromScenario(path: string, whatIf: WhatIf, progress:
     return events.length;
   }
   const partitions = o.partitions ?? SPOOL_PARTITIONS;
-  const dir = mkdtempSync(join(o.spoolDir ?? tmpdir(), 'cms-what-if-'));
+  const base = o.spoolDir ?? tmpdir();
+  let dir: string;
+  try {
+    dir = mkdtempSync(join(base, 'cms-what-if-spool-'));
+  } catch (err) {
+    throw new Error(`what-if spools a scenario's router inbox to files in ${base} (TMPDIR), and cannot write there: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
   try {
     const spool = createSpool(dir, partitions);
     const front = whatIf.front((side, input, eventId, src, arrivedAt) => {
@@ -98,7 +104,13 @@ export function spoolPartition(caseGroupId: string, partitions: number): number 
  */
 function createSpool(dir: string, partitions: number): { write(side: 0 | 1, partition: number | null, line: string): void; close(): void; file(side: 0 | 1, partition: number): string; readonly records: number } {
   const file = (side: 0 | 1, partition: number): string => join(dir, `side${side}-p${partition}.jsonl`);
-  const files = ([0, 1] as const).map((side) => Array.from({ length: partitions }, (_, p) => ({ fd: openSync(file(side, p), 'w'), buffer: [] as string[], bytes: 0 })));
+  const files: { fd: number; buffer: string[]; bytes: number }[][] = [[], []];
+  try {
+    for (const side of [0, 1] as const) for (let p = 0; p < partitions; p += 1) files[side]?.push({ fd: openSync(file(side, p), 'w'), buffer: [], bytes: 0 });
+  } catch (err) {
+    for (const f of files.flat()) closeSync(f.fd);
+    throw err;
+  }
   let records = 0;
   const flush = (f: { fd: number; buffer: string[]; bytes: number }): void => {
     if (f.buffer.length === 0) return;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -112,14 +112,18 @@ describe('what-if', { timeout: 120_000 }, () => {
     await streamScenarioFile(path, (event, line) => { whole.upstream({ topic: event.topic, value: event.value } as SystemInput, event.eventId, { topic: event.topic, partition: 0, offset: String(line) }); });
     const expected = whole.report();
 
-    const spooled = createWhatIf(defaultRules(), candidate);
-    expect(await whatIfFromScenario(path, spooled, undefined, { spoolDir: dir, partitions: 5 })).toBe(events.length);
-    const report = spooled.report();
-    expect(expected.moves.length).toBeGreaterThan(10);
-    expect(expected.rejections.find((r) => r.code === 'CMS_POSTCODE_UNKNOWN')?.added).toBeGreaterThan(0);
-    expect(report).toEqual(expected);
-    // The spool files are gone.
-    expect(readdirSync(dir)).toEqual(['traffic.jsonl']);
+    try {
+      const spooled = createWhatIf(defaultRules(), candidate);
+      expect(await whatIfFromScenario(path, spooled, undefined, { spoolDir: dir, partitions: 5 })).toBe(events.length);
+      const report = spooled.report();
+      expect(expected.moves.length).toBeGreaterThan(10);
+      expect(expected.rejections.find((r) => r.code === 'CMS_POSTCODE_UNKNOWN')?.added).toBeGreaterThan(0);
+      expect(report).toEqual(expected);
+      // The spool files are gone.
+      expect(readdirSync(dir)).toEqual(['traffic.jsonl']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('moves nothing when the candidate decides as the active rules do', () => {

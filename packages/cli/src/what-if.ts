@@ -1,5 +1,5 @@
 import type { Assignment, Reason, Rejection } from '@cms-router/events';
-import { createMemoryRouter, type InboxInput, type MemoryOutput, type MemoryRouter } from '@cms-router/routing';
+import { createMemoryRouter, type InboxInput, type MemoryOutput, type MemoryRouter, type MemoryRouterOptions } from '@cms-router/routing';
 import type { Rules } from '@cms-router/rules';
 import { createMemorySrEvents, createMemorySystem, type MemorySystem, type SystemInput, type SystemOutput } from './system.ts';
 
@@ -140,7 +140,8 @@ export function createWhatIf(active: Rules, candidate: Rules, opts: { /** The ac
   const settled = new Map<string, WhatIfMove>();
   let settledItems = 0;
   let events = 0;
-  const activeAt = opts.activeAt ? { rulesAt: opts.activeAt } : {};
+  /** A side's cores: no history (most of a case group's memory; the report reads current placements), no assignment records. */
+  const coreOptions = (side: 0 | 1): MemoryRouterOptions => ({ historyLimit: 0, placementsOnly: true, ...(side === 0 && opts.activeAt ? { rulesAt: opts.activeAt } : {}) });
 
   const record = (side: Side, outputs: readonly (SystemOutput | MemoryOutput)[]): void => {
     for (const o of outputs) {
@@ -153,15 +154,14 @@ export function createWhatIf(active: Rules, candidate: Rules, opts: { /** The ac
   return {
     upstream(input, eventId, source) {
       events += 1;
-      // No history: most of a case group's memory is its history, and the report reads the current placements.
-      systems ??= [createMemorySystem(rules[0], { historyLimit: 0, placementsOnly: true, ...activeAt }), createMemorySystem(rules[1], { historyLimit: 0, placementsOnly: true })];
+      systems ??= [createMemorySystem(rules[0], coreOptions(0)), createMemorySystem(rules[1], coreOptions(1))];
       record(sides[0], systems[0].process(input, eventId, source));
       record(sides[1], systems[1].process(input, eventId, source));
     },
     inbox(partition, input, eventId, source, arrivedAt, side) {
       let pair = routers.get(partition);
       if (!pair) {
-        pair = [createMemoryRouter(rules[0], { historyLimit: 0, placementsOnly: true, ...activeAt }), createMemoryRouter(rules[1], { historyLimit: 0, placementsOnly: true })];
+        pair = [createMemoryRouter(rules[0], coreOptions(0)), createMemoryRouter(rules[1], coreOptions(1))];
         routers.set(partition, pair);
       }
       if (side !== undefined) {
@@ -174,7 +174,7 @@ export function createWhatIf(active: Rules, candidate: Rules, opts: { /** The ac
     },
     front(spool) {
       const srEvents = createMemorySrEvents();
-      const fronts = [0, 1].map((i) => createMemoryRouter(rules[i as 0 | 1], { historyLimit: 0, placementsOnly: true, routeInbox: false, onInbox: (...r) => { spool(i as 0 | 1, ...r); }, ...(i === 0 ? activeAt : {}) }));
+      const fronts = ([0, 1] as const).map((i) => createMemoryRouter(rules[i], { ...coreOptions(i), routeInbox: false, onInbox: (...r) => { spool(i, ...r); } }));
       return (input, eventId, source) => {
         events += 1;
         const shared = srEvents.process(input, eventId, source, (x, id) => {
