@@ -161,9 +161,12 @@ export function qualify(topic: TopicName, namespace: string | undefined): string
   return namespace ? `${namespace}.${topic}` : topic;
 }
 
+/** The contract's topic names, for a lookup per record (serde, runner) without a scan of TOPICS. */
+const TOPIC_NAMES: ReadonlySet<string> = new Set(Object.values(TOPICS));
+
 export function unqualify(fullName: string, namespace: string | undefined): TopicName | undefined {
   const base = namespace && fullName.startsWith(`${namespace}.`) ? fullName.slice(namespace.length + 1) : fullName;
-  return (Object.values(TOPICS) as string[]).includes(base) ? (base as TopicName) : undefined;
+  return TOPIC_NAMES.has(base) ? (base as TopicName) : undefined;
 }
 
 export const subjectOf = (fullTopicName: string): string => `${fullTopicName}-value`;
