@@ -280,7 +280,7 @@ async function maxRate(key: string, p: ProcessPipeline, round: number, ns: strin
   if (!finished) throw new Error(`${p.name}: no end within ${RUN_TIMEOUT_MS / 60_000} min (${w.count()} outputs); its last output:\n${children.map((c) => c.tail()).join('\n')}`);
   const seconds = Math.max(0.001, ((w.last() ?? 0) - (w.first() ?? 0)) / 1000);
   const eventsPerSec = inputs / seconds;
-  record({ pipeline: p.name, round, kind: 'max', inputs, eventsPerSec, rssMiB, load: (loadBefore + load1()) / 2, note: `${w.count()} outputs in ${seconds.toFixed(1)} s` });
+  record({ pipeline: p.name, round, kind: 'max', inputs, eventsPerSec, rssMiB, load: (loadBefore + load1()) / 2, note: `${w.count()} outputs read by the watcher when the groups had finished; first to last in ${seconds.toFixed(1)} s` });
   return eventsPerSec;
 }
 
