@@ -5,8 +5,8 @@
 //     candidate that moves two postcode districts), a partition at a time, each settled when read, then
 //     the report; this is the path `what-if` runs over the kept inbox, without the Kafka read and the
 //     Avro decode;
-//   - `cms-router what-if --scenario` as an operator runs it, over upstream events (through sr-events' core
-//     and the person registry too, twice).
+//   - `cms-router what-if --scenario` as an operator runs it, over upstream events (sr-events' core once and
+//     each side's person registry, the inbox spooled to files, then routed a partition at a time).
 // The inbox (six partition files) is recorded by running generated traffic once through the in-memory router (onInbox).
 import { spawnSync, type SpawnSyncOptionsWithStringEncoding, type SpawnSyncReturns } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -15,8 +15,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { createMemorySystem, createWhatIf, spoolPartition, type SystemInput } from '@cms-router/cli';
-import { isPartitionInput, type InboxInput } from '@cms-router/routing';
+import { createMemorySystem, createWhatIf, spoolLine, spoolPartition, type SpooledRecord, type SystemInput } from '@cms-router/cli';
+import { isPartitionInput } from '@cms-router/routing';
 import { defaultRules, loadRules } from '@cms-router/rules';
 import { generateTraffic } from '@cms-router/traffic';
 import { writeScenario } from './bench/scenario.ts';
@@ -27,7 +27,6 @@ const { values, positionals } = parseArgs({
   options: { 'inbox-events': { type: 'string', default: '1000000' }, events: { type: 'string', default: '1000000' }, child: { type: 'string' }, keep: { type: 'boolean' } },
 });
 
-type InboxLine = { readonly i: InboxInput; readonly e: string; readonly s: { topic: string; partition: number; offset: string }; readonly a: string };
 
 /**
  * A child's run: read the inbox files, one partition after another, and replay each through what-if
@@ -40,7 +39,7 @@ async function child(mode: string, dir: string, candidateFile: string): Promise<
   for (let p = 0; p < PARTITIONS; p += 1) {
     for await (const line of createInterface({ input: createReadStream(inboxFile(dir, p), 'utf8'), crlfDelay: Infinity })) {
       if (line === '') continue;
-      const r = JSON.parse(line) as InboxLine;
+      const r = JSON.parse(line) as SpooledRecord;
       n += 1;
       whatIf?.inbox(p, r.i, r.e, r.s, r.a);
     }
@@ -85,7 +84,7 @@ async function recordInbox(dir: string, target: number): Promise<{ inbox: number
     historyLimit: 0,
     onInbox: (i, e, s, a) => {
       if (inbox >= target) return;
-      const line = JSON.stringify({ i, e, s, a });
+      const line = spoolLine(i, e, s, a);
       if (isPartitionInput(i)) for (const lines of pending) lines.push(line);
       else pending[partitionOf(i.caseGroupId)]?.push(line);
       inbox += 1;
@@ -135,7 +134,7 @@ if (values.child) {
     const x = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { n: number; seconds: number; moves: number | null; workItems: number | null; rssMiB: number };
     console.log(`${label.padEnd(58)}${fmt(x.n)} records in ${x.seconds.toFixed(1)} s = ${fmt(x.n / x.seconds)} records/s; peak RSS ${fmt(x.rssMiB)} MiB${x.moves === null ? '' : `; ${fmt(x.moves)} of ${fmt(x.workItems ?? 0)} work items move`}`);
   }
-  // The operator's command over upstream events: sr-events' core, the person registry and the route core, under both rules.
+  // The operator's command over upstream events: sr-events' core once, each side's registry, the inbox spooled and routed a partition at a time.
   const scenario = join(dir, 'scenario.jsonl');
   const events = await writeScenario(scenario, Number(values.events));
   const report = `data:text/javascript,process.on('exit',()=>process.stderr.write('\\n'+process.resourceUsage().maxRSS+'\\n'))`;
@@ -144,6 +143,6 @@ if (values.child) {
   const s = (performance.now() - started) / 1000;
   if (r.status !== 0) throw new Error(`what-if failed (${r.status}): ${r.stderr.slice(-400)}`);
   const peakKiB = Number(r.stderr.trim().split('\n').at(-1));
-  console.log(`${'cms-router what-if --scenario (check, run twice, report)'.padEnd(58)}${fmt(events)} upstream events in ${s.toFixed(1)} s = ${fmt(events / s)} events/s; peak RSS ${fmt(peakKiB / 1024)} MiB`);
+  console.log(`${'cms-router what-if --scenario (check, spool, route, report)'.padEnd(58)}${fmt(events)} upstream events in ${s.toFixed(1)} s = ${fmt(events / s)} events/s; peak RSS ${fmt(peakKiB / 1024)} MiB`);
   if (!values.keep) rmSync(dir, { recursive: true, force: true });
 }

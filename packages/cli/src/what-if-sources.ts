@@ -20,8 +20,9 @@ const silent: Progress = { start: () => undefined, update: () => undefined, stop
 
 /**
  * A scenario file through both rules, checked whole before anything runs. YAML is read whole and run in
- * memory. JSON lines are streamed in two passes, so that memory is bounded by a partition's state, not
- * the scenario's: the stages before the route stage run once (`WhatIf.front`), writing each side's inbox
+ * memory. JSON lines are streamed in two passes, so that the route cores hold one partition's state at a
+ * time (sr-events' and the registries' state is still the whole scenario's): the stages before the route
+ * stage run once (`WhatIf.front`), writing each side's inbox
  * to spool files in `spoolDir` (default the system's temporary directory; removed at the end), one per
  * partition of case groups; then each partition is routed under both rules and settled, as the kept
  * inbox is (whatIfFromInbox).
@@ -44,7 +45,7 @@ export async function whatIfFromScenario(path: string, whatIf: WhatIf, progress:
   try {
     const spool = createSpool(dir, partitions);
     const front = whatIf.front((side, input, eventId, src, arrivedAt) => {
-      spool.write(side, isPartitionInput(input) ? null : spoolPartition(input.caseGroupId, partitions), JSON.stringify({ i: input, e: eventId, s: src, a: arrivedAt }));
+      spool.write(side, isPartitionInput(input) ? null : spoolPartition(input.caseGroupId, partitions), spoolLine(input, eventId, src, arrivedAt));
     });
     progress.start(statSync(path).size, 'bytes');
     let count: number;
@@ -83,12 +84,15 @@ export async function whatIfFromScenario(path: string, whatIf: WhatIf, progress:
 /** Partitions of a spooled scenario: more than the inbox's six, so each holds less of the state. */
 const SPOOL_PARTITIONS = 16;
 
-interface SpooledRecord {
+/** One inbox record as a line of a spool file (what-if's, and the what-if bench's recorded inbox). */
+export interface SpooledRecord {
   readonly i: InboxInput;
   readonly e: string;
   readonly s: { topic: string; partition: number; offset: string };
   readonly a: string;
 }
+
+export const spoolLine = (input: InboxInput, eventId: string, source: { topic: string; partition: number; offset: string }, arrivedAt: string): string => JSON.stringify({ i: input, e: eventId, s: source, a: arrivedAt } satisfies SpooledRecord);
 
 /** A case group's spool partition: any stable spread will do, as long as a case group has one. */
 export function spoolPartition(caseGroupId: string, partitions: number): number {
