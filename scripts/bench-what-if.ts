@@ -9,14 +9,11 @@
 //     each side's person registry, the inbox spooled to files, then routed a partition at a time).
 // The inbox (six partition files) is recorded by running generated traffic once through the in-memory router (onInbox).
 import { spawnSync, type SpawnSyncOptionsWithStringEncoding, type SpawnSyncReturns } from 'node:child_process';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { once } from 'node:events';
+import { createReadStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { createMemorySystem, createWhatIf, spoolLine, spoolPartition, type SpooledRecord, type SystemInput } from '@cms-router/cli';
-import { isPartitionInput } from '@cms-router/routing';
+import { createInboxSpool, createMemorySystem, createWhatIf, readSpool, type SystemInput } from '@cms-router/cli';
 import { defaultRules, loadRules } from '@cms-router/rules';
 import { generateTraffic } from '@cms-router/traffic';
 import { writeScenario } from './bench/scenario.ts';
@@ -37,9 +34,7 @@ async function child(mode: string, dir: string, candidateFile: string): Promise<
   const started = performance.now();
   let n = 0;
   for (let p = 0; p < PARTITIONS; p += 1) {
-    for await (const line of createInterface({ input: createReadStream(inboxFile(dir, p), 'utf8'), crlfDelay: Infinity })) {
-      if (line === '') continue;
-      const r = JSON.parse(line) as SpooledRecord;
+    for await (const r of readSpool(inboxFile(dir, p))) {
       n += 1;
       whatIf?.inbox(p, r.i, r.e, r.s, r.a);
     }
@@ -66,50 +61,37 @@ const candidateRules = (): object => {
 
 /** The inbox's partitions, as the router's inbox topic has them by default. */
 const PARTITIONS = 6;
-const inboxFile = (dir: string, partition: number): string => join(dir, `inbox-p${partition}.jsonl`);
-/** A case group's partition (what-if's spool hash: any stable spread will do). */
-const partitionOf = (caseGroupId: string): number => spoolPartition(caseGroupId, PARTITIONS);
+/** A partition's file of the recorded inbox (what-if's spool, one side). */
+const inboxFile = (dir: string, partition: number): string => join(dir, `side0-p${partition}.jsonl`);
 
 /**
  * Records `target` inbox records: generated traffic through the in-memory router once, each record its
- * route core runs written as a line to its partition's file, as the service's inbox keeps them (a case
- * group's records in its partition; users' and teams' facts and ticks in every partition).
+ * route core runs written to its partition's file as the service's inbox keeps them (what-if's spool).
  */
-async function recordInbox(dir: string, target: number): Promise<{ inbox: number; upstream: number; bytes: number }> {
-  const outs = Array.from({ length: PARTITIONS }, (_, p) => createWriteStream(inboxFile(dir, p)));
-  const pending: string[][] = outs.map(() => []);
+function recordInbox(dir: string, target: number): { inbox: number; upstream: number; bytes: number } {
+  const spool = createInboxSpool(dir, PARTITIONS, 1);
   let inbox = 0;
   let upstream = 0;
   const system = createMemorySystem(defaultRules(), {
     historyLimit: 0,
     onInbox: (i, e, s, a) => {
       if (inbox >= target) return;
-      const line = spoolLine(i, e, s, a);
-      if (isPartitionInput(i)) for (const lines of pending) lines.push(line);
-      else pending[partitionOf(i.caseGroupId)]?.push(line);
+      spool.write(0, i, e, s, a);
       inbox += 1;
     },
   });
-  const flush = async (min: number): Promise<void> => {
-    for (const [p, lines] of pending.entries()) {
-      if (lines.length < min || lines.length === 0) continue;
-      const out = outs[p] as ReturnType<typeof createWriteStream>;
-      if (!out.write(`${lines.join('\n')}\n`)) await once(out, 'drain');
-      pending[p] = [];
+  try {
+    for (let start = 0; inbox < target; start += 2_000) {
+      for (const e of generateTraffic({ seed: 1 + start, caseGroups: 2_000, changesPerCaseGroup: 8, prefix: `S${start}` }).flat()) {
+        if (inbox >= target) break;
+        system.process({ topic: e.topic, value: e.value } as SystemInput, `u-${upstream}`, { topic: e.topic, partition: 0, offset: String(upstream) });
+        upstream += 1;
+      }
     }
-  };
-  for (let start = 0; inbox < target; start += 2_000) {
-    for (const e of generateTraffic({ seed: 1 + start, caseGroups: 2_000, changesPerCaseGroup: 8, prefix: `S${start}` }).flat()) {
-      if (inbox >= target) break;
-      system.process({ topic: e.topic, value: e.value } as SystemInput, `u-${upstream}`, { topic: e.topic, partition: 0, offset: String(upstream) });
-      upstream += 1;
-      await flush(1_000);
-    }
+  } finally {
+    spool.close();
   }
-  await flush(0);
-  for (const out of outs) out.end();
-  await Promise.all(outs.map((out) => once(out, 'finish')));
-  return { inbox, upstream, bytes: outs.reduce((n, _o, p) => n + statSync(inboxFile(dir, p)).size, 0) };
+  return { inbox, upstream, bytes: Array.from({ length: PARTITIONS }, (_, p) => statSync(inboxFile(dir, p)).size).reduce((a, b) => a + b, 0) };
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-GB');
@@ -120,7 +102,7 @@ if (values.child) {
   const dir = mkdtempSync(join(tmpdir(), 'cms-bench-what-if-'));
   const candidate = join(dir, 'candidate.json');
   writeFileSync(candidate, JSON.stringify(candidateRules()));
-  const recorded = await recordInbox(dir, Number(values['inbox-events']));
+  const recorded = recordInbox(dir, Number(values['inbox-events']));
   console.log(`[bench:what-if] ${fmt(recorded.inbox)} inbox records (from ${fmt(recorded.upstream)} upstream events) in ${PARTITIONS} partitions, ${(recorded.bytes / 2 ** 20).toFixed(0)} MiB; ${cpus()[0]?.model ?? 'cpu'}; load ${loadavg()[0]?.toFixed(2)}`);
   const self = resolve(import.meta.dirname, 'bench-what-if.ts');
   // "On one core": each child is pinned to CPU 0 where taskset exists, so the collector's helper threads
@@ -132,7 +114,7 @@ if (values.child) {
     const r = run([self, '--child', mode, dir, candidate], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     if (r.status !== 0) throw new Error(`${mode} failed (${r.status})`);
     const x = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { n: number; seconds: number; moves: number | null; workItems: number | null; rssMiB: number };
-    console.log(`${label.padEnd(58)}${fmt(x.n)} records in ${x.seconds.toFixed(1)} s = ${fmt(x.n / x.seconds)} records/s; peak RSS ${fmt(x.rssMiB)} MiB${x.moves === null ? '' : `; ${fmt(x.moves)} of ${fmt(x.workItems ?? 0)} work items move`}`);
+    console.log(`${label.padEnd(60)}${fmt(x.n)} records in ${x.seconds.toFixed(1)} s = ${fmt(x.n / x.seconds)} records/s; peak RSS ${fmt(x.rssMiB)} MiB${x.moves === null ? '' : `; ${fmt(x.moves)} of ${fmt(x.workItems ?? 0)} work items move`}`);
   }
   // The operator's command over upstream events: sr-events' core once, each side's registry, the inbox spooled and routed a partition at a time.
   const scenario = join(dir, 'scenario.jsonl');
@@ -143,6 +125,6 @@ if (values.child) {
   const s = (performance.now() - started) / 1000;
   if (r.status !== 0) throw new Error(`what-if failed (${r.status}): ${r.stderr.slice(-400)}`);
   const peakKiB = Number(r.stderr.trim().split('\n').at(-1));
-  console.log(`${'cms-router what-if --scenario (check, spool, route, report)'.padEnd(58)}${fmt(events)} upstream events in ${s.toFixed(1)} s = ${fmt(events / s)} events/s; peak RSS ${fmt(peakKiB / 1024)} MiB`);
+  console.log(`${'cms-router what-if --scenario (check, spool, route, report)'.padEnd(60)}${fmt(events)} upstream events in ${s.toFixed(1)} s = ${fmt(events / s)} events/s; peak RSS ${fmt(peakKiB / 1024)} MiB`);
   if (!values.keep) rmSync(dir, { recursive: true, force: true });
 }

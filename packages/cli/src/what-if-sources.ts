@@ -43,10 +43,8 @@ export async function whatIfFromScenario(path: string, whatIf: WhatIf, progress:
     throw new Error(`what-if spools a scenario's router inbox to files in ${base} (TMPDIR), and cannot write there: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   try {
-    const spool = createSpool(dir, partitions);
-    const front = whatIf.front((side, input, eventId, src, arrivedAt) => {
-      spool.write(side, isPartitionInput(input) ? null : spoolPartition(input.caseGroupId, partitions), spoolLine(input, eventId, src, arrivedAt));
-    });
+    const spool = createInboxSpool(dir, partitions, 2);
+    const front = whatIf.front((side, input, eventId, src, arrivedAt) => { spool.write(side, input, eventId, src, arrivedAt); });
     progress.start(statSync(path).size, 'bytes');
     let count: number;
     try {
@@ -62,9 +60,7 @@ export async function whatIfFromScenario(path: string, whatIf: WhatIf, progress:
     try {
       for (let p = 0; p < partitions; p += 1) {
         for (const side of [0, 1] as const) {
-          for await (const line of createInterface({ input: createReadStream(spool.file(side, p), 'utf8'), crlfDelay: Infinity })) {
-            if (line === '') continue;
-            const r = JSON.parse(line) as SpooledRecord;
+          for await (const r of readSpool(spool.file(side, p))) {
             whatIf.inbox(p, r.i, r.e, r.s, r.a, side);
             if ((done += 1) % 1_000 === 0) progress.update(done);
           }
@@ -84,15 +80,13 @@ export async function whatIfFromScenario(path: string, whatIf: WhatIf, progress:
 /** Partitions of a spooled scenario: more than the inbox's six, so each holds less of the state. */
 const SPOOL_PARTITIONS = 16;
 
-/** One inbox record as a line of a spool file (what-if's, and the what-if bench's recorded inbox). */
+/** One inbox record as a line of a spool file. */
 export interface SpooledRecord {
   readonly i: InboxInput;
   readonly e: string;
   readonly s: { topic: string; partition: number; offset: string };
   readonly a: string;
 }
-
-export const spoolLine = (input: InboxInput, eventId: string, source: { topic: string; partition: number; offset: string }, arrivedAt: string): string => JSON.stringify({ i: input, e: eventId, s: source, a: arrivedAt } satisfies SpooledRecord);
 
 /** A case group's spool partition: any stable spread will do, as long as a case group has one. */
 export function spoolPartition(caseGroupId: string, partitions: number): number {
@@ -101,28 +95,41 @@ export function spoolPartition(caseGroupId: string, partitions: number): number 
   return h % partitions;
 }
 
+interface SpoolFile {
+  readonly fd: number;
+  buffer: string[];
+  bytes: number;
+}
+
 /**
- * One JSON-lines file per side and partition, written synchronously through a buffer per file (the
- * front runs inside a synchronous visit of the scenario's lines). A record for no partition (a user's or
- * team's fact, a tick) is written to every partition, as the service's inbox broadcasts it.
+ * A router inbox written to JSON-lines files, one per side (a rules version) and partition of case
+ * groups, as the service's inbox keeps it: a case group's records in its partition, a user's or team's
+ * fact and a tick in every partition. Written synchronously through a buffer per file (the front runs
+ * inside a synchronous visit of the scenario's lines). what-if spools a scenario with it; the what-if
+ * bench records an inbox with it.
  */
-function createSpool(dir: string, partitions: number): { write(side: 0 | 1, partition: number | null, line: string): void; close(): void; file(side: 0 | 1, partition: number): string; readonly records: number } {
+export function createInboxSpool(dir: string, partitions: number, sides: 1 | 2): {
+  write(side: 0 | 1, input: InboxInput, eventId: string, source: { topic: string; partition: number; offset: string }, arrivedAt: string): void;
+  close(): void;
+  file(side: 0 | 1, partition: number): string;
+  readonly records: number;
+} {
   const file = (side: 0 | 1, partition: number): string => join(dir, `side${side}-p${partition}.jsonl`);
-  const files: { fd: number; buffer: string[]; bytes: number }[][] = [[], []];
+  const files: SpoolFile[][] = [];
   try {
-    for (const side of [0, 1] as const) for (let p = 0; p < partitions; p += 1) files[side]?.push({ fd: openSync(file(side, p), 'w'), buffer: [], bytes: 0 });
+    for (let side = 0; side < sides; side += 1) files.push(Array.from({ length: partitions }, (_, p) => ({ fd: openSync(file(side as 0 | 1, p), 'w'), buffer: [], bytes: 0 })));
   } catch (err) {
     for (const f of files.flat()) closeSync(f.fd);
     throw err;
   }
   let records = 0;
-  const flush = (f: { fd: number; buffer: string[]; bytes: number }): void => {
+  const flush = (f: SpoolFile): void => {
     if (f.buffer.length === 0) return;
     writeSync(f.fd, `${f.buffer.join('\n')}\n`);
     f.buffer = [];
     f.bytes = 0;
   };
-  const put = (f: { fd: number; buffer: string[]; bytes: number } | undefined, line: string): void => {
+  const put = (f: SpoolFile | undefined, line: string): void => {
     if (!f) return;
     f.buffer.push(line);
     f.bytes += line.length;
@@ -130,10 +137,11 @@ function createSpool(dir: string, partitions: number): { write(side: 0 | 1, part
     if (f.bytes >= 256 * 1024) flush(f);
   };
   return {
-    write(side, partition, line) {
+    write(side, input, eventId, source, arrivedAt) {
       const mine = files[side] ?? [];
-      if (partition === null) for (const f of mine) put(f, line);
-      else put(mine[partition], line);
+      const line = JSON.stringify({ i: input, e: eventId, s: source, a: arrivedAt } satisfies SpooledRecord);
+      if (isPartitionInput(input)) for (const f of mine) put(f, line);
+      else put(mine[spoolPartition(input.caseGroupId, partitions)], line);
     },
     close() {
       for (const f of files.flat()) {
@@ -146,6 +154,13 @@ function createSpool(dir: string, partitions: number): { write(side: 0 | 1, part
       return records;
     },
   };
+}
+
+/** The records of one spool file, in order. */
+export async function* readSpool(file: string): AsyncGenerator<SpooledRecord> {
+  for await (const line of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })) {
+    if (line !== '') yield JSON.parse(line) as SpooledRecord;
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ErrorCode } from '@cms-router/errors';
 import type { Assignment, DecisionBasis } from '@cms-router/events';
-import { allocateWithinSegment, catalogueEntry, decideApprovalTask, decideCaseGroup, decideServiceRequest, lookupPostcode, orphanRecoveredReason, parsePostcode, PROCEDURES, summarizeParties, sameList, samePlacement, type CaseGroupFacts, type Decision, type DecisionResult, type OpenServiceRequest, type OrphanRecovery, type PartyFacts, type PartySummary, type Reason, type Rules } from '@cms-router/rules';
+import { allocateWithinSegment, catalogueEntry, decideApprovalTask, decideCaseGroup, decideServiceRequest, lookupPostcode, orphanRecoveredReason, parsePostcode, partySummaryOf, PROCEDURES, summarizeParties, sameList, samePlacement, type CaseGroupFacts, type Decision, type DecisionResult, type OpenServiceRequest, type OrphanRecovery, type PartyFacts, type PartySummary, type Reason, type Rules } from '@cms-router/rules';
 import type { PartitionInput, RouteInput } from './inputs.ts';
 import { emptyCaseGroup, HISTORY_LIMIT, awaitedPersons, idRecord, keepEntries, withEntry, type Allocation, type CaseGroupState, type Dependencies, type Departure, type HistoryEntry, type PendingMove, type Placement, type SourceRef, type TeamDoc, type UserDoc } from './state.ts';
 
@@ -339,7 +339,7 @@ function causeOf(input: RouteInput | null, env: RouteEnv): string {
  * the rules read, as ids, codes, booleans and the paying parent's postcode district.
  */
 function basisOf(facts: CaseGroupFacts, state: CaseGroupState, eventId: string, cause: string, rules: Rules): DecisionBasis {
-  const parties = facts.partySummary ?? summarizeParties(facts.parties);
+  const parties = partySummaryOf(facts);
   const residence = facts.parties[facts.payingParentId]?.residence;
   return {
     eventId,

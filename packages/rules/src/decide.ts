@@ -23,6 +23,9 @@ function anyOf<T>(record: Readonly<Record<string, T>>, test: (v: T) => boolean):
   return false;
 }
 
+/** The facts' party summary: the one the router made once per change of people, or made now. */
+export const partySummaryOf = (facts: CaseGroupFacts): PartySummary => facts.partySummary ?? summarizeParties(facts.parties);
+
 /** What the rules ask of the parties as a whole (the router makes it once per change of people and passes it in the facts). */
 export function summarizeParties(parties: CaseGroupFacts['parties']): PartySummary {
   const list = values(parties);
@@ -320,7 +323,7 @@ function conditions(segment: string, facts: CaseGroupFacts, summary: PartySummar
  * that applies decides; requirements and handling are added from the facts.
  */
 export function decideCaseGroup(facts: CaseGroupFacts, rules: Rules): DecisionResult {
-  const ctx: RuleContext = { facts, rules, payingParent: facts.parties[facts.payingParentId], parties: facts.partySummary ?? summarizeParties(facts.parties) };
+  const ctx: RuleContext = { facts, rules, payingParent: facts.parties[facts.payingParentId], parties: partySummaryOf(facts) };
   for (const { rule } of rules.hierarchy) {
     const match = CASE_GROUP_RULES[rule](ctx);
     if (match === undefined) continue;
