@@ -45,6 +45,8 @@ if (values.help) {
   process.exit(0);
 }
 const rounds = Number(values.rounds);
+// Each pipeline's log goes to a file there (appended per round).
+if (values.logs) mkdirSync(values.logs, { recursive: true });
 const latencySeconds = Number(values['latency-seconds']);
 const only = values.only?.split(',');
 // The two-process router is asked for by name (--only router-split): the default run keeps to the deployed shape.

@@ -320,6 +320,87 @@ describe('real stack: the Kafka runner', () => {
     await out.stop();
   });
 
+  it('a stateful runner reads the state its inputs name ahead, one MGET per transaction and no GET per input; each input still sees the state before it', async () => {
+    await p.createTopics(['cms.router-route-state.v1']);
+    const redis = createRedis(endpoints().REDIS_URL, { connectionName: 'cms-test' });
+    const watcher = createRedis(endpoints().REDIS_URL, { connectionName: 'cms-test-monitor' });
+    const keyPrefix = uniqueName('ra');
+    const stage = 'read-ahead';
+    const docPrefix = redisKeys(keyPrefix).stateDoc(stage, 'count:');
+    // What the stage asks Redis for its documents, seen by Redis itself.
+    // The test's own reads go through another connection, left out by its address.
+    const reader = createRedis(endpoints().REDIS_URL, { connectionName: 'cms-test-reader' });
+    const readerAddr = /addr=(\S+)/.exec(await reader.client('INFO'))?.[1];
+    const seen: string[][] = [];
+    const monitor = await watcher.monitor();
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source !== readerAddr && source !== 'lua' && args.slice(1).some((a) => a.startsWith(docPrefix))) seen.push(args);
+    });
+    // Counts per case group, distinct so that a document handed to the wrong key shows.
+    const counts: Record<string, number> = { 'CG-RA-A': 3, 'CG-RA-B': 7, 'CG-RA-C': 12 };
+    const produce = async (perGroup: Record<string, number>, from: number): Promise<void> => {
+      const producer = p.kafka.producer();
+      await producer.connect();
+      const messages = [];
+      let n = from;
+      for (const [cg, k] of Object.entries(perGroup)) for (let i = 0; i < k; i += 1) messages.push({ key: cg, partition: 0, value: await p.serde.encode('cms.case-facts.v1', fact(cg, (n += 1))) });
+      await producer.send({ topic: p.topic('cms.case-facts.v1'), messages });
+      await producer.disconnect();
+    };
+    const groupId = uniqueName('group');
+    const start = () =>
+      createKafkaRunner({
+        service: 'test',
+        kafka: p.kafka,
+        serde: p.serde,
+        logger: createLogger({ service: 'test', level: 'silent' }),
+        groupId,
+        topics: ['cms.case-facts.v1'],
+        namespace: p.namespace,
+        transactional: true,
+        retry: { initialMs: 50, maxMs: 200 },
+        onFatal: () => undefined,
+        state: { stage, changelog: 'cms.router-route-state.v1', redis, keyPrefix, keysOf: (r) => (r.topic === 'cms.case-facts.v1' ? [`count:${r.value.caseGroupId}`] : []) },
+        handler: async (record, { store }) => {
+          if (record.topic !== 'cms.case-facts.v1') return [];
+          const key = `count:${record.value.caseGroupId}`;
+          store.put(key, ((await store.get<number>(key)) ?? 0) + 1);
+          return echo(record);
+        },
+      });
+    const rejections = await collect(p.kafka, p.topic('cms.rejections.v1'));
+    const stored = async (): Promise<Record<string, number>> =>
+      Object.fromEntries(await Promise.all(Object.keys(counts).map(async (cg) => [cg, Number(await reader.get(`${docPrefix}${cg}`))] as const)));
+    try {
+      await produce(counts, 0);
+      const first = start();
+      await first.start();
+      await waitFor(() => rejections.messages.length >= 22, 'the first 22 outputs');
+      await waitFor(async () => JSON.stringify(await stored()) === JSON.stringify(counts), 'the counts in Redis after the commit');
+      await first.stop();
+      // A new runner (its cache empty) reads ahead what the first one left: one more input per case group.
+      await produce({ 'CG-RA-A': 1, 'CG-RA-B': 1, 'CG-RA-C': 1 }, 100);
+      const second = start();
+      await second.start();
+      await waitFor(() => rejections.messages.length >= 25, 'the next 3 outputs');
+      await waitFor(async () => JSON.stringify(await stored()) === JSON.stringify({ 'CG-RA-A': 4, 'CG-RA-B': 8, 'CG-RA-C': 13 }), 'the counts carried on');
+      await second.stop();
+      const reads = seen.filter((args) => !/^eval/i.test(args[0] ?? ''));
+      // Read ahead per transaction (at least one per runner), never one GET per input.
+      const commands = reads.map((args) => args[0]?.toLowerCase());
+      expect(commands.filter((c) => c !== 'mget')).toEqual([]);
+      expect(commands.length).toBeGreaterThanOrEqual(2);
+      expect(commands.length).toBeLessThan(25);
+      expect(new Set(reads.flatMap((args) => args.slice(1)))).toEqual(new Set(Object.keys(counts).map((cg) => `${docPrefix}${cg}`)));
+    } finally {
+      await rejections.stop();
+      monitor.disconnect();
+      watcher.disconnect();
+      await reader.quit();
+      await redis.quit();
+    }
+  });
+
   it('stop() is idempotent and returns the same promise', async () => {
     const { r } = runner(echo);
     await r.start();

@@ -14,6 +14,11 @@ export const LOG_FIELDS = {
   delayMs: 'delayMs',
   count: 'count',
   durationMs: 'durationMs',
+  /** Outputs of a transaction, and the state writes to its changelog. */
+  outputs: 'outputs',
+  stateWrites: 'stateWrites',
+  /** A transaction's time by phase, in ms. */
+  timings: 'timings',
   transactionalId: 'transactionalId',
   pid: 'pid',
   hostname: 'hostname',

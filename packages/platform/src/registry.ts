@@ -18,6 +18,9 @@ export interface SchemaRegistry {
   deleteSubject(subject: string): Promise<void>;
 }
 
+/** Subjects asked for per page (Apicurio answers at most 1,000 unless asked for more). */
+const SUBJECTS_PAGE = 1_000;
+
 export function createSchemaRegistry(opts: { url: string; username?: string | undefined; password?: string | undefined; timeoutMs?: number }): SchemaRegistry {
   const base = opts.url.replace(/\/+$/, '');
   const headers: Record<string, string> = { 'content-type': 'application/vnd.schemaregistry.v1+json', accept: 'application/vnd.schemaregistry.v1+json, application/json' };
@@ -68,8 +71,14 @@ export function createSchemaRegistry(opts: { url: string; username?: string | un
       return (json as { schema: string }).schema;
     },
     async subjects() {
-      const { json } = await call('GET', '/subjects');
-      return json as string[];
+      // Apicurio answers at most 1,000 subjects a page: a registry that has seen many namespaces has more.
+      const all: string[] = [];
+      for (let offset = 0; ; offset += SUBJECTS_PAGE) {
+        const { json } = await call('GET', `/subjects?offset=${offset}&limit=${SUBJECTS_PAGE}`);
+        const page = json as string[];
+        all.push(...page);
+        if (page.length < SUBJECTS_PAGE) return all;
+      }
     },
     async deleteSubject(subject) {
       await call('DELETE', `/subjects/${enc(subject)}`);

@@ -1,12 +1,12 @@
 import type { Kafka } from 'kafkajs';
 import { CmsError } from '@cms-router/errors';
 import { qualify, TOPICS, type TopicName } from '@cms-router/events';
-import { createKafkaRunner, createTickWriter, ensureContract, followTopic, runnerDefaults, watchWaiting, type KafkaRunner, type Logger, type ServiceMetrics, type Redis, type Serde, type TopicFollower, type TopicRecord } from '@cms-router/platform';
+import { createKafkaRunner, createTickWriter, ensureContract, followTopic, runnerDefaults, watchWaiting, type KafkaRunner, type Logger, type ServiceMetrics, type Redis, type Serde, type TopicFollower, type TopicRecord, type InboundRecord } from '@cms-router/platform';
 import { createRulesBook, validateRules, type Rules, type RulesBook } from '@cms-router/rules';
 import type { RouterConfig } from './config.ts';
 import { createIngestStage } from './ingest-stage.ts';
-import { createPeopleStage } from './people-stage.ts';
-import { createRouteStage } from './route-stage.ts';
+import { createPeopleStage, personKeyOf } from './people-stage.ts';
+import { caseGroupKeyOf, createRouteStage } from './route-stage.ts';
 import { STAGES, STATE_KEYS, WAITING_BUCKETS } from './state-keys.ts';
 
 export interface RouterDeps {
@@ -57,7 +57,7 @@ export function createRouterApp(deps: RouterDeps): RouterApp {
   const now = deps.now ?? (() => new Date());
   const admin = kafka.admin();
   const common = { ...runnerDefaults(config.platform), service: 'router', kafka, serde, logger, onFatal: deps.onFatal, ...(deps.metrics ? { metrics: deps.metrics } : {}) };
-  const state = (stage: string, changelog: TopicName) => ({ stage, changelog, redis, keyPrefix: config.platform.redis.keyPrefix });
+  const state = (stage: string, changelog: TopicName, keysOf: (r: InboundRecord) => readonly string[]) => ({ stage, changelog, redis, keyPrefix: config.platform.redis.keyPrefix, keysOf });
   // Ticks on the route stage's own inbox: waiting facts expire on them.
   const ticks = createTickWriter({
     kafka, admin, serde, topic: TOPICS.routerInbox, namespace: ns, service: 'router',
@@ -96,9 +96,9 @@ export function createRouterApp(deps: RouterDeps): RouterApp {
   const runs = (stage: 'ingest' | 'people' | 'route'): boolean => config.stages.includes(stage);
   const runners = {
     ingest: runs('ingest') ? createKafkaRunner({ ...common, groupId: `${config.groupId}.ingest`, topics: ROUTER_INPUT_TOPICS, handler: createIngestStage().handler }) : undefined,
-    people: runs('people') ? createKafkaRunner({ ...common, groupId: `${config.groupId}.people`, topics: [TOPICS.routerPeople], handler: createPeopleStage({ serde, namespace: ns, rulesAt }).handler, state: state(STAGES.people, TOPICS.routerPeopleState) }) : undefined,
+    people: runs('people') ? createKafkaRunner({ ...common, groupId: `${config.groupId}.people`, topics: [TOPICS.routerPeople], handler: createPeopleStage({ serde, namespace: ns, rulesAt }).handler, state: state(STAGES.people, TOPICS.routerPeopleState, personKeyOf) }) : undefined,
     route: runs('route')
-      ? createKafkaRunner({ ...common, groupId: `${config.groupId}.route`, topics: [TOPICS.routerInbox], handler: createRouteStage({ serde, namespace: ns, rulesAt, waitExpiryMs: config.waitExpiryMs, inboxPartitions: ticks.partitions }).handler, state: state(STAGES.route, TOPICS.routerRouteState) })
+      ? createKafkaRunner({ ...common, groupId: `${config.groupId}.route`, topics: [TOPICS.routerInbox], handler: createRouteStage({ serde, namespace: ns, rulesAt, waitExpiryMs: config.waitExpiryMs, inboxPartitions: ticks.partitions }).handler, state: state(STAGES.route, TOPICS.routerRouteState, caseGroupKeyOf) })
       : undefined,
   };
 

@@ -17,6 +17,9 @@ export async function decodeCarried(serde: Serde, namespace: string | undefined,
   return { topic: decoded.topic, value: decoded.value } as UpstreamInput;
 }
 
+/** The registry's document an input reads, named before it is handled (read ahead per transaction). */
+export const personKeyOf = (record: InboundRecord): readonly string[] => (record.topic === 'cms.router-people.v1' ? [STATE_KEYS.person(record.value.partyId)] : []);
+
 /**
  * Stage two of the router: the person registry, one task per partition of cms.router-people.v1 (keyed by
  * party). Applies every fact about a person (party facts, the person joining a case group, flags derived

@@ -40,6 +40,9 @@ export interface RouteStageDeps {
 
 type Recovered = { caseGroupId: string; segment: string; recovery: NonNullable<RouteResult['recovered']> };
 
+/** The case group's document an inbox record reads first (read ahead per transaction); a broadcast or a tick names none. */
+export const caseGroupKeyOf = (record: InboundRecord): readonly string[] => (record.topic === 'cms.router-inbox.v1' && record.value.caseGroupId !== '' ? [STATE_KEYS.caseGroup(record.value.caseGroupId)] : []);
+
 /**
  * Stage three of the router: one ordered stream per case group (the inbox), one task per inbox partition.
  * Applies each fact with the pure routing core and publishes what moved, with its reasons. Each partition

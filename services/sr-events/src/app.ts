@@ -130,9 +130,11 @@ export function createSrEventsApp(deps: SrEventsDeps): SrEventsApp {
     return out;
   };
 
+  /** The case group's document an inbox record reads (read ahead per transaction); a tick names none. */
+  const caseGroupKeyOf = (r: InboundRecord): readonly string[] => (r.topic === 'cms.sr-events-inbox.v1' && !r.value.signal ? [SR_STATE_KEYS.caseGroup(r.value.caseGroupId)] : []);
   const runners = {
     ingest: createKafkaRunner({ ...common, groupId: `${config.groupId}.ingest`, topics: SR_EVENTS_INPUTS, handler: ingest }),
-    core: createKafkaRunner({ ...common, groupId: config.groupId, topics: [TOPICS.srEventsInbox], handler: core, state: { stage: SR_EVENTS_STAGE, changelog: TOPICS.srEventsState, redis: deps.redis, keyPrefix: config.platform.redis.keyPrefix } }),
+    core: createKafkaRunner({ ...common, groupId: config.groupId, topics: [TOPICS.srEventsInbox], handler: core, state: { stage: SR_EVENTS_STAGE, changelog: TOPICS.srEventsState, redis: deps.redis, keyPrefix: config.platform.redis.keyPrefix, keysOf: caseGroupKeyOf } }),
   };
 
   // /metrics: the SR events waiting in each restored partition, read from its waiting index at scrape time.

@@ -76,6 +76,11 @@ export interface RunnerStateOptions {
   readonly redis: Redis;
   readonly keyPrefix: string;
   readonly cacheEntries?: number;
+  /**
+   * The state keys an input will read that can be named from the input alone: the runner reads those of
+   * a whole transaction in one round trip before its inputs are handled (TaskState.readAhead).
+   */
+  readonly keysOf?: (record: InboundRecord) => readonly string[];
 }
 
 /** What every consumer of the platform is told: who it is, its group, its topics, its clients. */
@@ -174,6 +179,7 @@ async function retryConcurrentTransactions<T>(operation: () => Promise<T>): Prom
 
 /** The consumer's heartbeat interval, and how often a batch that waits on slow side effects heartbeats. */
 const HEARTBEAT_INTERVAL_MS = 3_000;
+const roundTimings = (t: Record<string, number>): Record<string, number> => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v * 10) / 10]));
 const clip = (text: string, max = 500): string => (text.length > max ? `${text.slice(0, max)}...` : text);
 
 /** What a dead-letter reference keeps of a record too large to carry on: enough to find and inspect it. */
@@ -526,6 +532,8 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
     let lastOffset: string | undefined;
     const maxInputs = (): number => (isolating.has(tp) ? 1 : maxInputsOf(topic));
     let referenceFailed = false;
+    /** When the open transaction's first input was taken up. */
+    let handleStarted = performance.now();
 
     if (!positioned.has(tp)) {
       try {
@@ -573,6 +581,8 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
       const changelog: Pending[] = writes.map((w) => ({ topic: changelogTopic ?? '', message: { key: w.key, value: w.value, partition } }));
       let metadata: RecordMetadata[] = [];
       const started = performance.now();
+      /** Where a transaction's time goes (debug log): handling its inputs, the produce requests, offsets, the commit. */
+      const timings = { handleMs: started - handleStarted, sendMs: 0, offsetsMs: 0, commitMs: 0, persistMs: 0 };
       try {
         // State read from a Redis that vanished during the batch must not be committed.
         if (taskState && !(await taskState.intact(partition))) throw stateLost(partition);
@@ -580,9 +590,15 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
           const producer = await producerFor(topic, partition);
           const tx = await producer.transaction();
           try {
+            let mark = performance.now();
             metadata = await send(tx, [...pending, ...changelog]);
+            timings.sendMs = performance.now() - mark;
+            mark = performance.now();
             await retryConcurrentTransactions(() => tx.sendOffsets({ consumerGroupId: opts.groupId, topics: [{ topic, partitions: [{ partition, offset: next }] }] }));
+            timings.offsetsMs = performance.now() - mark;
+            mark = performance.now();
             await retryConcurrentTransactions(() => tx.commit());
+            timings.commitMs = performance.now() - mark;
           } catch (err) {
             await retryConcurrentTransactions(() => tx.abort()).catch(() => undefined);
             // A fenced or broken producer is not reused: the next attempt makes a fresh one, whose
@@ -640,6 +656,7 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
       if (!opts.transactional) await payload.commitOffsetsIfNecessary();
       attempts.delete(tp);
       referenceFailed = false;
+      const persisting = performance.now();
       if (taskState) {
         const written = metadata.filter((m) => m.topicName === changelogTopic && m.partition === partition);
         const base = written.reduce<bigint | undefined>((a, m) => (m.baseOffset === undefined ? a : a === undefined || BigInt(m.baseOffset) < a ? BigInt(m.baseOffset) : a), undefined);
@@ -650,6 +667,10 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
           taskState.discard(partition);
           log.warn({ err: toCmsError(err), [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition }, 'state not written to Redis after the commit; it is restored from the changelog');
         });
+      }
+      timings.persistMs = performance.now() - persisting;
+      if (log.isLevelEnabled('debug')) {
+        log.debug({ [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition, [LOG_FIELDS.count]: inputs.length, [LOG_FIELDS.outputs]: pending.length, [LOG_FIELDS.stateWrites]: changelog.length, [LOG_FIELDS.timings]: roundTimings(timings) }, 'transaction committed');
       }
       stats.processed += inputs.length;
       stats.produced += pending.length;
@@ -673,8 +694,9 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
 
     /** Inputs decoded for `prepare`, handed to their handler's turn so that none is decoded twice. */
     const prepared = new Map<string, InboundRecord>();
+    const keysOf = opts.state?.keysOf;
     const prepareFrom = async (index: number): Promise<void> => {
-      if (!opts.prepare) return;
+      if (!opts.prepare && !keysOf) return;
       prepared.clear();
       const records: InboundRecord[] = [];
       for (const m of batch.messages.slice(index, index + maxInputs())) {
@@ -687,6 +709,13 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
           if (toCmsError(err).retryable) break;
         }
       }
+      if (keysOf && taskState) {
+        // A failure here costs only the round trips it would have saved: each read is made in its turn.
+        await taskState.readAhead(partition, records.flatMap(keysOf)).catch((err: unknown) => {
+          log.debug({ err: toCmsError(err), [LOG_FIELDS.topic]: topic, [LOG_FIELDS.partition]: partition }, 'state not read ahead; each input reads its own');
+        });
+      }
+      if (!opts.prepare) return;
       try {
         await opts.prepare(records, { store: taskState?.store(partition) ?? noStore });
       } catch (err) {
@@ -697,7 +726,10 @@ export function createKafkaRunner(opts: RunnerOptions): KafkaRunner {
     const handleBatch = async (): Promise<void> => {
       for (const [index, message] of batch.messages.entries()) {
         if (!isRunning() || isStale() || stopping.signal.aborted) break;
-        if (inputs.length === 0) await prepareFrom(index);
+        if (inputs.length === 0) {
+          handleStarted = performance.now();
+          await prepareFrom(index);
+        }
         let outputs: Pending[];
         try {
           outputs = await processOne(topic, partition, message, prepared.get(message.offset));
