@@ -292,7 +292,7 @@ async function latencyAt(key: string, p: ProcessPipeline, round: number, ns: str
   if (input.length === 0 || p.latencyOutputs(ns).length === 0) return;
   await prepare(p, ns);
   const w = await watch(kafka, p.latencyOutputs(ns));
-  const children = (p.processes ?? [{}]).map((extra) => startNode(p.program, { ...endpoints, KAFKA_TOPIC_NAMESPACE: ns, ...extraEnv, ...p.env(ns, `${ns}.${key}`), ...extra }));
+  const children = (p.processes ?? [{}]).map((extra, i) => startNode(p.program, { ...endpoints, KAFKA_TOPIC_NAMESPACE: ns, ...extraEnv, ...p.env(ns, `${ns}.${key}`), ...extra }, [], values.logs ? join(values.logs, `${key}-r${round}${i === 0 ? '' : `-${i}`}-latency.log`) : undefined));
   try {
     await untilGroupsStable(admin, [...new Set(p.groups(`${ns}.${key}`, ns).map((g) => g.groupId))]);
     await sleep(1_000); // partitions assigned: the first fetch is under way
