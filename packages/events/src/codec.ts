@@ -42,7 +42,40 @@ function fmt(path: readonly (string | number)[]): string {
   return path.length === 0 ? '(root)' : path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }
 
-/** TypeScript/JSON form -> avsc form: defaults filled, record unions wrapped by full name. */
+/** What the conversions look up about a type, worked out once per type rather than on every value. */
+interface TypeFacts {
+  readonly name: string;
+  /** A record's field names. */
+  readonly fields: ReadonlySet<string>;
+  /** A wrapped union's branches by short name (the JSON form's `type`) and by avsc's branch name. */
+  readonly byName: ReadonlyMap<string, avro.Type>;
+  readonly byBranch: ReadonlyMap<string, avro.Type>;
+  /** An unwrapped union's branch that is not null. */
+  readonly nonNull: avro.Type | undefined;
+}
+
+const FACTS = new WeakMap<avro.Type, TypeFacts>();
+
+function factsOf(type: avro.Type): TypeFacts {
+  let facts = FACTS.get(type);
+  if (!facts) {
+    const branches: readonly avro.Type[] = type.typeName.startsWith('union') ? (type as avro.types.WrappedUnionType | avro.types.UnwrappedUnionType).types : [];
+    facts = {
+      name: shortName(type),
+      fields: new Set(type.typeName === 'record' || type.typeName === 'error' ? (type as avro.types.RecordType).fields.map((f) => f.name) : []),
+      byName: new Map(branches.map((b) => [shortName(b), b])),
+      byBranch: new Map(branches.map((b) => [b.branchName ?? shortName(b), b])),
+      nonNull: branches.find((b) => b.typeName !== 'null'),
+    };
+    FACTS.set(type, facts);
+  }
+  return facts;
+}
+
+/**
+ * TypeScript/JSON form -> avsc form: defaults filled, record unions wrapped by full name. `path` is
+ * pushed and popped as the walk goes (copied only into a problem's message).
+ */
 function toAvro(type: avro.Type, value: unknown, path: (string | number)[], problems: string[]): unknown {
   switch (type.typeName) {
     case 'record':
@@ -52,9 +85,9 @@ function toAvro(type: avro.Type, value: unknown, path: (string | number)[], prob
         return value;
       }
       const record = type as avro.types.RecordType;
-      const known = new Set(record.fields.map((f) => f.name));
-      for (const key of Object.keys(value)) {
-        if (key !== 'type' && !known.has(key)) problems.push(`${fmt([...path, key])}: unknown field (${shortName(type)} has ${[...known].join(', ')})`);
+      const known = factsOf(type).fields;
+      for (const key in value) {
+        if (key !== 'type' && !known.has(key) && Object.hasOwn(value, key)) problems.push(`${fmt([...path, key])}: unknown field (${shortName(type)} has ${[...known].join(', ')})`);
       }
       const out: Json = {};
       for (const field of record.fields) {
@@ -67,29 +100,30 @@ function toAvro(type: avro.Type, value: unknown, path: (string | number)[], prob
           }
           fieldValue = fallback;
         }
-        out[field.name] = toAvro(field.type, fieldValue, [...path, field.name], problems);
+        path.push(field.name);
+        out[field.name] = toAvro(field.type, fieldValue, path, problems);
+        path.pop();
       }
       return out;
     }
     case 'union:wrapped': {
-      const branches = (type as avro.types.WrappedUnionType).types;
-      if (value === null && branches.some((b) => b.typeName === 'null')) return null;
+      const facts = factsOf(type);
+      if (value === null && facts.byName.has('null')) return null;
       if (!isObject(value) || typeof value['type'] !== 'string') {
-        const names = branches.map(shortName).join(', ');
-        problems.push(`${fmt(path)}: expected an object with "type" set to one of ${names}`);
+        problems.push(`${fmt(path)}: expected an object with "type" set to one of ${[...facts.byName.keys()].join(', ')}`);
         return value;
       }
       const wanted = value['type'];
-      const branch = branches.find((b) => shortName(b) === wanted);
+      const branch = facts.byName.get(wanted);
       if (!branch) {
-        problems.push(`${fmt([...path, 'type'])}: unknown type "${wanted}"; expected one of ${branches.map(shortName).join(', ')}`);
+        problems.push(`${fmt([...path, 'type'])}: unknown type "${wanted}"; expected one of ${[...facts.byName.keys()].join(', ')}`);
         return value;
       }
       return { [branch.branchName ?? shortName(branch)]: toAvro(branch, value, path, problems) };
     }
     case 'union:unwrapped': {
       if (value === null || value === undefined) return null;
-      const branch = (type as avro.types.UnwrappedUnionType).types.find((b) => b.typeName !== 'null');
+      const branch = factsOf(type).nonNull;
       return branch ? toAvro(branch, value, path, problems) : value;
     }
     case 'array': {
@@ -98,7 +132,13 @@ function toAvro(type: avro.Type, value: unknown, path: (string | number)[], prob
         return value;
       }
       const items = (type as avro.types.ArrayType).itemsType;
-      return value.map((item: unknown, i) => toAvro(items, item, [...path, i], problems));
+      const out = new Array<unknown>(value.length);
+      for (let i = 0; i < value.length; i += 1) {
+        path.push(i);
+        out[i] = toAvro(items, value[i], path, problems);
+        path.pop();
+      }
+      return out;
     }
     default:
       return value;
@@ -106,29 +146,36 @@ function toAvro(type: avro.Type, value: unknown, path: (string | number)[], prob
 }
 
 /** avsc form -> TypeScript/JSON form: record unions unwrapped into `{ type, ...fields }`. */
-function fromAvro(type: avro.Type, value: unknown): unknown {
+function fromAvro(type: avro.Type, value: unknown, tag?: string): unknown {
   switch (type.typeName) {
     case 'record':
     case 'error': {
-      const out: Json = {};
+      // A union's record carries its branch's name first, as `type` (the JSON form's discriminator).
+      const out: Json = tag === undefined ? {} : { type: tag };
       for (const field of (type as avro.types.RecordType).fields) out[field.name] = fromAvro(field.type, (value as Json)[field.name]);
       return out;
     }
     case 'union:wrapped': {
       if (value === null) return null;
-      const [branchName, inner] = Object.entries(value as Json)[0] ?? [];
-      const branch = (type as avro.types.WrappedUnionType).types.find((b) => (b.branchName ?? shortName(b)) === branchName);
-      if (!branch) return value;
-      const converted = fromAvro(branch, inner);
-      return isObject(converted) ? { type: shortName(branch), ...converted } : converted;
+      let branchName: string | undefined;
+      for (const k in value as Json) {
+        branchName = k;
+        break;
+      }
+      const branch = branchName === undefined ? undefined : factsOf(type).byBranch.get(branchName);
+      if (!branch || branchName === undefined) return value;
+      const inner = (value as Json)[branchName];
+      return fromAvro(branch, inner, branch.typeName === 'record' || branch.typeName === 'error' ? factsOf(branch).name : undefined);
     }
     case 'union:unwrapped': {
       if (value === null) return null;
-      const branch = (type as avro.types.UnwrappedUnionType).types.find((b) => b.typeName !== 'null');
+      const branch = factsOf(type).nonNull;
       return branch ? fromAvro(branch, value) : value;
     }
-    case 'array':
-      return (value as unknown[]).map((item) => fromAvro((type as avro.types.ArrayType).itemsType, item));
+    case 'array': {
+      const items = (type as avro.types.ArrayType).itemsType;
+      return (value as unknown[]).map((item) => fromAvro(items, item));
+    }
     default:
       return value;
   }
