@@ -72,12 +72,14 @@ export function createSchemaRegistry(opts: { url: string; username?: string | un
     },
     async subjects() {
       // Apicurio answers at most 1,000 subjects a page: a registry that has seen many namespaces has more.
-      const all: string[] = [];
+      const all = new Set<string>();
       for (let offset = 0; ; offset += SUBJECTS_PAGE) {
         const { json } = await call('GET', `/subjects?offset=${offset}&limit=${SUBJECTS_PAGE}`);
         const page = json as string[];
-        all.push(...page);
-        if (page.length < SUBJECTS_PAGE) return all;
+        const before = all.size;
+        for (const subject of page) all.add(subject);
+        // A short page is the last; so is one with nothing new (a registry that does not page).
+        if (page.length < SUBJECTS_PAGE || all.size === before) return [...all];
       }
     },
     async deleteSubject(subject) {
