@@ -12,14 +12,14 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HEADERS, headerString, qualify, TOPICS, type Assignment, type TopicName } from '@cms-router/events';
-import { createSchemaRegistry, createSerde, ensureTopics, type Serde } from '@cms-router/platform';
+import { createRedis, createSchemaRegistry, createSerde, ensureTopics, type Serde } from '@cms-router/platform';
 import { kafkaRuntime, readStackSettings, REPO_ROOT, up } from '@cms-router/stack';
 import { generateTraffic } from '@cms-router/traffic';
 import { NOTIFIER_TOPICS } from '../services/notifier/src/app.ts';
 import { ROUTER_TOPICS } from '../services/router/src/app.ts';
 import { SR_EVENTS_TOPICS } from '../services/sr-events/src/app.ts';
 import type { IHeaders } from 'kafkajs';
-import { load1, median, peakRssMiB, percentile, play, preload, quiet, sleep, startNode, stopChild, untilDone, untilGroupsStable, watch, type BenchRecord, type GroupInput, type Watch } from './bench/lib.ts';
+import { load1, median, peakRssMiB, percentile, play, preload, quiet, removeNamespace, sleep, startNode, stopChild, untilDone, untilGroupsStable, watch, type BenchRecord, type GroupInput, type Watch } from './bench/lib.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -37,11 +37,12 @@ const { values } = parseArgs({
     env: { type: 'string', multiple: true },
     /** Appends each pipeline process's log (stdout) to DIR/<pipeline>-<round>.log. */
     logs: { type: 'string' },
+    keep: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
-  console.log('npm run bench [-- --case-groups 2000 --changes 8 --seed 11 --rounds 2 --latency-seconds 20 --emails 500 --cpu-prof DIR --env NAME=value --logs DIR --only kafka,alo,txn,txn-serde,sr-events,router-ingest,router-route,router,router-split,notifier]');
+  console.log('npm run bench [-- --case-groups 2000 --changes 8 --seed 11 --rounds 2 --latency-seconds 20 --emails 500 --cpu-prof DIR --env NAME=value --logs DIR --keep --only kafka,alo,txn,txn-serde,sr-events,router-ingest,router-route,router,router-split,notifier]');
   process.exit(0);
 }
 const rounds = Number(values.rounds);
@@ -65,6 +66,7 @@ const kafka = quiet(brokers, 'cms-bench');
 const admin = kafka.admin();
 await admin.connect();
 const run = `bench${Date.now().toString(36)}`;
+const redis = createRedis(endpoints.REDIS_URL, { connectionName: 'cms-bench' });
 const serdes = new Map<string, Serde>();
 const serdeFor = (ns: string): Serde => {
   let s = serdes.get(ns);
@@ -376,8 +378,14 @@ for (let round = 1; round <= rounds; round += 1) {
   const routerMax = maxima.get('router');
   if (routerMax !== undefined && wanted('txn-serde')) await latencyAt('txn-serde', PIPELINES['txn-serde'] as ProcessPipeline, round, `${ns}lptr`, routerMax / 2, 'passthrough transactional + serde, at the router\'s rate');
   if (routerMax !== undefined && wanted('txn')) await latencyAt('txn', PIPELINES.txn as ProcessPipeline, round, `${ns}lptrt`, routerMax / 2, 'passthrough transactional, at the router\'s rate');
+  // The round's topics and state go (--keep leaves them for a post-mortem): the next round meets the broker as this one did.
+  if (!values.keep) {
+    const removed = await removeNamespace(admin, redis, ns);
+    say(`round ${round}: removed ${removed.topics} topics and ${removed.keys} Redis keys`);
+  }
 }
 await admin.disconnect();
+await redis.quit();
 
 // ------------------------------------------------------------------------------------------- the table
 const names = [...new Set(results.map((r) => r.pipeline))];

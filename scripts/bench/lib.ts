@@ -6,7 +6,7 @@ import { openSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Kafka, logLevel, type Admin, type IHeaders } from 'kafkajs';
 import { HEADERS, headerString, type TopicName } from '@cms-router/events';
-import { type Serde } from '@cms-router/platform';
+import { type Redis, type Serde } from '@cms-router/platform';
 
 /** One input record in the contract's value form, before encoding. */
 export interface BenchRecord {
@@ -234,4 +234,22 @@ export async function untilDone(kafka: Kafka, admin: Admin, groups: readonly Gro
   } finally {
     await inputs.stop();
   }
+}
+
+/**
+ * Deletes every topic and Redis key of a namespace (`prefix`): what a round wrote. Left behind, they
+ * piled up: 2,472 bench topics on a long-lived local broker kept it at 90% of a core while idle, and
+ * every later run was measured against that.
+ */
+export async function removeNamespace(admin: Admin, redis: Redis, prefix: string): Promise<{ topics: number; keys: number }> {
+  const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+  for (let i = 0; i < topics.length; i += 100) await admin.deleteTopics({ topics: topics.slice(i, i + 100), timeout: 60_000 });
+  let keys = 0;
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (found.length > 0) keys += await redis.unlink(...found);
+  } while (cursor !== '0');
+  return { topics: topics.length, keys };
 }
