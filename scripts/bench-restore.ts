@@ -13,6 +13,7 @@ import { defaultRules } from '@cms-router/rules';
 import { HISTORY_KEYS, toStored } from '@cms-router/routing';
 import { readStackSettings, up } from '@cms-router/stack';
 import { generateTraffic } from '@cms-router/traffic';
+import { removeNamespace } from './bench/lib.ts';
 
 const { values } = parseArgs({ args: process.argv.slice(2), options: { 'case-groups': { type: 'string', default: '100000' }, chunk: { type: 'string', default: '2000' } } });
 const total = Number(values['case-groups']);
@@ -85,12 +86,6 @@ console.log(`[bench] raw read of the changelogs (the floor): ${raw} records in $
 console.log(`[bench] restore after Redis loss: ${keys} keys (${caseGroups} case groups, ${historyKeys} history entries, ${people} people) in ${(restoreMs / 1000).toFixed(1)} s = ${Math.round(keys / (restoreMs / 1000))} keys/s = ${Math.round(caseGroups / (restoreMs / 60_000))} case groups/min; ${((restoreMs / keys) * 1_000_000 / 1000).toFixed(0)} s per million keys; ratio to the raw read ${(restoreMs / rawMs).toFixed(2)}x`);
 console.log(`[bench] check of 6 current tasks (restart, nothing lost): ${checkMs} ms`);
 // Clean up: this run's topics and keys.
-await admin.deleteTopics({ topics: [qualify(TOPICS.routerRouteState, run), qualify(TOPICS.routerPeopleState, run)] }).catch(() => undefined);
-let cursor = '0';
-do {
-  const [next, found] = await redis.scan(cursor, 'MATCH', `${run}:*`, 'COUNT', 10_000);
-  cursor = next;
-  if (found.length > 0) await redis.del(...found);
-} while (cursor !== '0');
+await removeNamespace(admin, redis, run).catch(() => undefined);
 await redis.quit();
 await admin.disconnect();

@@ -219,7 +219,7 @@ export function createValueCodec<T>(schema: unknown): ValueCodec<T> {
     type,
     // Through the binary form once, so the result is canonical (timestamps as ISO with milliseconds).
     fromJson: (value, where = 'event') => fromAvro(type, type.fromBuffer(type.toBuffer(check(value, where)))) as T,
-    toAvroBuffer: (value) => type.toBuffer(check(value, shortName(type))),
+    toAvroBuffer: (value) => type.toBuffer(check(value, factsOf(type).name)),
     fromAvroBuffer: (body, writer) => {
       try {
         if (!writer || writer === type) return fromAvro(type, type.fromBuffer(body)) as T;
