@@ -114,7 +114,7 @@ function partiesOf(state: CaseGroupState, keep: RouteMemo | undefined): PartiesM
   const held = keep?.parties;
   if (held && held.persons === state.persons && held.cases === state.cases) return held.made;
   const parties = buildParties(state);
-  const made = parties ? { parties, summary: summarizeParties(parties) } : null;
+  const made = parties ? { parties, summary: summarizeParties(parties, state.cases) } : null;
   if (keep) keep.parties = { persons: state.persons, cases: state.cases, made };
   return made;
 }

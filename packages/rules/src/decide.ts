@@ -17,25 +17,55 @@ export const PROCEDURES = {
 // decision depends on the order of these records and none is sorted here (the hot path of every decision).
 const values = <T>(record: Readonly<Record<string, T>>): T[] => Object.values(record);
 
-/** Whether some entry of a record holds, without making an array of its entries. */
-function anyOf<T>(record: Readonly<Record<string, T>>, test: (v: T) => boolean): boolean {
-  for (const k in record) if (test(record[k] as T)) return true;
-  return false;
-}
-
 /** The facts' party summary: the one the router made once per change of people, or made now. */
-export const partySummaryOf = (facts: CaseGroupFacts): PartySummary => facts.partySummary ?? summarizeParties(facts.parties);
+export const partySummaryOf = (facts: CaseGroupFacts): PartySummary => facts.partySummary ?? summarizeParties(facts.parties, facts.cases);
 
-/** What the rules ask of the parties as a whole (the router makes it once per change of people and passes it in the facts). */
-export function summarizeParties(parties: CaseGroupFacts['parties']): PartySummary {
+const NONE: readonly string[] = Object.freeze([]);
+
+/**
+ * What the rules ask of the parties as a whole (the router makes it once per change of a case group's
+ * people or cases, and passes it in the facts), so that a decision does not walk the parties and cases.
+ */
+export function summarizeParties(parties: CaseGroupFacts['parties'], cases: CaseGroupFacts['cases']): PartySummary {
   const list = values(parties);
+  const hidden = list.filter((p) => p.knownAsRecorded || p.personalInterest?.suppressCorrespondence === true);
   return {
     list,
     sensitive: list.some((p) => p.nationallySensitive),
     personalInterest: list.some((p) => p.personalInterest !== null),
-    knownAs: list.some((p) => p.knownAsRecorded || p.personalInterest?.suppressCorrespondence === true),
+    knownAs: hidden.length > 0,
     warmHandover: list.some((p) => p.personalInterest?.warmHandoverRequired === true),
+    portalBlocks: hidden.length > 0 ? portalBlocks(hidden, cases) : NONE,
+    newApplicationsOnly: newApplicationsOnly(cases),
   };
+}
+
+/** Every open case is a new application before its promise to pay, and there is one (004's new case segment). */
+function newApplicationsOnly(cases: CaseGroupFacts['cases']): boolean {
+  let open = false;
+  for (const c of values(cases)) {
+    if (!c.open) continue;
+    if (!c.newApplication || c.promiseToPayIssued) return false;
+    open = true;
+  }
+  return open;
+}
+
+/**
+ * 003: "The Self Service Portal (SSP) displays the legal first names of the other parties in the case. If any of
+ * these first names cannot be divulged to the other party, the other party will need to be blocked": the
+ * other adults of each case the person is a party to, not of every case in the case group. As handling
+ * instructions, sorted by party id.
+ */
+function portalBlocks(hidden: readonly PartyFacts[], cases: CaseGroupFacts['cases']): readonly string[] {
+  const blocked = new Set<string>();
+  for (const p of hidden) {
+    for (const c of values(cases)) {
+      if (!c.parties.some((x) => x.partyId === p.partyId)) continue;
+      for (const other of c.parties) if (other.partyId !== p.partyId && other.role !== 'QUALIFYING_CHILD') blocked.add(other.partyId);
+    }
+  }
+  return Object.freeze([...blocked].sort().map((id) => `BLOCK_SELF_SERVICE_PORTAL:${id}`));
 }
 
 const sensitiveReason = (what: string): Reason => ({
@@ -92,87 +122,119 @@ function deepFreezeReasons<T extends Record<string, Reason>>(reasons: T): Readon
   return Object.freeze(reasons);
 }
 
-/** Reasons that name a region, district, team or segment, made once per combination (bounded: districts x teams). */
-const reasonMemo = new Map<string, Reason>();
-const REASON_MEMO_ENTRIES = 50_000;
-function memo(key: string, make: () => Reason): Reason {
-  let r = reasonMemo.get(key);
-  if (!r) {
-    if (reasonMemo.size >= REASON_MEMO_ENTRIES) reasonMemo.clear();
-    r = Object.freeze(make());
-    reasonMemo.set(key, r);
-  }
-  return r;
+/**
+ * Where a case-group rule puts the case group, and why. Made once per rules object and per combination of
+ * what the words name (segment; region; district, region and team), and shared by every case group it
+ * fits: a decision is made for every fact, and building the same sentences and objects each time was a
+ * large part of its cost (and of the garbage collector's). `decisions` holds, per set of conditions
+ * (see conditionsMask), the finished result, so that most decisions allocate nothing.
+ */
+interface Placed {
+  readonly segment: string;
+  readonly region: string | null;
+  readonly team: string | null;
+  readonly reason: Reason;
+  readonly decisions: (DecisionResult | undefined)[];
 }
 
-type Match = { readonly segment: string; readonly region: string | null; readonly team: string | null; readonly reason: Reason } | DecisionResult | undefined;
+type Match = Placed | DecisionResult | undefined;
 
-interface RuleContext {
-  readonly facts: CaseGroupFacts;
-  readonly rules: Rules;
-  readonly payingParent: PartyFacts | undefined;
-  readonly parties: PartySummary;
+/** What a rules object's case-group decisions share: its escalation order and the placements made so far. */
+interface Compiled {
+  /** The hierarchy's rules, in the rules file's order. */
+  readonly steps: readonly CaseGroupRule[];
+  readonly escalationRank: ReadonlyMap<string, number>;
+  readonly fixed: { readonly special: Placed; readonly sensitiveAndPersonalInterest: Placed; readonly sensitive: Placed; readonly personalInterest: Placed; readonly nonUk: Placed };
+  readonly escalations: Map<string, Placed>;
+  readonly newCase: Map<string, Placed>;
+  /** Postcode placements by district (or, for a sector override, by district and place), then by team. */
+  readonly postcode: Map<string, Map<string, Placed>>;
 }
 
-function where(ruleId: RuleId, whose: string, party: PartyFacts | undefined, rules: Rules): { place: Place; district: string | null } | DecisionResult {
+const compiledRules = new WeakMap<Rules, Compiled>();
+// Bounded: districts x teams for postcode placements (about 3,000 x 5 for the shipped tables).
+const POSTCODE_PLACEMENTS = 50_000;
+
+const placed = (segment: string, region: string | null, team: string | null, reason: Reason): Placed => Object.freeze({ segment, region, team, reason: Object.freeze(reason), decisions: [] });
+
+function compiledOf(rules: Rules): Compiled {
+  let compiled = compiledRules.get(rules);
+  if (compiled) return compiled;
+  const escalationRank = new Map<string, number>();
+  rules.escalations.forEach((e, i) => escalationRank.has(e.segment) || escalationRank.set(e.segment, i));
+  const scr = (reason: Reason): Placed => placed('SPECIAL_CLIENT_RECORDS', null, '2012 SCR Team', reason);
+  compiled = {
+    steps: rules.hierarchy.map(({ rule }) => CASE_GROUP_RULES[rule]),
+    escalationRank,
+    fixed: {
+      special: placed('NON_STANDARD', null, 'Exceptional Case Handling', REASONS.specialCase),
+      sensitiveAndPersonalInterest: scr(REASONS.sensitiveAndPersonalInterest),
+      sensitive: scr(REASONS.sensitive),
+      personalInterest: scr(REASONS.personalInterest),
+      nonUk: placed('INTERNATIONAL', null, rules.segments['INTERNATIONAL']?.team ?? null, REASONS.nonUkPayingParent),
+    },
+    escalations: new Map(),
+    newCase: new Map(),
+    postcode: new Map(),
+  };
+  compiledRules.set(rules, compiled);
+  return compiled;
+}
+
+/** Where a party is, as the rules place work: a postcode looked up, or outside the UK by country. */
+type Located = { readonly place: Place; readonly district: string | null; readonly matched?: string };
+const OUTSIDE_UK: Located = Object.freeze({ place: Object.freeze({ country: 'OUTSIDE_UK', region: null }), district: null });
+
+function where(ruleId: RuleId, whose: string, party: PartyFacts | undefined, rules: Rules): Located | DecisionResult {
   if (!party) return fail('CMS_ADDRESS_UNKNOWN', ruleId, `${whose} is not a party of the case group`);
   const { ukPostcode, nonUkCountry } = party.residence;
   if (ukPostcode) {
     const found = lookupPostcode(ukPostcode, rules);
-    if (found.ok) return { place: found.place, district: found.district };
+    if (found.ok) return found;
     if (found.problem === 'MALFORMED') return fail('CMS_POSTCODE_MALFORMED', ruleId, `${whose}'s postcode is not a well-formed UK postcode, so the work cannot be routed by postcode`);
     return fail('CMS_POSTCODE_UNKNOWN', ruleId, `${whose}'s postcode district ${found.district ?? '?'} is not in the postcode table (rules file), so the work cannot be routed by postcode`);
   }
-  if (nonUkCountry) return { place: { country: 'OUTSIDE_UK', region: null }, district: null };
+  if (nonUkCountry) return OUTSIDE_UK;
   return fail('CMS_ADDRESS_UNKNOWN', ruleId, `${whose} has no UK postcode or non-UK country recorded, so the work cannot be routed by address`);
 }
 
-const isResult = (x: unknown): x is DecisionResult => typeof x === 'object' && x !== null && 'ok' in x;
+/** A rule's or a lookup's failure. A postcode lookup's success also has `ok` (true), and a placement has none. */
+const isResult = (x: Located | Match): x is DecisionResult => x !== undefined && (x as { ok?: boolean }).ok === false;
+
+type CaseGroupRule = (facts: CaseGroupFacts, rules: Rules, compiled: Compiled, payingParent: PartyFacts | undefined, parties: PartySummary) => Match;
 
 /** The case-group rules, one function per rule id. `undefined` means "does not apply; try the next". */
-const CASE_GROUP_RULES: Record<RuleId, (ctx: RuleContext) => Match> = {
-  'special-case': ({ facts }) => {
-    if (!facts.special) return undefined;
-    return {
-      segment: 'NON_STANDARD',
-      region: null,
-      team: 'Exceptional Case Handling',
-      reason: REASONS.specialCase,
-    };
-  },
-  'sensitive-or-personal-interest': ({ parties }) => {
-    const { sensitive, personalInterest: pi } = parties;
+const CASE_GROUP_RULES: Record<RuleId, CaseGroupRule> = {
+  'special-case': (facts, _rules, compiled) => (facts.special ? compiled.fixed.special : undefined),
+  'sensitive-or-personal-interest': (_facts, _rules, { fixed }, _pp, { sensitive, personalInterest: pi }) => {
     if (!sensitive && !pi) return undefined;
-    return {
-      segment: 'SPECIAL_CLIENT_RECORDS',
-      region: null,
-      team: '2012 SCR Team',
-      reason: sensitive && pi ? REASONS.sensitiveAndPersonalInterest : sensitive ? REASONS.sensitive : REASONS.personalInterest,
-    };
+    return sensitive && pi ? fixed.sensitiveAndPersonalInterest : sensitive ? fixed.sensitive : fixed.personalInterest;
   },
-  escalation: ({ facts, rules }) => {
-    // Only SR types set to move the case group (movesCaseGroup); the shipped escalations are functionally unique (004).
-    if (!anyOf(facts.openServiceRequests, () => true)) return undefined;
-    const open = values(facts.openServiceRequests)
-      .map((sr) => catalogueEntry(sr, rules))
-      .filter((e): e is SrCatalogueEntry => e?.escalation !== undefined && e.movesCaseGroup === true);
-    if (open.length === 0) return undefined;
-    // Escalations in the rules file's order: complaints before appeals before enforcement.
-    const chosen = rules.escalations.find((e) => open.some((o) => o.escalation === e.segment));
+  escalation: (facts, rules, compiled) => {
+    // Only SR types set to move the case group (movesCaseGroup); the shipped escalations are functionally
+    // unique (004). Escalations in the rules file's order: complaints before appeals before enforcement.
+    let rank = -1;
+    for (const id in facts.openServiceRequests) {
+      const e = catalogueEntry(facts.openServiceRequests[id] as OpenServiceRequest, rules);
+      if (e?.escalation === undefined || e.movesCaseGroup !== true) continue;
+      const r = compiled.escalationRank.get(e.escalation);
+      if (r !== undefined && (rank < 0 || r < rank)) rank = r;
+    }
+    const chosen = rank < 0 ? undefined : rules.escalations[rank];
     if (!chosen) return undefined;
-    const segment = rules.segments[chosen.segment];
-    return {
-      segment: chosen.segment,
-      region: null,
-      team: segment?.team ?? null,
-      reason: memo(`escalation|${chosen.segment}|${segment?.name ?? ''}|${chosen.procedure}`, () => ({
+    let p = compiled.escalations.get(chosen.segment);
+    if (!p) {
+      const segment = rules.segments[chosen.segment];
+      p = placed(chosen.segment, null, segment?.team ?? null, {
         ruleId: 'escalation',
         text: `An open ${segment?.name.toLowerCase() ?? chosen.segment} service request routes the case group to the ${segment?.name ?? chosen.segment} segment while it is open.`,
         procedure: chosen.procedure,
-      })),
-    };
+      });
+      compiled.escalations.set(chosen.segment, p);
+    }
+    return p;
   },
-  'non-uk-paying-parent': ({ payingParent, rules }) => {
+  'non-uk-paying-parent': (_facts, rules, compiled, payingParent) => {
     if (!payingParent) return undefined;
     const { ukPostcode, nonUkCountry } = payingParent.residence;
     let outside = false;
@@ -180,44 +242,47 @@ const CASE_GROUP_RULES: Record<RuleId, (ctx: RuleContext) => Match> = {
       const found = lookupPostcode(ukPostcode, rules);
       outside = found.ok && found.place.country === 'OUTSIDE_UK';
     } else outside = nonUkCountry !== null;
-    if (!outside) return undefined;
-    return {
-      segment: 'INTERNATIONAL',
-      region: null,
-      team: rules.segments['INTERNATIONAL']?.team ?? null,
-      reason: REASONS.nonUkPayingParent,
-    };
+    return outside ? compiled.fixed.nonUk : undefined;
   },
-  'lifecycle-new-case': ({ facts, payingParent, rules }) => {
-    // Every open case is a new application before its promise to pay, and there is one.
-    if (!anyOf(facts.cases, (c) => c.open) || anyOf(facts.cases, (c) => c.open && !(c.newApplication && !c.promiseToPayIssued))) return undefined;
+  'lifecycle-new-case': (_facts, rules, compiled, payingParent, parties) => {
+    if (!parties.newApplicationsOnly) return undefined;
     const located = where('lifecycle-new-case', 'the paying parent', payingParent, rules);
     if (isResult(located)) return located;
-    return {
-      segment: 'NEW_CASE',
-      region: located.place.region,
-      team: null,
-      reason: memo(`new-case|${located.place.region ?? located.place.country}`, () => ({
+    const key = located.place.region ?? located.place.country;
+    let p = compiled.newCase.get(key);
+    if (!p) {
+      p = placed('NEW_CASE', located.place.region, null, {
         ruleId: 'lifecycle-new-case',
         text: `This is a new application where neither party had an existing case and the promise-to-pay schedule has not been issued yet, so the case group is in the new case segment (${regionName(located.place)}).`,
         procedure: NEW_CASE_PROCEDURE,
-      })),
-    };
+      });
+      compiled.newCase.set(key, p);
+    }
+    return p;
   },
-  'paying-parent-postcode': ({ facts, payingParent, rules }) => {
+  'paying-parent-postcode': (facts, rules, compiled, payingParent) => {
     const located = where('paying-parent-postcode', 'the paying parent', payingParent, rules);
     if (isResult(located)) return located;
     const team = rules.incomeSourceTeams[facts.incomeSource] ?? rules.incomeSourceTeams['UNKNOWN'] ?? null;
-    return {
-      segment: 'MAINTENANCE',
-      region: located.place.region,
-      team,
-      reason: memo(`postcode|${located.district ?? '?'}|${located.place.region ?? located.place.country}|${team ?? ''}`, () => ({
+    // A district's words are the same wherever in it the postcode is, unless a sector override places it.
+    const district = located.district ?? '?';
+    const key = located.matched === 'sector' ? `${district}|${located.place.region ?? located.place.country}` : district;
+    let byTeam = compiled.postcode.get(key);
+    if (!byTeam) {
+      if (compiled.postcode.size >= POSTCODE_PLACEMENTS) compiled.postcode.clear();
+      byTeam = new Map();
+      compiled.postcode.set(key, byTeam);
+    }
+    let p = byTeam.get(team ?? '');
+    if (!p) {
+      p = placed('MAINTENANCE', located.place.region, team, {
         ruleId: 'paying-parent-postcode',
-        text: `The paying parent's postcode (district ${located.district ?? '?'}) is in ${regionName(located.place)}, and their income source places the case group with the ${team ?? 'general'} maintenance team.`,
+        text: `The paying parent's postcode (district ${district}) is in ${regionName(located.place)}, and their income source places the case group with the ${team ?? 'general'} maintenance team.`,
         procedure: POSTCODE_PROCEDURE,
-      })),
-    };
+      });
+      byTeam.set(team ?? '', p);
+    }
+    return p;
   },
 };
 
@@ -243,14 +308,20 @@ function titleCase(key: string): string {
 
 /**
  * The SR catalogue of a rules object, built once: `index` by normalised key (aliases included), and
- * `asArrived` by the SR's words as they arrived. A decision asks for every open SR, and normalising the
- * words (srKey's regexes) each time was 7% of a replay. `asArrived` is bounded: cleared when full, as
- * upstream could send any number of distinct misspellings.
+ * `asArrived` by the SR's words as they arrived (process, then area, then sub area: no key is joined per
+ * lookup). A decision asks for every open SR, and normalising the words (srKey's regexes) each time was 7%
+ * of a replay. `asArrived` is bounded: cleared when full, as upstream could send any number of distinct
+ * misspellings.
  */
-const catalogues = new WeakMap<Rules, { readonly index: ReadonlyMap<string, SrCatalogueEntry>; readonly asArrived: Map<string, SrCatalogueEntry | null> }>();
+interface Catalogue {
+  readonly index: ReadonlyMap<string, SrCatalogueEntry>;
+  readonly asArrived: Map<string, Map<string, Map<string, SrCatalogueEntry | null>>>;
+  held: number;
+}
+const catalogues = new WeakMap<Rules, Catalogue>();
 const AS_ARRIVED_ENTRIES = 10_000;
 
-function catalogueOf(rules: Rules): { readonly index: ReadonlyMap<string, SrCatalogueEntry>; readonly asArrived: Map<string, SrCatalogueEntry | null> } {
+function catalogueOf(rules: Rules): Catalogue {
   let catalogue = catalogues.get(rules);
   if (!catalogue) {
     const index = new Map<string, SrCatalogueEntry>();
@@ -258,64 +329,99 @@ function catalogueOf(rules: Rules): { readonly index: ReadonlyMap<string, SrCata
       index.set(srKey(e.process, e.area, e.subArea), e);
       for (const alias of e.aliases ?? []) index.set(srKey(alias, e.area, e.subArea), e);
     }
-    catalogue = { index, asArrived: new Map() };
+    catalogue = { index, asArrived: new Map(), held: 0 };
     catalogues.set(rules, catalogue);
   }
   return catalogue;
 }
 
 export function catalogueEntry(sr: { process: string; area: string; subArea: string }, rules: Rules): SrCatalogueEntry | undefined {
-  const { index, asArrived } = catalogueOf(rules);
-  const words = `${sr.process}\u0000${sr.area}\u0000${sr.subArea}`;
-  let entry = asArrived.get(words);
+  const catalogue = catalogueOf(rules);
+  let byArea = catalogue.asArrived.get(sr.process);
+  let bySubArea = byArea?.get(sr.area);
+  let entry = bySubArea?.get(sr.subArea);
   if (entry === undefined) {
-    if (asArrived.size >= AS_ARRIVED_ENTRIES) asArrived.clear();
-    entry = index.get(srKey(sr.process, sr.area, sr.subArea)) ?? null;
-    asArrived.set(words, entry);
+    if (catalogue.held >= AS_ARRIVED_ENTRIES) {
+      catalogue.asArrived.clear();
+      catalogue.held = 0;
+      byArea = bySubArea = undefined;
+    }
+    if (!byArea) catalogue.asArrived.set(sr.process, (byArea = new Map<string, Map<string, SrCatalogueEntry | null>>()));
+    if (!bySubArea) byArea.set(sr.area, (bySubArea = new Map<string, SrCatalogueEntry | null>()));
+    entry = catalogue.index.get(srKey(sr.process, sr.area, sr.subArea)) ?? null;
+    bySubArea.set(sr.subArea, entry);
+    catalogue.held++;
   }
   return entry ?? undefined;
 }
 
-/** Requirements and handling instructions follow from the facts whichever rule decided. */
-function conditions(segment: string, facts: CaseGroupFacts, summary: PartySummary): { requirements: string[]; handling: string[]; reasons: Reason[] } {
+interface Conditions {
+  readonly requirements: readonly string[];
+  readonly handling: readonly string[];
+  readonly reasons: readonly Reason[];
+}
+
+const CONDITION_NON_STANDARD = 1;
+const CONDITION_SENSITIVE = 2;
+const CONDITION_WARM_HANDOVER = 4;
+/** Known-as names block parties by id, so their conditions are made per case group, never shared. */
+const CONDITION_KNOWN_AS = 8;
+
+/** Which of the conditions below apply, as bits: each mask without CONDITION_KNOWN_AS has one answer. */
+function conditionsMask(segment: string, summary: PartySummary): number {
+  return (segment === 'NON_STANDARD' ? CONDITION_NON_STANDARD : 0) | (summary.sensitive || summary.personalInterest ? CONDITION_SENSITIVE : 0) | (summary.warmHandover ? CONDITION_WARM_HANDOVER : 0) | (summary.knownAs ? CONDITION_KNOWN_AS : 0);
+}
+
+/**
+ * Requirements and handling instructions follow from the facts whichever rule decided. Handling is sorted:
+ * the portal blocks (by party id), then the others, which are pushed in their sorted order.
+ */
+function conditions(mask: number, summary: PartySummary): Conditions {
   const requirements: string[] = [];
-  const knownAsAny = summary.knownAs;
-  const warm = summary.warmHandover;
-  // Most case groups have none of these: no arrays or sets made for them.
-  if (segment !== 'NON_STANDARD' && !knownAsAny && !warm) return { requirements: [], handling: [], reasons: [] };
-  const handling = new Set<string>();
+  const handling: string[] = [];
   const reasons: Reason[] = [];
-  const sensitive = summary.sensitive || summary.personalInterest;
-  if (segment === 'NON_STANDARD') {
-    if (sensitive) {
+  if (mask & CONDITION_KNOWN_AS) handling.push(...summary.portalBlocks);
+  if (mask & CONDITION_NON_STANDARD) {
+    if (mask & CONDITION_SENSITIVE) {
       requirements.push('SECURITY_CLEARED');
       reasons.push(REASONS.specialCaseSensitive);
     }
-    handling.add('SELF_SERVICE_PORTAL_UNAVAILABLE');
-    handling.add('OFF_SYSTEM_LETTERS');
+    handling.push('OFF_SYSTEM_LETTERS', 'SELF_SERVICE_PORTAL_UNAVAILABLE');
     reasons.push(REASONS.specialCaseHandling);
   }
-  // 003: "The Self Service Portal (SSP) displays the legal first names of the other parties in the case. If any of
-  // these first names cannot be divulged to the other party, the other party will need to be blocked": the
-  // other adults of each case the person is a party to, not of every case in the case group.
-  if (knownAsAny) {
-    const knownAs = summary.list.filter((p) => p.knownAsRecorded || p.personalInterest?.suppressCorrespondence === true);
-    handling.add('SUPPRESS_CORRESPONDENCE');
-    const blocked = new Set<string>();
-    for (const p of knownAs) {
-      for (const c of values(facts.cases)) {
-        if (!c.parties.some((x) => x.partyId === p.partyId)) continue;
-        for (const other of c.parties) if (other.partyId !== p.partyId && other.role !== 'QUALIFYING_CHILD') blocked.add(other.partyId);
-      }
-    }
-    for (const id of [...blocked].sort()) handling.add(`BLOCK_SELF_SERVICE_PORTAL:${id}`);
+  if (mask & CONDITION_KNOWN_AS) {
+    handling.push('SUPPRESS_CORRESPONDENCE');
     reasons.push(REASONS.knownAsNotDisclosed);
   }
-  if (warm) {
-    handling.add('WARM_HANDOVER_TO_SCR_TEAM_LEADER');
+  if (mask & CONDITION_WARM_HANDOVER) {
+    handling.push('WARM_HANDOVER_TO_SCR_TEAM_LEADER');
     reasons.push(REASONS.cifbaWarmHandover);
   }
-  return { requirements, handling: [...handling].sort(), reasons };
+  return { requirements, handling, reasons };
+}
+
+function decisionOf(p: Placed, extra: Conditions, rules: Rules): DecisionResult {
+  return ok({
+    segment: p.segment,
+    region: p.region,
+    team: p.team,
+    ownerUserId: null,
+    access: 'OWNER',
+    requirements: extra.requirements,
+    handling: extra.handling,
+    rulesVersion: rules.version,
+    reasons: [p.reason, ...extra.reasons],
+  });
+}
+
+/** A result shared by every decision with the same placement and conditions, frozen so no caller can change another's. */
+function frozenResult(result: DecisionResult): DecisionResult {
+  if (result.ok) {
+    const d = result.decision;
+    for (const list of [d.requirements, d.handling, d.reasons]) Object.freeze(list);
+    Object.freeze(d);
+  }
+  return Object.freeze(result);
 }
 
 /**
@@ -323,24 +429,16 @@ function conditions(segment: string, facts: CaseGroupFacts, summary: PartySummar
  * that applies decides; requirements and handling are added from the facts.
  */
 export function decideCaseGroup(facts: CaseGroupFacts, rules: Rules): DecisionResult {
-  const ctx: RuleContext = { facts, rules, payingParent: facts.parties[facts.payingParentId], parties: partySummaryOf(facts) };
-  for (const { rule } of rules.hierarchy) {
-    const match = CASE_GROUP_RULES[rule](ctx);
+  const compiled = compiledOf(rules);
+  const payingParent = facts.parties[facts.payingParentId];
+  const summary = partySummaryOf(facts);
+  for (const step of compiled.steps) {
+    const match = step(facts, rules, compiled, payingParent, summary);
     if (match === undefined) continue;
     if (isResult(match)) return match;
-    const extra = conditions(match.segment, facts, ctx.parties);
-    const decision: Decision = {
-      segment: match.segment,
-      region: match.region,
-      team: match.team,
-      ownerUserId: null,
-      access: 'OWNER',
-      requirements: extra.requirements,
-      handling: extra.handling,
-      rulesVersion: rules.version,
-      reasons: [match.reason, ...extra.reasons],
-    };
-    return ok(decision);
+    const mask = conditionsMask(match.segment, summary);
+    if (mask & CONDITION_KNOWN_AS) return decisionOf(match, conditions(mask, summary), rules);
+    return (match.decisions[mask] ??= frozenResult(decisionOf(match, conditions(mask, summary), rules)));
   }
   return fail('CMS_ADDRESS_UNKNOWN', 'paying-parent-postcode', 'no routing rule applies to the case group');
 }

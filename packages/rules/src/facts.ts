@@ -67,12 +67,12 @@ export interface CaseGroupFacts {
   readonly openServiceRequests: Readonly<Record<string, OpenServiceRequest>>;
   /**
    * What the rules ask of the parties as a whole, when the caller keeps it with `parties` (the router makes
-   * it once per change of a case group's people); otherwise the rules make it per decision (summarizeParties).
+   * it once per change of a case group's people); otherwise the rules make it per decision (summarizeParties, from the parties and cases).
    */
   readonly partySummary?: PartySummary;
 }
 
-/** What the rules ask of a case group's parties as a whole. */
+/** What the rules ask of a case group's parties and cases as a whole (made again when either changes). */
 export interface PartySummary {
   readonly list: readonly PartyFacts[];
   readonly sensitive: boolean;
@@ -80,4 +80,8 @@ export interface PartySummary {
   /** A party whose name must not be disclosed (known-as recorded, or a PI flag that suppresses correspondence). */
   readonly knownAs: boolean;
   readonly warmHandover: boolean;
+  /** The handling instructions that block parties from the self-service portal because a party's name must not be disclosed (003), sorted. */
+  readonly portalBlocks: readonly string[];
+  /** Every open case is a new application before its promise to pay, and there is one. */
+  readonly newApplicationsOnly: boolean;
 }

@@ -232,7 +232,7 @@ describe('the rules file', () => {
   });
 });
 
-describe('decisions share their unchanging reasons, frozen', () => {
+describe('decisions share what does not change, frozen', () => {
   it('a caller cannot change the reasons of another decision', () => {
     const facts = caseGroup({}, { nationallySensitive: true });
     const a = decided(decideCaseGroup(facts, rules));
@@ -242,6 +242,33 @@ describe('decisions share their unchanging reasons, frozen', () => {
       (a.reasons[0] as { text: string }).text = 'changed';
     }).toThrow(TypeError);
     expect(b.reasons[0]?.text).toMatch(/^In this case group a party is nationally sensitive/);
+  });
+
+  it('case groups placed alike share one frozen decision; a caller cannot change it for the others', () => {
+    const leeds = (id: string, over: Partial<CaseGroupFacts> = {}): CaseGroupFacts => caseGroup({ caseGroupId: id, ...over }, { residence: { ukPostcode: id === 'CG-A' ? 'LS1 4AP' : 'LS1 9ZZ', nonUkCountry: null } });
+    const a = decideCaseGroup(leeds('CG-A'), rules);
+    const b = decideCaseGroup(leeds('CG-B'), rules);
+    expect(a).toBe(b);
+    const d = decided(a);
+    expect(() => (d.handling as string[]).push('SUPPRESS_CORRESPONDENCE')).toThrow(TypeError);
+    expect(() => {
+      (d as { segment: string }).segment = 'SPECIAL_CLIENT_RECORDS';
+    }).toThrow(TypeError);
+    expect(decided(b)).toMatchObject({ segment: 'MAINTENANCE', handling: [] });
+    // The same place with other conditions, or another team, is another decision.
+    const special = decided(decideCaseGroup(leeds('CG-C', { special: { exceptionalType: 'TYPE_ONE' } }), rules));
+    expect(special.handling).toEqual(['OFF_SYSTEM_LETTERS', 'SELF_SERVICE_PORTAL_UNAVAILABLE']);
+    expect(decided(decideCaseGroup(leeds('CG-D', { incomeSource: 'BENEFITS' }), rules)).team).toBe('BENEFITS');
+    expect(decided(decideCaseGroup(leeds('CG-E'), rules)).team).toBe(d.team);
+  });
+
+  it('a decision that blocks parties from the portal is the case group\'s own (the blocks name its parties)', () => {
+    const withKnownAs = (rp: string): CaseGroupFacts =>
+      caseGroup({ parties: { PP: party('PP', 'PAYING_PARENT', { knownAsRecorded: true }), [rp]: party(rp, 'RECEIVING_PARENT', { knownAsRecorded: true }) }, cases: { 'C-1': aCase('C-1', { parties: [{ partyId: 'PP', role: 'PAYING_PARENT' }, { partyId: rp, role: 'RECEIVING_PARENT' }] }) } });
+    const one = decided(decideCaseGroup(withKnownAs('RP1'), rules));
+    const two = decided(decideCaseGroup(withKnownAs('RP2'), rules));
+    expect(one.handling).toEqual(['BLOCK_SELF_SERVICE_PORTAL:PP', 'BLOCK_SELF_SERVICE_PORTAL:RP1', 'SUPPRESS_CORRESPONDENCE']);
+    expect(two.handling).toEqual(['BLOCK_SELF_SERVICE_PORTAL:PP', 'BLOCK_SELF_SERVICE_PORTAL:RP2', 'SUPPRESS_CORRESPONDENCE']);
   });
 });
 
