@@ -1,4 +1,4 @@
-// `npm run bench:notifier [-- --emails 500]`: notifier throughput and latency on the local stack, SMTP
+// `npm run bench:notifier [-- --emails 500 --keep]`: notifier throughput and latency on the local stack, SMTP
 // included. Starts the stack and a notifier process on its own topic namespace, Redis prefix and
 // inboxes, publishes N assignments that move N case groups into Special Client Records (one SCR email
 // each), and reports emails/s and the time from publishing an assignment to its SENT event (the SMTP
@@ -10,8 +10,9 @@ import { parseArgs } from 'node:util';
 import { HEADERS, qualify, TOPICS, type Assignment, type Notification } from '@cms-router/events';
 import { createKafka, createLogger, createSchemaRegistry, createSerde, ensureTopics } from '@cms-router/platform';
 import { readStackSettings, REPO_ROOT, up } from '@cms-router/stack';
+import { removeRun } from './bench/lib.ts';
 
-const { values } = parseArgs({ args: process.argv.slice(2), options: { emails: { type: 'string', default: '500' } } });
+const { values } = parseArgs({ args: process.argv.slice(2), options: { emails: { type: 'string', default: '500' }, keep: { type: 'boolean', default: false } } });
 const n = Number(values.emails);
 const endpoints = (await up(readStackSettings(), (l) => console.log(`[bench] ${l}`))).endpoints;
 const run = `benchn-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
@@ -60,6 +61,9 @@ while (latencies.length < n && Date.now() < deadline) await new Promise((r) => s
 const seconds = (Date.now() - began) / 1000;
 await consumer.disconnect();
 notifier.kill('SIGTERM');
+await new Promise((r) => notifier.once('exit', r));
+// This run's topics and keys, unless kept for a post-mortem (--keep): left behind, they slow every later run.
+if (!values.keep) await removeRun(endpoints, run);
 const sorted = [...latencies].sort((a, b) => a - b);
 const pct = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 console.log(`[bench] notifier: ${latencies.length} of ${n} emails sent through SMTP in ${seconds.toFixed(1)} s = ${(latencies.length / seconds).toFixed(1)} emails/s; assignment published -> SENT event: p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms, p99 ${pct(0.99)} ms, max ${sorted.at(-1) ?? 0} ms`);

@@ -6,7 +6,7 @@ import { openSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Kafka, logLevel, type Admin, type IHeaders } from 'kafkajs';
 import { HEADERS, headerString, type TopicName } from '@cms-router/events';
-import { type Redis, type Serde } from '@cms-router/platform';
+import { createRedis, type Redis, type Serde } from '@cms-router/platform';
 
 /** One input record in the contract's value form, before encoding. */
 export interface BenchRecord {
@@ -252,4 +252,17 @@ export async function removeNamespace(admin: Admin, redis: Redis, prefix: string
     if (found.length > 0) keys += await redis.unlink(...found);
   } while (cursor !== '0');
   return { topics: topics.length, keys };
+}
+
+/** removeNamespace for a bench script that holds no admin or Redis client of its own: connects, removes, closes. */
+export async function removeRun(endpoints: { KAFKA_BROKERS: string; REDIS_URL: string }, prefix: string): Promise<{ topics: number; keys: number }> {
+  const admin = new Kafka({ clientId: 'cms-bench-cleanup', brokers: [endpoints.KAFKA_BROKERS], logLevel: logLevel.NOTHING }).admin();
+  const redis = createRedis(endpoints.REDIS_URL, { connectionName: 'cms-bench-cleanup' });
+  try {
+    await admin.connect();
+    return await removeNamespace(admin, redis, prefix);
+  } finally {
+    await admin.disconnect();
+    await redis.quit();
+  }
 }
