@@ -14,7 +14,7 @@ import { removeRun } from './bench/lib.ts';
 
 const { values } = parseArgs({ args: process.argv.slice(2), options: { emails: { type: 'string', default: '500' }, keep: { type: 'boolean', default: false } } });
 const n = Number(values.emails);
-const endpoints = (await up(readStackSettings(), (l) => console.log(`[bench] ${l}`))).endpoints;
+const endpoints = (await up(readStackSettings(), (l) => { console.log(`[bench] ${l}`); })).endpoints;
 const run = `benchn-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
 const logger = createLogger({ service: 'bench', level: 'warn' });
 const kafka = createKafka({ brokers: [endpoints.KAFKA_BROKERS], clientId: run, ssl: false, sasl: undefined, topicNamespace: run, sessionTimeoutMs: 30_000, partitionsConsumedConcurrently: 1 }, logger);

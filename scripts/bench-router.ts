@@ -10,7 +10,7 @@ import { readStackSettings, REPO_ROOT, up } from '@cms-router/stack';
 import { removeRun } from './bench/lib.ts';
 
 const { values } = parseArgs({ args: process.argv.slice(2), options: { 'case-groups': { type: 'string', default: '2000' }, changes: { type: 'string', default: '8' }, seed: { type: 'string', default: '11' }, rate: { type: 'string', default: '0' }, keep: { type: 'boolean', default: false } } });
-const endpoints = (await up(readStackSettings(), (l) => console.log(`[bench] ${l}`))).endpoints;
+const endpoints = (await up(readStackSettings(), (l) => { console.log(`[bench] ${l}`); })).endpoints;
 const run = `bench-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
 const router = spawn(process.execPath, [join(REPO_ROOT, 'services/router/src/main.ts')], {
   env: { ...process.env, ...endpoints, KAFKA_TOPIC_NAMESPACE: run, REDIS_KEY_PREFIX: run, ROUTER_GROUP_ID: run, LOG_LEVEL: 'warn' },
