@@ -86,6 +86,6 @@ console.log(`[bench] raw read of the changelogs (the floor): ${raw} records in $
 console.log(`[bench] restore after Redis loss: ${keys} keys (${caseGroups} case groups, ${historyKeys} history entries, ${people} people) in ${(restoreMs / 1000).toFixed(1)} s = ${Math.round(keys / (restoreMs / 1000))} keys/s = ${Math.round(caseGroups / (restoreMs / 60_000))} case groups/min; ${((restoreMs / keys) * 1_000_000 / 1000).toFixed(0)} s per million keys; ratio to the raw read ${(restoreMs / rawMs).toFixed(2)}x`);
 console.log(`[bench] check of 6 current tasks (restart, nothing lost): ${checkMs} ms`);
 // Clean up: this run's topics and keys.
-await removeNamespace(admin, redis, run).catch(() => undefined);
+await removeNamespace(admin, redis, run, endpoints.SCHEMA_REGISTRY_URL).catch(() => undefined);
 await redis.quit();
 await admin.disconnect();

@@ -380,10 +380,12 @@ for (let round = 1; round <= rounds; round += 1) {
   if (routerMax !== undefined && wanted('txn')) await latencyAt('txn', PIPELINES.txn as ProcessPipeline, round, `${ns}lptrt`, routerMax / 2, 'passthrough transactional, at the router\'s rate');
   // The round's topics and state go (--keep leaves them for a post-mortem): the next round meets the broker as this one did.
   if (!values.keep) {
-    const removed = await removeNamespace(admin, redis, ns);
-    say(`round ${round}: removed ${removed.topics} topics and ${removed.keys} Redis keys`);
+    const removed = await removeNamespace(admin, redis, ns, registryUrl);
+    say(`round ${round}: removed ${removed.topics} topics, ${removed.keys} Redis keys and ${removed.subjects} registry subjects`);
   }
 }
+// What no round owns: the subjects registered to measure the input's encoded size.
+if (!values.keep) await removeNamespace(admin, redis, run, registryUrl);
 await admin.disconnect();
 await redis.quit();
 

@@ -6,7 +6,7 @@ import { openSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Kafka, logLevel, type Admin, type IHeaders } from 'kafkajs';
 import { HEADERS, headerString, type TopicName } from '@cms-router/events';
-import { createRedis, type Redis, type Serde } from '@cms-router/platform';
+import { createRedis, createSchemaRegistry, type Redis, type Serde } from '@cms-router/platform';
 
 /** One input record in the contract's value form, before encoding. */
 export interface BenchRecord {
@@ -237,11 +237,11 @@ export async function untilDone(kafka: Kafka, admin: Admin, groups: readonly Gro
 }
 
 /**
- * Deletes every topic and Redis key of a namespace (`prefix`): what a round wrote. Left behind, they
- * piled up: 2,472 bench topics on a long-lived local broker kept it at 90% of a core while idle, and
- * every later run was measured against that.
+ * Deletes every topic, Redis key and registry subject of a namespace (`prefix`): what a round wrote. Left
+ * behind, they piled up: 2,472 bench topics on a long-lived local broker kept it at 90% of a core while
+ * idle, and every later run was measured against that; the registry held 2,895 bench subjects.
  */
-export async function removeNamespace(admin: Admin, redis: Redis, prefix: string): Promise<{ topics: number; keys: number }> {
+export async function removeNamespace(admin: Admin, redis: Redis, prefix: string, registryUrl?: string): Promise<{ topics: number; keys: number; subjects: number }> {
   const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
   for (let i = 0; i < topics.length; i += 100) await admin.deleteTopics({ topics: topics.slice(i, i + 100), timeout: 60_000 });
   let keys = 0;
@@ -251,16 +251,24 @@ export async function removeNamespace(admin: Admin, redis: Redis, prefix: string
     cursor = next;
     if (found.length > 0) keys += await redis.unlink(...found);
   } while (cursor !== '0');
-  return { topics: topics.length, keys };
+  let subjects = 0;
+  if (registryUrl) {
+    const registry = createSchemaRegistry({ url: registryUrl });
+    for (const subject of (await registry.subjects()).filter((x) => x.startsWith(prefix))) {
+      await registry.deleteSubject(subject);
+      subjects += 1;
+    }
+  }
+  return { topics: topics.length, keys, subjects };
 }
 
 /** removeNamespace for a bench script that holds no admin or Redis client of its own: connects, removes, closes. */
-export async function removeRun(endpoints: { KAFKA_BROKERS: string; REDIS_URL: string }, prefix: string): Promise<{ topics: number; keys: number }> {
+export async function removeRun(endpoints: { KAFKA_BROKERS: string; REDIS_URL: string; SCHEMA_REGISTRY_URL: string }, prefix: string): Promise<{ topics: number; keys: number; subjects: number }> {
   const admin = new Kafka({ clientId: 'cms-bench-cleanup', brokers: [endpoints.KAFKA_BROKERS], logLevel: logLevel.NOTHING }).admin();
   const redis = createRedis(endpoints.REDIS_URL, { connectionName: 'cms-bench-cleanup' });
   try {
     await admin.connect();
-    return await removeNamespace(admin, redis, prefix);
+    return await removeNamespace(admin, redis, prefix, endpoints.SCHEMA_REGISTRY_URL);
   } finally {
     await admin.disconnect();
     await redis.quit();
