@@ -86,7 +86,24 @@ export function snapshotOf(p: PersonState): PersonSnapshot {
 }
 
 /** Same facts (when they were last touched aside): nothing for the case groups to hear. */
-const sameSnapshot = (a: PersonSnapshot, b: PersonSnapshot): boolean => JSON.stringify({ ...a, updatedAt: '', revision: 0 }) === JSON.stringify({ ...b, updatedAt: '', revision: 0 });
+function sameSnapshot(a: PersonSnapshot, b: PersonSnapshot): boolean {
+  for (const k in a) if (k !== 'updatedAt' && k !== 'revision' && !sameValue(a[k as keyof PersonSnapshot], b[k as keyof PersonSnapshot])) return false;
+  return Object.keys(a).length === Object.keys(b).length;
+}
+
+/** Plain data compared by value (a snapshot's address and flag), without the two strings JSON.stringify made per fact. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    if (!sameValue(x[k], y[k])) return false;
+    n += 1;
+  }
+  return n === Object.keys(y).length;
+}
 
 /**
  * Applies one fact to the person registry. Pure. A fact about a person in no case group yet is kept: it

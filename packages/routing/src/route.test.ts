@@ -162,6 +162,17 @@ describe('service requests and the work that moves with the case group', () => {
     expect(send(workforceInput(workforce('TL-0', { type: 'TeamLeadershipAssigned', teamId: 'T-1', segment: 'MAINTENANCE' }, '2026-01-15T09:00:00.000Z')))).toEqual([]);
   });
 
+  it('an approval task of another team than the caseworker\'s follows that team\'s leader', () => {
+    const { send, assignments } = setUp();
+    send(workforceInput(allocate('U-1', 'CG-1', 'T-1')));
+    send(srInput(srFact('CG-1', 'SR-PI', srChange('OPENED', 'Special case management', 'Personal Interest', 'Referral', null, 'T-2'))));
+    const [task] = assignments(send(srInput(srFact('CG-1', 'SR-PI', srChange('PENDING_APPROVAL', 'Special case management', 'Personal Interest', 'Referral', null, 'T-2')))));
+    expect(task).toMatchObject({ subject: 'APPROVAL_TASK', ownerUserId: null, team: 'TEAM_LEADER:T-2' });
+    // The case group's placement reads both teams: a leader for T-2 reaches the task; a new leader for T-1 does not move it.
+    expect(assignments(send(workforceInput(workforce('TL-2', { type: 'TeamLeadershipAssigned', teamId: 'T-2', segment: 'MAINTENANCE' }, '2026-03-01T09:00:00.000Z')))).map((a) => [a.subject, a.ownerUserId])).toEqual([['APPROVAL_TASK', 'TL-2']]);
+    expect(assignments(send(workforceInput(workforce('TL-3', { type: 'TeamLeadershipAssigned', teamId: 'T-1', segment: 'MAINTENANCE' }, '2026-03-02T09:00:00.000Z')))).map((a) => a.subject)).not.toContain('APPROVAL_TASK');
+  });
+
   it('003 step 13: an approved personal-interest referral flags the person and moves the case group and its open work to SCR; removal returns it when its work is done', () => {
     const { send, segments } = setUp();
     expect(segments(send(srInput(srFact('CG-1', 'SR-PI', piFlag('RP', true)))))).toEqual(['CASE_GROUP->SPECIAL_CLIENT_RECORDS', 'SERVICE_REQUEST:SR-COC->SPECIAL_CLIENT_RECORDS']);

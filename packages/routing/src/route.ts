@@ -2,7 +2,7 @@ import type { ErrorCode } from '@cms-router/errors';
 import type { Assignment, DecisionBasis } from '@cms-router/events';
 import { allocateWithinSegment, catalogueEntry, decideApprovalTask, decideCaseGroup, decideServiceRequest, lookupPostcode, orphanRecoveredReason, parsePostcode, partySummaryOf, PROCEDURES, summarizeParties, sameList, samePlacement, type CaseGroupFacts, type Decision, type DecisionResult, type OpenServiceRequest, type OrphanRecovery, type PartyFacts, type PartySummary, type Reason, type Rules } from '@cms-router/rules';
 import type { PartitionInput, RouteInput } from './inputs.ts';
-import { emptyCaseGroup, HISTORY_LIMIT, awaitedPersons, idRecord, keepEntries, withEntry, type Allocation, type CaseGroupState, type Dependencies, type Departure, type HistoryEntry, type PendingMove, type Placement, type SourceRef, type TeamDoc, type UserDoc } from './state.ts';
+import { emptyCaseGroup, HISTORY_LIMIT, awaitedPersons, idRecord, keepEntries, withEntry, type Allocation, type CaseGroupState, type CaseRecord, type Dependencies, type Departure, type HistoryEntry, type PendingMove, type Placement, type SourceRef, type TeamDoc, type UserDoc } from './state.ts';
 
 /** What the route stage needs besides the case group: the rules, and its partition's copies of users and teams. */
 export interface RouteEnv {
@@ -120,15 +120,25 @@ function partiesOf(state: CaseGroupState, keep: RouteMemo | undefined): PartiesM
 }
 
 function buildParties(state: CaseGroupState): Readonly<Record<string, PartyFacts>> | null {
-  const roles = new Map<string, PartyFacts['role']>();
-  for (const c of Object.values(state.cases)) for (const p of c.parties) if (!roles.has(p.partyId) || p.role === 'PAYING_PARENT') roles.set(p.partyId, p.role);
+  // A case group has a handful of parties: arrays and indexOf, not a Map, its entries and a sort comparator.
+  const ids: string[] = [];
+  const roles: PartyFacts['role'][] = [];
+  for (const caseId in state.cases) {
+    for (const p of (state.cases[caseId] as CaseRecord).parties) {
+      const i = ids.indexOf(p.partyId);
+      if (i < 0) {
+        ids.push(p.partyId);
+        roles.push(p.role);
+      } else if (p.role === 'PAYING_PARENT') roles[i] = p.role;
+    }
+  }
   const parties = idRecord<PartyFacts>();
-  for (const [partyId, role] of [...roles].sort(([a], [b]) => (a < b ? -1 : 1))) {
+  for (const partyId of [...ids].sort()) {
     const s = state.persons[partyId];
     if (!s) return null;
     parties[partyId] = {
       partyId,
-      role,
+      role: roles[ids.indexOf(partyId)] as PartyFacts['role'],
       residence: s.residence ?? { ukPostcode: null, nonUkCountry: null },
       identifierKnown: s.identifierKnown,
       nationallySensitive: s.nationallySensitive,
@@ -393,6 +403,30 @@ function pendingReason(pending: PendingMove, rules: Rules): Reason {
 }
 
 /**
+ * The users and teams a case group's placement reads: its caseworker, their team, and the teams of SRs
+ * waiting in a team leader's approval inbox. The same dependencies keep their object, so the partition's
+ * index sees at a glance that nothing changed; most case groups have no approval task, and then no list is
+ * made to find that out.
+ */
+function dependenciesOf(state: CaseGroupState): Dependencies {
+  const allocation = state.allocation;
+  let approvals: string[] | null = null;
+  for (const id in state.openServiceRequests) {
+    const sr = state.openServiceRequests[id];
+    if (sr?.pendingApproval && sr.ownerTeamId !== null && sr.ownerTeamId !== allocation?.teamId && !approvals?.includes(sr.ownerTeamId)) (approvals ??= []).push(sr.ownerTeamId);
+  }
+  const prior = state.deps;
+  if (!approvals) {
+    const same = allocation ? prior.users.length === 1 && prior.users[0] === allocation.userId && prior.teams.length === 1 && prior.teams[0] === allocation.teamId : prior.users.length === 0 && prior.teams.length === 0;
+    if (same) return prior;
+    return allocation ? { users: [allocation.userId], teams: [allocation.teamId] } : { users: [], teams: [] };
+  }
+  const users = allocation ? [allocation.userId] : [];
+  const teams = (allocation ? [allocation.teamId, ...approvals] : approvals).sort();
+  return sameList(users, prior.users) && sameList(teams, prior.teams) ? prior : { users, teams };
+}
+
+/**
  * Decides where the case group and its work belong after its facts changed, and says what moved. Work
  * follows the case group: open case-owning SRs go where it is; functionally unique SRs and approval tasks
  * are placed on their own terms. A move that does not protect anyone waits while case-owning SRs are
@@ -404,14 +438,6 @@ function place(state: CaseGroupState, env: RouteEnv, occurredAt: string, touched
   let basis: DecisionBasis | undefined;
   const rules = env.rules;
   const cg = decideCaseGroup(facts, rules);
-  const deps = (extraTeams: readonly (string | null)[]): Dependencies => {
-    const users = state.allocation ? [state.allocation.userId] : [];
-    const teams = [...new Set([...(state.allocation ? [state.allocation.teamId] : []), ...extraTeams.filter((t): t is string => t !== null)])].sort();
-    // The same dependencies keep their object, so the partition's index sees at a glance that nothing changed.
-    return sameList(users, state.deps.users) && sameList(teams, state.deps.teams) ? state.deps : { users, teams };
-  };
-  const approvalTeams: (string | null)[] = [];
-  for (const id in state.openServiceRequests) if (state.openServiceRequests[id]?.pendingApproval) approvalTeams.push(state.openServiceRequests[id].ownerTeamId);
   if (!cg.ok) {
     const key = `${cg.error.code}|${cg.error.reason}`;
     if (state.failure !== key) {
@@ -419,7 +445,7 @@ function place(state: CaseGroupState, env: RouteEnv, occurredAt: string, touched
       outputs.push({ kind: 'rejection', code: cg.error.code, reason, srId: null, occurredAt, eventId: env.eventId });
       history.push(noteOf(env, occurredAt, 'REJECTED', cg.error.reason, { ruleId: cg.error.code, subject: 'CASE_GROUP' }));
     }
-    return { state: { ...state, failure: key, deps: deps(approvalTeams) }, recovered: null };
+    return { state: { ...state, failure: key, deps: dependenciesOf(state) }, recovered: null };
   }
   const target = cg.decision;
   const teamLeaderOf = (teamId: string): string | null => env.team(teamId)?.leader?.userId ?? null;
@@ -446,10 +472,11 @@ function place(state: CaseGroupState, env: RouteEnv, occurredAt: string, touched
   let decision = allocateWithinSegment(base, owner, teamLeaderOf);
   if (newlyRecovered) decision = { ...decision, reasons: [orphanRecoveredReason(newlyRecovered, decision.segment), ...decision.reasons] };
   let placement = state.placement;
+  let assignments = 0;
   const emit = (p: Placement, previous: Placement | null | undefined, pend: PendingMove | null, recovered: OrphanRecovery | null): void => {
     if (env.placementsOnly === true) return;
     basis ??= basisOf(facts, state, env.eventId, cause, rules);
-    const value = assignmentOf(env, outputs.filter((o) => o.kind === 'assignment').length, state.caseGroupId, occurredAt, p, previous, pend, recovered, basis);
+    const value = assignmentOf(env, assignments++, state.caseGroupId, occurredAt, p, previous, pend, recovered, basis);
     outputs.push({ kind: 'assignment', value });
     const ownerChanged = previous?.decision.segment === value.segment && previous.decision.ownerUserId !== value.ownerUserId;
     const why = (ownerChanged || recovered ? value.reasons.find((r) => OWNER_RULES.has(r.ruleId)) : undefined) ?? value.reasons[0];
@@ -485,7 +512,7 @@ function place(state: CaseGroupState, env: RouteEnv, occurredAt: string, touched
   }
   if (env.memo?.work) for (const srId of env.memo.work.keys()) if (!(srId in state.openServiceRequests)) env.memo.work.delete(srId);
   const recoveredFrom = orphan && allocation ? { ...orphan, allocationAt: allocation.at } : state.recoveredFrom;
-  return { state: { ...state, base, placement, pendingMove: pending, srPlacements, failure: null, recoveredFrom, deps: deps(approvalTeams) }, recovered: newlyRecovered };
+  return { state: { ...state, base, placement, pendingMove: pending, srPlacements, failure: null, recoveredFrom, deps: dependenciesOf(state) }, recovered: newlyRecovered };
 }
 
 /**
