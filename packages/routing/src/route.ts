@@ -120,25 +120,27 @@ function partiesOf(state: CaseGroupState, keep: RouteMemo | undefined): PartiesM
 }
 
 function buildParties(state: CaseGroupState): Readonly<Record<string, PartyFacts>> | null {
-  // A case group has a handful of parties: arrays and indexOf, not a Map, its entries and a sort comparator.
+  // A case group has a handful of parties: kept in id order as they are found, in two small arrays, instead
+  // of a Map, its entries, a copy and a sort with a comparator.
   const ids: string[] = [];
   const roles: PartyFacts['role'][] = [];
   for (const caseId in state.cases) {
     for (const p of (state.cases[caseId] as CaseRecord).parties) {
-      const i = ids.indexOf(p.partyId);
-      if (i < 0) {
-        ids.push(p.partyId);
-        roles.push(p.role);
+      let i = 0;
+      while (i < ids.length && (ids[i] as string) < p.partyId) i += 1;
+      if (ids[i] !== p.partyId) {
+        ids.splice(i, 0, p.partyId);
+        roles.splice(i, 0, p.role);
       } else if (p.role === 'PAYING_PARENT') roles[i] = p.role;
     }
   }
   const parties = idRecord<PartyFacts>();
-  for (const partyId of [...ids].sort()) {
+  for (const [i, partyId] of ids.entries()) {
     const s = state.persons[partyId];
     if (!s) return null;
     parties[partyId] = {
       partyId,
-      role: roles[ids.indexOf(partyId)] as PartyFacts['role'],
+      role: roles[i] as PartyFacts['role'],
       residence: s.residence ?? { ukPostcode: null, nonUkCountry: null },
       identifierKnown: s.identifierKnown,
       nationallySensitive: s.nationallySensitive,
@@ -174,9 +176,6 @@ export function needsOf(state: CaseGroupState | null, input: RouteInput | null):
   // Arrays, not sets: there are rarely more than two of each, and this runs for every record.
   const users: string[] = [];
   const teams: string[] = [];
-  const add = (list: string[], id: string | null | undefined): void => {
-    if (id && !list.includes(id)) list.push(id);
-  };
   const allocation = input?.kind === 'allocation' ? input : state?.allocation;
   if (allocation) {
     add(users, allocation.userId);
@@ -189,7 +188,11 @@ export function needsOf(state: CaseGroupState | null, input: RouteInput | null):
   const open = state?.openServiceRequests;
   if (open) for (const id in open) add(teams, open[id]?.ownerTeamId);
   if (input?.kind === 'sr' && input.fact.type === 'ServiceRequestChanged') add(teams, input.fact.ownerTeamId);
-  return { users: users.sort(), teams: teams.sort() };
+  return { users: users.length > 1 ? users.sort() : users, teams: teams.length > 1 ? teams.sort() : teams };
+}
+
+function add(list: string[], id: string | null | undefined): void {
+  if (id && !list.includes(id)) list.push(id);
 }
 
 interface Applied {
@@ -362,10 +365,20 @@ function basisOf(facts: CaseGroupFacts, state: CaseGroupState, eventId: string, 
     personalInterest: parties.personalInterest,
     knownAsRecorded: parties.list.some((p) => p.knownAsRecorded),
     special: facts.special?.exceptionalType ?? null,
-    cases: Object.values(state.cases).map((c) => ({ caseId: c.caseId, newApplication: c.newApplication, promiseToPayIssued: c.promiseToPayIssued })).sort((a, b) => (a.caseId < b.caseId ? -1 : 1)),
+    cases: casesBasis(state.cases),
     openSrIds: Object.keys(state.openServiceRequests).sort(),
     allocatedTo: state.allocation?.userId ?? null,
   };
+}
+
+/** The cases as the lifecycle rule reads them, in case id order (most case groups have one case: no sort). */
+function casesBasis(cases: CaseGroupState['cases']): DecisionBasis['cases'] {
+  const list: DecisionBasis['cases'][number][] = [];
+  for (const id in cases) {
+    const c = cases[id] as CaseRecord;
+    list.push({ caseId: c.caseId, newApplication: c.newApplication, promiseToPayIssued: c.promiseToPayIssued });
+  }
+  return list.length > 1 ? list.sort((a, b) => (a.caseId < b.caseId ? -1 : 1)) : list;
 }
 
 function assignmentOf(env: RouteEnv, index: number, caseGroupId: string, occurredAt: string, placement: Placement, previous: Placement | undefined | null, pending: PendingMove | null, orphan: OrphanRecovery | null, basis: DecisionBasis): Assignment {

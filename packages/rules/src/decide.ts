@@ -1,5 +1,5 @@
 import { fail, ok, type Decision, type DecisionResult, type Reason } from './decision.ts';
-import type { CaseGroupFacts, OpenServiceRequest, PartyFacts, PartySummary } from './facts.ts';
+import type { CaseFacts, CaseGroupFacts, OpenServiceRequest, PartyFacts, PartySummary } from './facts.ts';
 import { srKey, type Rules } from './load.ts';
 import { lookupPostcode } from './postcode.ts';
 import type { Place, RuleId, SrCatalogueEntry } from './schema.ts';
@@ -28,22 +28,24 @@ const NONE: readonly string[] = Object.freeze([]);
  */
 export function summarizeParties(parties: CaseGroupFacts['parties'], cases: CaseGroupFacts['cases']): PartySummary {
   const list = values(parties);
-  const hidden = list.filter((p) => p.knownAsRecorded || p.personalInterest?.suppressCorrespondence === true);
-  return {
-    list,
-    sensitive: list.some((p) => p.nationallySensitive),
-    personalInterest: list.some((p) => p.personalInterest !== null),
-    knownAs: hidden.length > 0,
-    warmHandover: list.some((p) => p.personalInterest?.warmHandoverRequired === true),
-    portalBlocks: hidden.length > 0 ? portalBlocks(hidden, cases) : NONE,
-    newApplicationsOnly: newApplicationsOnly(cases),
-  };
+  let sensitive = false;
+  let personalInterest = false;
+  let warmHandover = false;
+  let hidden: PartyFacts[] | null = null;
+  for (const p of list) {
+    if (p.nationallySensitive) sensitive = true;
+    if (p.personalInterest !== null) personalInterest = true;
+    if (p.personalInterest?.warmHandoverRequired === true) warmHandover = true;
+    if (p.knownAsRecorded || p.personalInterest?.suppressCorrespondence === true) (hidden ??= []).push(p);
+  }
+  return { list, sensitive, personalInterest, knownAs: hidden !== null, warmHandover, portalBlocks: hidden ? portalBlocks(hidden, cases) : NONE, newApplicationsOnly: newApplicationsOnly(cases) };
 }
 
 /** Every open case is a new application before its promise to pay, and there is one (004's new case segment). */
 function newApplicationsOnly(cases: CaseGroupFacts['cases']): boolean {
   let open = false;
-  for (const c of values(cases)) {
+  for (const id in cases) {
+    const c = cases[id] as CaseFacts;
     if (!c.open) continue;
     if (!c.newApplication || c.promiseToPayIssued) return false;
     open = true;
