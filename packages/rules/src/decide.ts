@@ -366,23 +366,22 @@ interface Conditions {
 const CONDITION_NON_STANDARD = 1;
 const CONDITION_SENSITIVE = 2;
 const CONDITION_WARM_HANDOVER = 4;
-/** Known-as names block parties by id, so their conditions are made per case group, never shared. */
+/** Known-as names also block parties by id: those instructions are the case group's own, the rest is shared. */
 const CONDITION_KNOWN_AS = 8;
 
-/** Which of the conditions below apply, as bits: each mask without CONDITION_KNOWN_AS has one answer. */
+/** Which of the conditions below apply, as bits: each mask has one answer, but for the portal blocks. */
 function conditionsMask(segment: string, summary: PartySummary): number {
   return (segment === 'NON_STANDARD' ? CONDITION_NON_STANDARD : 0) | (summary.sensitive || summary.personalInterest ? CONDITION_SENSITIVE : 0) | (summary.warmHandover ? CONDITION_WARM_HANDOVER : 0) | (summary.knownAs ? CONDITION_KNOWN_AS : 0);
 }
 
 /**
  * Requirements and handling instructions follow from the facts whichever rule decided. Handling is sorted:
- * the portal blocks (by party id), then the others, which are pushed in their sorted order.
+ * the portal blocks (by party id, added per case group by decideCaseGroup), then these, pushed in order.
  */
-function conditions(mask: number, summary: PartySummary): Conditions {
+function conditions(mask: number): Conditions {
   const requirements: string[] = [];
   const handling: string[] = [];
   const reasons: Reason[] = [];
-  if (mask & CONDITION_KNOWN_AS) handling.push(...summary.portalBlocks);
   if (mask & CONDITION_NON_STANDARD) {
     if (mask & CONDITION_SENSITIVE) {
       requirements.push('SECURITY_CLEARED');
@@ -439,8 +438,10 @@ export function decideCaseGroup(facts: CaseGroupFacts, rules: Rules): DecisionRe
     if (match === undefined) continue;
     if (isResult(match)) return match;
     const mask = conditionsMask(match.segment, summary);
-    if (mask & CONDITION_KNOWN_AS) return decisionOf(match, conditions(mask, summary), rules);
-    return (match.decisions[mask] ??= frozenResult(decisionOf(match, conditions(mask, summary), rules)));
+    const shared = (match.decisions[mask] ??= frozenResult(decisionOf(match, conditions(mask), rules)));
+    if (!(mask & CONDITION_KNOWN_AS) || summary.portalBlocks.length === 0 || !shared.ok) return shared;
+    // The portal blocks name this case group's parties: its own decision and handling, the rest shared.
+    return ok({ ...shared.decision, handling: [...summary.portalBlocks, ...shared.decision.handling] });
   }
   return fail('CMS_ADDRESS_UNKNOWN', 'paying-parent-postcode', 'no routing rule applies to the case group');
 }
