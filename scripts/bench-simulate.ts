@@ -8,6 +8,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { PEAK_RSS_ON_EXIT, peakRssOnExitMiB } from './bench/lib.ts';
 import { writeScenario } from './bench/scenario.ts';
 
 const { values } = parseArgs({ args: process.argv.slice(2), options: { events: { type: 'string', default: '1000000' }, chunk: { type: 'string', default: '2000' }, keep: { type: 'boolean' } } });
@@ -31,13 +32,10 @@ console.log(`[bench:simulate] ${written.toLocaleString('en-GB')} events, ${(stat
 // grow well past the live state.
 const bin = resolve(import.meta.dirname, '../packages/cli/src/bin.ts');
 for (const [growth, label] of [[undefined, 'as shipped: --heap-growth 50'], ['0', "V8's own sizing: --heap-growth 0"]] as const) {
-  // The child reports its own peak RSS (KiB) on exit: no GNU time needed.
-  const report = `data:text/javascript,process.on('exit',()=>process.stderr.write('\\n'+process.resourceUsage().maxRSS+'\\n'))`;
   const started = performance.now();
-  const r = spawnSync(process.execPath, ['--import', report, bin, 'simulate', file, ...(growth === undefined ? [] : ['--heap-growth', growth])], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 20 });
+  const r = spawnSync(process.execPath, ['--import', PEAK_RSS_ON_EXIT, bin, 'simulate', file, ...(growth === undefined ? [] : ['--heap-growth', growth])], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 20 });
   const s = (performance.now() - started) / 1000;
   if (r.status !== 0) throw new Error(`simulate failed (${r.status}): ${r.stderr.slice(-400)}`);
-  const peakKiB = Number(r.stderr.trim().split('\n').at(-1));
-  console.log(`cms-router simulate (check, run; ${label})`.padEnd(68) + `${written.toLocaleString('en-GB')} events in ${s.toFixed(1)} s = ${Math.round(written / s).toLocaleString('en-GB')} events/s; peak RSS ${(peakKiB / 1024).toFixed(0)} MiB`);
+  console.log(`cms-router simulate (check, run; ${label})`.padEnd(68) + `${written.toLocaleString('en-GB')} events in ${s.toFixed(1)} s = ${Math.round(written / s).toLocaleString('en-GB')} events/s; peak RSS ${peakRssOnExitMiB(r.stderr).toFixed(0)} MiB`);
 }
 if (!values.keep) rmSync(dir, { recursive: true, force: true });

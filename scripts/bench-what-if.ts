@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { createInboxSpool, createMemorySystem, createWhatIf, readSpool, type SystemInput } from '@cms-router/cli';
 import { defaultRules, loadRules } from '@cms-router/rules';
 import { generateTraffic } from '@cms-router/traffic';
+import { PEAK_RSS_ON_EXIT, peakRssOnExitMiB } from './bench/lib.ts';
 import { writeScenario } from './bench/scenario.ts';
 
 const { values, positionals } = parseArgs({
@@ -119,15 +120,13 @@ if (values.child) {
   // The operator's command over upstream events: sr-events' core once, each side's registry, the inbox spooled and routed a partition at a time.
   const scenario = join(dir, 'scenario.jsonl');
   const events = await writeScenario(scenario, Number(values.events));
-  const report = `data:text/javascript,process.on('exit',()=>process.stderr.write('\\n'+process.resourceUsage().maxRSS+'\\n'))`;
   // As shipped (the heap may grow by half the live state between full collections), and with V8's own sizing.
   for (const [growth, label] of [[undefined, '--heap-growth 50, as shipped'], ['0', "--heap-growth 0, V8's own sizing"]] as const) {
     const started = performance.now();
-    const r = run(['--import', report, resolve(import.meta.dirname, '../packages/cli/src/bin.ts'), 'what-if', '--rules', candidate, '--scenario', scenario, '--limit', '0', ...(growth === undefined ? [] : ['--heap-growth', growth])], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 20 });
+    const r = run(['--import', PEAK_RSS_ON_EXIT, resolve(import.meta.dirname, '../packages/cli/src/bin.ts'), 'what-if', '--rules', candidate, '--scenario', scenario, '--limit', '0', ...(growth === undefined ? [] : ['--heap-growth', growth])], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 20 });
     const s = (performance.now() - started) / 1000;
     if (r.status !== 0) throw new Error(`what-if failed (${r.status}): ${r.stderr.slice(-400)}`);
-    const peakKiB = Number(r.stderr.trim().split('\n').at(-1));
-    console.log(`${`cms-router what-if --scenario (${label})`.padEnd(68)}${fmt(events)} upstream events in ${s.toFixed(1)} s = ${fmt(events / s)} events/s; peak RSS ${fmt(peakKiB / 1024)} MiB`);
+    console.log(`${`cms-router what-if --scenario (${label})`.padEnd(68)}${fmt(events)} upstream events in ${s.toFixed(1)} s = ${fmt(events / s)} events/s; peak RSS ${fmt(peakRssOnExitMiB(r.stderr))} MiB`);
   }
   if (!values.keep) rmSync(dir, { recursive: true, force: true });
 }

@@ -34,6 +34,12 @@ export const median = (xs: readonly number[]): number => {
 };
 
 /** Peak resident set of a live process, from /proc (Linux); NaN when it has gone. */
+/** `node --import` this in a child to have it write its peak RSS (KiB) as the last line of its stderr on exit. */
+export const PEAK_RSS_ON_EXIT = `data:text/javascript,process.on('exit',()=>process.stderr.write('\\n'+process.resourceUsage().maxRSS+'\\n'))`;
+
+/** The peak RSS in MiB that a child run with PEAK_RSS_ON_EXIT reported. */
+export const peakRssOnExitMiB = (stderr: string): number => Number(stderr.trim().split('\n').at(-1)) / 1024;
+
 export function peakRssMiB(pid: number | undefined): number {
   if (pid === undefined) return Number.NaN;
   try {
@@ -264,7 +270,7 @@ export async function removeNamespace(admin: Admin, redis: Redis, prefix: string
 
 /** removeNamespace for a bench script that holds no admin or Redis client of its own: connects, removes, closes. */
 export async function removeRun(endpoints: { KAFKA_BROKERS: string; REDIS_URL: string; SCHEMA_REGISTRY_URL: string }, prefix: string): Promise<{ topics: number; keys: number; subjects: number }> {
-  const admin = new Kafka({ clientId: 'cms-bench-cleanup', brokers: [endpoints.KAFKA_BROKERS], logLevel: logLevel.NOTHING }).admin();
+  const admin = quiet(endpoints.KAFKA_BROKERS, 'cms-bench-cleanup').admin();
   const redis = createRedis(endpoints.REDIS_URL, { connectionName: 'cms-bench-cleanup' });
   try {
     await admin.connect();

@@ -162,8 +162,9 @@ function fromAvro(type: avro.Type, value: unknown, tag?: string): unknown {
         branchName = k;
         break;
       }
-      const branch = branchName === undefined ? undefined : factsOf(type).byBranch.get(branchName);
-      if (!branch || branchName === undefined) return value;
+      if (branchName === undefined) return value;
+      const branch = factsOf(type).byBranch.get(branchName);
+      if (!branch) return value;
       const inner = (value as Json)[branchName];
       return fromAvro(branch, inner, branch.typeName === 'record' || branch.typeName === 'error' ? factsOf(branch).name : undefined);
     }

@@ -61,8 +61,9 @@ function newApplicationsOnly(cases: CaseGroupFacts['cases']): boolean {
  */
 function portalBlocks(hidden: readonly PartyFacts[], cases: CaseGroupFacts['cases']): readonly string[] {
   const blocked = new Set<string>();
+  const caseList = values(cases);
   for (const p of hidden) {
-    for (const c of values(cases)) {
+    for (const c of caseList) {
       if (!c.parties.some((x) => x.partyId === p.partyId)) continue;
       for (const other of c.parties) if (other.partyId !== p.partyId && other.role !== 'QUALIFYING_CHILD') blocked.add(other.partyId);
     }
