@@ -2,8 +2,8 @@ import type { Assignment, OrphanReport, PersonSnapshot, Rejection } from '@cms-r
 import type { Rules } from '@cms-router/rules';
 import { ingestRoutes, isPartitionInput, partitionInputOf, peopleInputOf, routeInputOf, type InboxInput, type PartitionInput, type RouteInput, type UpstreamInput } from './inputs.ts';
 import { applyPeopleInput, type PersonState } from './people.ts';
-import { applyTeamFact, applyUserFact, dependencyChanges, expireWaiting, needsOf, oldestWaiting, route, type RouteMemo, type RouteResult, type RouterOutput } from './route.ts';
-import type { CaseGroupState, TeamDoc, UserDoc } from './state.ts';
+import { applyTeamFact, applyUserFact, dependencyChanges, expireWaiting, needsOf, oldestWaiting, route, type RouteEnv, type RouteMemo, type RouteResult, type RouterOutput } from './route.ts';
+import type { CaseGroupState, Dependencies, TeamDoc, UserDoc } from './state.ts';
 
 export type MemoryOutput =
   | { readonly topic: 'cms.assignments.v1'; readonly value: Assignment }
@@ -58,6 +58,48 @@ type InboxItem = { readonly kind: 'route'; readonly input: RouteInput; readonly 
 type PeopleItem = { readonly upstream: UpstreamInput; readonly partyId: string; readonly eventId: string; readonly arrivedAt: string; readonly source: Source };
 type Source = { readonly topic: string; readonly partition: number; readonly offset: string };
 
+const BOTH_READY: readonly ('people' | 'inbox')[] = Object.freeze(['inbox', 'people'] as const);
+
+/**
+ * What route() reads in the memory router. The service fetches the users and teams `needsOf` names before
+ * it routes; here every other lookup fails, so a test catches a decision that reads something the service
+ * would not have fetched. A class: its lookups are methods, not two closures made for every record.
+ */
+class MemoryEnv implements RouteEnv {
+  readonly rules: Rules;
+  readonly eventId: string;
+  readonly arrivedAt: string;
+  readonly memo: RouteMemo;
+  readonly historyLimit: number | undefined;
+  readonly placementsOnly: boolean | undefined;
+  readonly cause: string | undefined;
+  readonly #needs: Dependencies;
+  readonly #users: ReadonlyMap<string, UserDoc>;
+  readonly #teams: ReadonlyMap<string, TeamDoc>;
+  constructor(rules: Rules, eventId: string, arrivedAt: string, memo: RouteMemo, needs: Dependencies, users: ReadonlyMap<string, UserDoc>, teams: ReadonlyMap<string, TeamDoc>, options: MemoryRouterOptions, cause: string | undefined) {
+    this.rules = rules;
+    this.eventId = eventId;
+    this.arrivedAt = arrivedAt;
+    this.memo = memo;
+    this.historyLimit = options.historyLimit;
+    this.placementsOnly = options.placementsOnly;
+    this.cause = cause;
+    this.#needs = needs;
+    this.#users = users;
+    this.#teams = teams;
+  }
+
+  user(id: string): UserDoc | null {
+    if (!this.#needs.users.includes(id)) throw new Error(`route read user ${id}, which needsOf did not name`);
+    return this.#users.get(id) ?? null;
+  }
+
+  team(id: string): TeamDoc | null {
+    if (!this.#needs.teams.includes(id)) throw new Error(`route read team ${id}, which needsOf did not name`);
+    return this.#teams.get(id) ?? null;
+  }
+}
+
 export const DEFAULT_WAIT_EXPIRY_MS = 7 * 24 * 3_600_000;
 
 /**
@@ -82,10 +124,6 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
     value: { rejectionId: `${source.eventId}:${n}`, service: 'router', occurredAt, source, code, reason, caseGroupId, srId },
   });
 
-  /**
-   * The service fetches the users and teams `needsOf` names before it routes; here every other lookup
-   * fails, so a test catches a decision that reads something the service would not have fetched.
-   */
   const rulesAt = options.rulesAt ?? (() => rules);
   // What route() keeps between the steps of each case group (see RouteEnv.memo), dropped with the case group.
   const memos = new Map<string, RouteMemo>();
@@ -94,23 +132,8 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
     if (!m) memos.set(caseGroupId, (m = {}));
     return m;
   };
-  const env = (caseGroupId: string, eventId: string, arrivedAt: string, needs: ReturnType<typeof needsOf>, at: string, cause?: string) => ({
-    ...(cause ? { cause } : {}),
-    memo: memoOf(caseGroupId),
-    rules: rulesAt(at),
-    eventId,
-    arrivedAt,
-    historyLimit: options.historyLimit,
-    placementsOnly: options.placementsOnly,
-    user: (id: string) => {
-      if (!needs.users.includes(id)) throw new Error(`route read user ${id}, which needsOf did not name`);
-      return users.get(id) ?? null;
-    },
-    team: (id: string) => {
-      if (!needs.teams.includes(id)) throw new Error(`route read team ${id}, which needsOf did not name`);
-      return teams.get(id) ?? null;
-    },
-  });
+  const env = (caseGroupId: string, eventId: string, arrivedAt: string, needs: ReturnType<typeof needsOf>, at: string, cause?: string): RouteEnv =>
+    new MemoryEnv(rulesAt(at), eventId, arrivedAt, memoOf(caseGroupId), needs, users, teams, options, cause);
 
   const store = (caseGroupId: string, before: CaseGroupState | undefined, result: RouteResult): void => {
     const after = result.state;
@@ -129,7 +152,9 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
     for (const key of changes.remove) index.get(key)?.delete(caseGroupId);
   };
 
-  const outputsOf = (result: RouteResult, caseGroupId: string, source: Source & { eventId: string }, out: MemoryOutput[]): void => {
+  const outputsOf = (result: RouteResult, caseGroupId: string, item: InboxItem, out: MemoryOutput[]): void => {
+    if (result.outputs.length === 0) return;
+    const source = { ...item.source, eventId: item.eventId };
     for (const o of result.outputs) out.push(toMemory(o, caseGroupId, source, out.length));
   };
   const toMemory = (o: RouterOutput, caseGroupId: string, source: Source & { eventId: string }, n: number): MemoryOutput =>
@@ -138,13 +163,12 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
   const runInbox = (item: InboxItem, out: MemoryOutput[]): void => {
     options.onInbox?.(item.input, item.eventId, item.source, item.arrivedAt);
     if (!routing) return;
-    const source = { ...item.source, eventId: item.eventId };
     if (item.kind === 'route') {
       const cg = item.input.caseGroupId;
       const before = states.get(cg);
       const result = route(before ?? null, item.input, env(cg, item.eventId, item.arrivedAt, needsOf(before ?? null, item.input), item.input.occurredAt));
       store(cg, before, result);
-      outputsOf(result, cg, source, out);
+      outputsOf(result, cg, item, out);
       if (result.recovered) out.push(report(item.eventId, item.input.occurredAt, result.recovered, [{ caseGroupId: cg, segment: result.state?.placement?.decision.segment ?? '' }], 0, 1));
       return;
     }
@@ -157,7 +181,7 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
         if (!before || oldest === null || oldest > cutoff) continue;
         const result = expireWaiting(before, cutoff, waitExpiryMs, { eventId: item.eventId, historyLimit: options.historyLimit });
         store(cg, before, result);
-        outputsOf(result, cg, source, out);
+        outputsOf(result, cg, item, out);
       }
       return;
     }
@@ -170,7 +194,7 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
       const before = states.get(cg);
       const result = route(before ?? null, null, env(cg, item.eventId, item.arrivedAt, needsOf(before ?? null, null), p.occurredAt, p.fact.type));
       store(cg, before, result);
-      outputsOf(result, cg, source, out);
+      outputsOf(result, cg, item, out);
       if (result.recovered) {
         recovery = result.recovered;
         recovered.push({ caseGroupId: cg, segment: result.state?.placement?.decision.segment ?? '' });
@@ -212,11 +236,10 @@ export function createMemoryRouter(rules: Rules, options: MemoryRouterOptions = 
   const drain = (): MemoryOutput[] => {
     const out: MemoryOutput[] = [];
     for (;;) {
-      const ready: ('people' | 'inbox')[] = [];
-      if (inbox.length > 0) ready.push('inbox');
-      if (peopleQueue.length > 0) ready.push('people');
-      if (ready.length === 0) return out;
-      const next = ready.length === 1 ? ready[0] : pick(ready);
+      const inboxReady = inbox.length > 0;
+      const peopleReady = peopleQueue.length > 0;
+      if (!inboxReady && !peopleReady) return out;
+      const next = inboxReady && peopleReady ? pick(BOTH_READY) : inboxReady ? 'inbox' : 'people';
       if (next === 'inbox') {
         const item = inbox.shift();
         if (item) runInbox(item, out);

@@ -2,6 +2,7 @@ import type { ErrorCode } from '@cms-router/errors';
 import type { PersonSnapshot, Residence } from '@cms-router/events';
 import { lookupPostcode, type Rules } from '@cms-router/rules';
 import type { PeopleInput } from './inputs.ts';
+import { countKeys } from './state.ts';
 
 /**
  * One attribute of a person with the business time it was recorded at. The newest wins whatever order
@@ -67,8 +68,10 @@ function newer<T>(current: Attr<T> | null, next: Attr<T>): boolean {
 const set = <T>(current: Attr<T> | null, next: Attr<T>): Attr<T> | null => (newer(current, next) ? next : current);
 const earlier = (a: string | null, b: string): string => (a === null || b < a ? b : a);
 
+/** The later of two business times, either of which may be missing. */
+const latest = (a: string, b: string | null | undefined): string => (typeof b === 'string' && b > a ? b : a);
+
 export function snapshotOf(p: PersonState): PersonSnapshot {
-  const times = [p.residence?.at, p.identifierKnownAt, p.nationallySensitive?.at, p.knownAsRecorded?.at, p.incomeSource?.at, p.personalInterest?.at].filter((t): t is string => typeof t === 'string');
   const pi = p.personalInterest?.v.flagged === true ? p.personalInterest : null;
   return {
     type: 'PersonSnapshot',
@@ -80,15 +83,19 @@ export function snapshotOf(p: PersonState): PersonSnapshot {
     knownAsRecorded: p.knownAsRecorded?.v ?? false,
     incomeSource: p.incomeSource?.v ?? null,
     personalInterest: pi ? { warmHandoverRequired: pi.v.warmHandoverRequired, suppressCorrespondence: pi.v.suppressCorrespondence, setAt: pi.at } : null,
-    updatedAt: times.reduce((a, b) => (b > a ? b : a), p.firstAt),
+    updatedAt: latest(latest(latest(latest(latest(latest(p.firstAt, p.residence?.at), p.identifierKnownAt), p.nationallySensitive?.at), p.knownAsRecorded?.at), p.incomeSource?.at), p.personalInterest?.at),
     revision: p.revision ?? 0,
   };
 }
 
 /** Same facts (when they were last touched aside): nothing for the case groups to hear. */
 function sameSnapshot(a: PersonSnapshot, b: PersonSnapshot): boolean {
-  for (const k in a) if (k !== 'updatedAt' && k !== 'revision' && !sameValue(a[k as keyof PersonSnapshot], b[k as keyof PersonSnapshot])) return false;
-  return Object.keys(a).length === Object.keys(b).length;
+  let n = 0;
+  for (const k in a) {
+    if (k !== 'updatedAt' && k !== 'revision' && !sameValue(a[k as keyof PersonSnapshot], b[k as keyof PersonSnapshot])) return false;
+    n += 1;
+  }
+  return n === countKeys(b);
 }
 
 /** Plain data compared by value (a snapshot's address and flag), without the two strings JSON.stringify made per fact. */
@@ -102,7 +109,7 @@ function sameValue(a: unknown, b: unknown): boolean {
     if (!sameValue(x[k], y[k])) return false;
     n += 1;
   }
-  return n === Object.keys(y).length;
+  return n === countKeys(y);
 }
 
 /**
@@ -114,7 +121,9 @@ function sameValue(a: unknown, b: unknown): boolean {
 export function applyPeopleInput(state: PersonState | null, input: PeopleInput, rules: Rules): PeopleResult {
   const base: PersonState = state ?? { partyId: input.partyId, residence: null, identifierKnownAt: null, nationallySensitive: null, knownAsRecorded: null, incomeSource: null, personalInterest: null, caseGroups: [], firstAt: input.occurredAt };
   const at = input.occurredAt;
-  let next: PersonState = { ...base, firstAt: at < base.firstAt ? at : base.firstAt };
+  const firstAt = at < base.firstAt ? at : base.firstAt;
+  // Each kind of fact makes the new entry in one copy.
+  let next: PersonState;
   let joined: string | null = null;
   switch (input.kind) {
     case 'application': {
@@ -122,17 +131,16 @@ export function applyPeopleInput(state: PersonState | null, input: PeopleInput, 
       const party = [a.payingParent, a.receivingParent, ...a.qualifyingChildren].find((x) => x.partyId === input.partyId);
       if (!party) return { state, snapshots: [], rejection: { code: 'CMS_EVENT_INVALID', reason: `application for case ${input.caseId} does not name party ${input.partyId}` } };
       const attr = <T>(v: T): Attr<T> => ({ v, at, r: RANK.application, k: input.caseGroupId });
+      if (!base.caseGroups.includes(input.caseGroupId)) joined = input.caseGroupId;
       next = {
-        ...next,
-        residence: set(next.residence, attr({ ...party.address })),
-        identifierKnownAt: party.identifierKnown ? earlier(next.identifierKnownAt, at) : next.identifierKnownAt,
+        ...base,
+        firstAt,
+        residence: set(base.residence, attr({ ...party.address })),
+        identifierKnownAt: party.identifierKnown ? earlier(base.identifierKnownAt, at) : base.identifierKnownAt,
         // The application's income source is the paying parent's (004: "paying parent postcode, income source").
-        incomeSource: a.payingParent.partyId === input.partyId ? set(next.incomeSource, attr(a.incomeSource as string)) : next.incomeSource,
+        incomeSource: a.payingParent.partyId === input.partyId ? set(base.incomeSource, attr(a.incomeSource as string)) : base.incomeSource,
+        caseGroups: joined ? [...base.caseGroups, joined].sort() : base.caseGroups,
       };
-      if (!next.caseGroups.includes(input.caseGroupId)) {
-        next = { ...next, caseGroups: [...next.caseGroups, input.caseGroupId].sort() };
-        joined = input.caseGroupId;
-      }
       break;
     }
     case 'party': {
@@ -147,20 +155,20 @@ export function applyPeopleInput(state: PersonState | null, input: PeopleInput, 
             const why = found.problem === 'MALFORMED' ? 'is not a well-formed UK postcode' : `is in district ${found.district ?? '?'}, which is not in the postcode table (rules file)`;
             return { state, snapshots: [], rejection: { code: found.problem === 'MALFORMED' ? 'CMS_POSTCODE_MALFORMED' : 'CMS_POSTCODE_UNKNOWN', reason: `party ${input.partyId}: the new address's postcode ${why}; the address is not used for routing and the person's case groups keep their placement` } };
           }
-          next = { ...next, residence: set(next.residence, attr({ ...f.address })) };
+          next = { ...base, firstAt, residence: set(base.residence, attr({ ...f.address })) };
           break;
         }
         case 'PartyIncomeSourceChanged':
-          next = { ...next, incomeSource: set(next.incomeSource, attr(f.incomeSource as string)) };
+          next = { ...base, firstAt, incomeSource: set(base.incomeSource, attr(f.incomeSource as string)) };
           break;
         case 'PartyIdentifierAllocated':
-          next = { ...next, identifierKnownAt: earlier(next.identifierKnownAt, at) };
+          next = { ...base, firstAt, identifierKnownAt: earlier(base.identifierKnownAt, at) };
           break;
         case 'PartyKnownAsChanged':
-          next = { ...next, knownAsRecorded: set(next.knownAsRecorded, attr(f.knownAsRecorded)) };
+          next = { ...base, firstAt, knownAsRecorded: set(base.knownAsRecorded, attr(f.knownAsRecorded)) };
           break;
         case 'NationallySensitiveChanged':
-          next = { ...next, nationallySensitive: set(next.nationallySensitive, attr(f.nationallySensitive)) };
+          next = { ...base, firstAt, nationallySensitive: set(base.nationallySensitive, attr(f.nationallySensitive)) };
           break;
         case 'PersonalInterestRecorded': {
           // 003 steps 15-21 (associated contacts set by SCR without an SR) and step 26 (removal).
@@ -172,7 +180,7 @@ export function applyPeopleInput(state: PersonState | null, input: PeopleInput, 
               return { state, snapshots: [], rejection: { code: 'CMS_EVENT_INVALID', reason: `party ${input.partyId}: a personal-interest flag set by hand needs a reason, one of ${MANUAL_PI_REASONS.join(', ')}` } };
             }
           }
-          next = { ...next, personalInterest: set(next.personalInterest, attr({ flagged: f.flagged, warmHandoverRequired: false, suppressCorrespondence: false })) };
+          next = { ...base, firstAt, personalInterest: set(base.personalInterest, attr({ flagged: f.flagged, warmHandoverRequired: false, suppressCorrespondence: false })) };
           break;
         }
       }
@@ -180,7 +188,7 @@ export function applyPeopleInput(state: PersonState | null, input: PeopleInput, 
     }
     case 'pi': {
       const f = input.fact;
-      next = { ...next, personalInterest: set(next.personalInterest, { v: { flagged: f.flagged, warmHandoverRequired: f.flagged && f.warmHandoverRequired, suppressCorrespondence: f.flagged && f.suppressCorrespondence }, at, r: RANK.pi, k: input.caseGroupId }) };
+      next = { ...base, firstAt, personalInterest: set(base.personalInterest, { v: { flagged: f.flagged, warmHandoverRequired: f.flagged && f.warmHandoverRequired, suppressCorrespondence: f.flagged && f.suppressCorrespondence }, at, r: RANK.pi, k: input.caseGroupId }) };
       break;
     }
   }

@@ -241,6 +241,18 @@ describe('caseworkers, their absence and orphaned case groups (004 Work Allocati
     expect(JSON.stringify(router.state('CG-1'))).not.toMatch(/SICKNESS|ANNUAL_LEAVE/);
   });
 
+  it('a re-decision that changes nothing keeps the state object: the memory router copies nothing', () => {
+    const { send, router } = setUp();
+    send(workforceInput(allocate('CW-1', 'CG-1')));
+    const before = router.state('CG-1');
+    // The caseworker's own team gets a new leader: CG-1 is re-decided (it depends on team T-1), and nothing moves.
+    expect(send(workforceInput(workforce('TL-2', { type: 'TeamLeadershipAssigned', teamId: 'T-1', segment: 'MAINTENANCE' }, '2026-03-01T09:00:00.000Z')))).toEqual([]);
+    expect(router.state('CG-1')).toBe(before);
+    // A fact that moves it makes a new state.
+    send(partyInput(partyFact('PP', { type: 'PartyAddressChanged', address: addr('CF10 1AA') }, '2026-03-02T09:00:00.000Z')));
+    expect(router.state('CG-1')).not.toBe(before);
+  });
+
   it('allocated to someone already away: the team leader has it at once; a team leader change reaches it', () => {
     const { send } = setUp(false);
     send(workforceInput(workforce('CW-1', { type: 'UserAvailabilityChanged', available: false, reasonCode: 'ANNUAL_LEAVE' }, '2026-02-04T09:00:00.000Z')));
@@ -356,9 +368,16 @@ describe('determinism', () => {
     // The person the functionally unique SR is raised against moves: the SR must move with her.
     send(partyInput(partyFact('RP', { type: 'PartyAddressChanged', address: addr('CF10 1AA') }, '2026-02-06T09:00:00.000Z')));
     send(srInput(srFact('CG-1', 'SR-PI', srChange('PENDING_APPROVAL', 'Special case management', 'Personal Interest', 'Referral'), '2026-02-07T09:00:00.000Z')));
+    // The caseworker is away when the team gets a new leader: the work follows the new leader, then the caseworker's return.
+    send(workforceInput(workforce('CW-1', { type: 'UserAvailabilityChanged', available: false, reasonCode: 'ANNUAL_LEAVE' }, '2026-02-20T09:00:00.000Z')));
     send(workforceInput(workforce('TL-2', { type: 'TeamLeadershipAssigned', teamId: 'T-1', segment: 'MAINTENANCE' }, '2026-03-01T09:00:00.000Z')));
+    send(workforceInput(workforce('CW-1', { type: 'UserAvailabilityChanged', available: true, reasonCode: 'RETURNED' }, '2026-03-01T10:00:00.000Z')));
+    // A move held by a case-owning SR; a fact that changes nothing; a second SR that holds it too; then both complete.
     send(partyInput(partyFact('PP', { type: 'PartyAddressChanged', address: addr('G1 1AA') }, '2026-03-02T09:00:00.000Z')));
+    send(partyInput(partyFact('RP', { type: 'PartyIdentifierAllocated', identifier: 'NINO' }, '2026-03-02T10:00:00.000Z')));
+    send(srInput(srFact('CG-1', 'SR-COC2', srChange('OPENED', 'Change of Circumstances', 'Address', 'Verify'), '2026-03-02T11:00:00.000Z')));
     send(srInput(srFact('CG-1', 'SR-COC', srChange('COMPLETED', 'Change of Circumstances', 'Address', 'Verify'), '2026-03-03T09:00:00.000Z')));
+    send(srInput(srFact('CG-1', 'SR-COC2', srChange('COMPLETED', 'Change of Circumstances', 'Address', 'Verify'), '2026-03-03T10:00:00.000Z')));
     send(srInput(srFact('CG-1', 'SR-PI3', piFlag('RP', true), '2026-03-04T09:00:00.000Z')));
 
     const copy = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
@@ -381,6 +400,9 @@ describe('determinism', () => {
     }
     const assignmentsOnly = live.filter((v) => (JSON.parse(v) as { assignmentId?: string }).assignmentId !== undefined);
     expect(assignmentsOnly.length).toBeGreaterThan(8);
+    // The steps above reached what they are there for: the team leader while the caseworker was away, and a move held by two SRs.
+    expect(assignmentsOnly.some((v) => v.includes('"ownerUserId":"TL-2"'))).toBe(true);
+    expect(assignmentsOnly.some((v) => v.includes('"heldBySrIds":["SR-COC","SR-COC2"]'))).toBe(true);
     expect(afresh).toEqual(assignmentsOnly);
   });
 

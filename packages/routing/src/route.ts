@@ -2,7 +2,7 @@ import type { ErrorCode } from '@cms-router/errors';
 import type { Assignment, DecisionBasis } from '@cms-router/events';
 import { allocateWithinSegment, catalogueEntry, decideApprovalTask, decideCaseGroup, decideServiceRequest, lookupPostcode, orphanRecoveredReason, parsePostcode, partySummaryOf, PROCEDURES, summarizeParties, sameList, samePlacement, type CaseGroupFacts, type Decision, type DecisionResult, type OpenServiceRequest, type OrphanRecovery, type PartyFacts, type PartySummary, type Reason, type Rules } from '@cms-router/rules';
 import type { PartitionInput, RouteInput } from './inputs.ts';
-import { emptyCaseGroup, HISTORY_LIMIT, awaitedPersons, idRecord, keepEntries, withEntry, type Allocation, type CaseGroupState, type CaseRecord, type Dependencies, type Departure, type HistoryEntry, type PendingMove, type Placement, type SourceRef, type TeamDoc, type UserDoc } from './state.ts';
+import { emptyCaseGroup, HISTORY_LIMIT, awaitedPersons, idRecord, insertSorted, keepEntries, keepKeysIn, NO_IDS, sortSmall, sortedKeys, withEntry, type Allocation, type CaseGroupState, type CaseRecord, type Dependencies, type Departure, type HistoryEntry, type PendingMove, type Placement, type SourceRef, type TeamDoc, type UserDoc } from './state.ts';
 
 /** What the route stage needs besides the case group: the rules, and its partition's copies of users and teams. */
 export interface RouteEnv {
@@ -40,6 +40,8 @@ export interface RouteMemo {
   parties?: { readonly persons: CaseGroupState['persons']; readonly cases: CaseGroupState['cases']; readonly made: PartiesMemo | null };
   /** The last decision for each open SR, with what it was made from (see decideWork). */
   work?: Map<string, WorkMemo>;
+  /** The last decision of who works the case group inside its segment, with what it was made from (see ownedDecision). */
+  owned?: { readonly base: Decision; readonly allocation: Allocation; readonly available: boolean; readonly leader: string | null; readonly decision: Decision };
 }
 
 type PartiesMemo = { readonly parties: Readonly<Record<string, PartyFacts>>; readonly summary: PartySummary };
@@ -121,21 +123,33 @@ function partiesOf(state: CaseGroupState, keep: RouteMemo | undefined): PartiesM
 
 function buildParties(state: CaseGroupState): Readonly<Record<string, PartyFacts>> | null {
   // A case group has a handful of parties: kept in id order as they are found, in two small arrays, instead
-  // of a Map, its entries, a copy and a sort with a comparator.
-  const ids: string[] = [];
-  const roles: PartyFacts['role'][] = [];
+  // of a Map, its entries, a copy and a sort with a comparator. Sized once for every party of every case:
+  // lists grown from empty by push start at 17 places, and a splice makes a list of what it removed.
+  let total = 0;
+  for (const caseId in state.cases) total += (state.cases[caseId] as CaseRecord).parties.length;
+  const ids = new Array<string>(total);
+  const roles = new Array<PartyFacts['role']>(total);
+  let n = 0;
   for (const caseId in state.cases) {
     for (const p of (state.cases[caseId] as CaseRecord).parties) {
       let i = 0;
-      while (i < ids.length && (ids[i] as string) < p.partyId) i += 1;
-      if (ids[i] !== p.partyId) {
-        ids.splice(i, 0, p.partyId);
-        roles.splice(i, 0, p.role);
-      } else if (p.role === 'PAYING_PARENT') roles[i] = p.role;
+      while (i < n && (ids[i] as string) < p.partyId) i += 1;
+      if (i < n && ids[i] === p.partyId) {
+        if (p.role === 'PAYING_PARENT') roles[i] = p.role;
+        continue;
+      }
+      for (let j = n; j > i; j -= 1) {
+        ids[j] = ids[j - 1] as string;
+        roles[j] = roles[j - 1] as PartyFacts['role'];
+      }
+      ids[i] = p.partyId;
+      roles[i] = p.role;
+      n += 1;
     }
   }
   const parties = idRecord<PartyFacts>();
-  for (const [i, partyId] of ids.entries()) {
+  for (let i = 0; i < n; i += 1) {
+    const partyId = ids[i] as string;
     const s = state.persons[partyId];
     if (!s) return null;
     parties[partyId] = {
@@ -173,64 +187,55 @@ export function orphanOf(allocation: Allocation, user: UserDoc | null): OrphanRe
 
 /** Users and teams whose partition copies the decision for this state reads (fetch them before `route`). */
 export function needsOf(state: CaseGroupState | null, input: RouteInput | null): Dependencies {
-  // Arrays, not sets: there are rarely more than two of each, and this runs for every record.
-  const users: string[] = [];
-  const teams: string[] = [];
+  // Small sorted lists, made only when there is something in them: this runs for every record.
+  let users: string[] | null = null;
+  let teams: string[] | null = null;
   const allocation = input?.kind === 'allocation' ? input : state?.allocation;
   if (allocation) {
-    add(users, allocation.userId);
-    add(teams, input?.kind === 'allocation' ? input.fact.teamId : state?.allocation?.teamId);
+    users = add(users, allocation.userId);
+    teams = add(teams, input?.kind === 'allocation' ? input.fact.teamId : state?.allocation?.teamId);
   }
   if (state?.allocation) {
-    add(users, state.allocation.userId);
-    add(teams, state.allocation.teamId);
+    users = add(users, state.allocation.userId);
+    teams = add(teams, state.allocation.teamId);
   }
   const open = state?.openServiceRequests;
-  if (open) for (const id in open) add(teams, open[id]?.ownerTeamId);
-  if (input?.kind === 'sr' && input.fact.type === 'ServiceRequestChanged') add(teams, input.fact.ownerTeamId);
-  return { users: users.length > 1 ? users.sort() : users, teams: teams.length > 1 ? teams.sort() : teams };
+  if (open) for (const id in open) teams = add(teams, open[id]?.ownerTeamId);
+  if (input?.kind === 'sr' && input.fact.type === 'ServiceRequestChanged') teams = add(teams, input.fact.ownerTeamId);
+  return { users: users ?? NO_IDS, teams: teams ?? NO_IDS };
 }
 
-function add(list: string[], id: string | null | undefined): void {
-  if (id && !list.includes(id)) list.push(id);
+/** Adds an id to a small sorted list once, in its place; the list is made at its first id. */
+function add(list: string[] | null, id: string | null | undefined): string[] | null {
+  if (!id) return list;
+  if (!list) return [id];
+  insertSorted(list, id);
+  return list;
 }
 
-interface Applied {
-  readonly state: CaseGroupState;
-  readonly history: HistoryEntry[];
-  readonly rejections: RouterOutput[];
-}
-
-/** Applies one fact to the case group's facts (no decision yet). Facts that arrive early wait. */
-function applyInput(state: CaseGroupState, input: RouteInput, env: RouteEnv, eventId: string): Applied {
-  const history: HistoryEntry[] = [];
-  const rejections: RouterOutput[] = [];
-  const reject = (code: ErrorCode, reason: string, srId: string | null = null): Applied => {
-    rejections.push({ kind: 'rejection', code, reason, srId, occurredAt: input.occurredAt, eventId });
-    history.push(noteOf({ eventId }, input.occurredAt, 'REJECTED', reason, { ruleId: code, srId }));
-    return { state, history, rejections };
-  };
-  const park = (waitsFor: 'application' | `case:${string}`, what: string): Applied => {
-    history.push(noteOf({ eventId }, input.occurredAt, 'WAITING', `${what} waits for ${waitsFor === 'application' ? 'the case group\'s application' : `the application of case ${waitsFor.slice(5)}`}; it is applied when that arrives`));
-    return { state: { ...state, waiting: [...state.waiting, { eventId, source: env.source ?? null, arrivedAt: env.arrivedAt, waitsFor, input }] }, history, rejections };
-  };
+/**
+ * Applies one fact to the case group's facts (no decision yet) and returns the new state. Facts that arrive
+ * early wait. History notes and rejections are added to the caller's lists: most facts make neither, and
+ * lists and closures made per fact only to be dropped were a tenth of a replay's garbage.
+ */
+function applyInput(state: CaseGroupState, input: RouteInput, env: RouteEnv, eventId: string, history: HistoryEntry[], rejections: RouterOutput[]): CaseGroupState {
   if (input.kind === 'person') {
     // The registry's snapshots of a person only move forward in business time; an older one read again
     // (a replay, a rebuilt registry re-sending its history) must not take the case group back.
     const held = state.persons[input.snapshot.partyId];
     const counted = held !== undefined && held.revision > 0 && input.snapshot.revision > 0;
     // Counted snapshots by revision (the same one again changes nothing); uncounted ones (stored before) by business time.
-    if (held && (counted ? input.snapshot.revision <= held.revision : held.updatedAt > input.snapshot.updatedAt)) return { state, history, rejections };
-    return { state: { ...state, persons: withEntry(state.persons, input.snapshot.partyId, input.snapshot) }, history, rejections };
+    if (held && (counted ? input.snapshot.revision <= held.revision : held.updatedAt > input.snapshot.updatedAt)) return state;
+    return { ...state, persons: withEntry(state.persons, input.snapshot.partyId, input.snapshot) };
   }
   const isApplication = input.kind === 'case' && input.fact.type === 'ApplicationReceived';
-  if (state.payingParentId === null && !isApplication) return park('application', describe(input));
+  if (state.payingParentId === null && !isApplication) return park(state, input, env, eventId, history, 'application');
   switch (input.kind) {
     case 'case': {
       const f = input.fact;
       if (f.type === 'ApplicationReceived') {
         if (state.payingParentId !== null && state.payingParentId !== f.payingParent.partyId) {
-          return reject('CMS_EVENT_INVALID', `case ${input.caseId}: case group ${input.caseGroupId} belongs to paying parent ${state.payingParentId}, but the application names ${f.payingParent.partyId}`);
+          return reject(state, input, eventId, history, rejections, 'CMS_EVENT_INVALID', `case ${input.caseId}: case group ${input.caseGroupId} belongs to paying parent ${state.payingParentId}, but the application names ${f.payingParent.partyId}`);
         }
         const existing = state.cases[input.caseId];
         const parties = [
@@ -246,40 +251,35 @@ function applyInput(state: CaseGroupState, input: RouteInput, env: RouteEnv, eve
         if (released.length > 0) {
           next = { ...next, waiting: next.waiting.filter((w) => !released.includes(w)) };
           history.push(noteOf({ eventId }, input.occurredAt, 'FACT', `${released.length} ${released.length === 1 ? 'fact that was' : 'facts that were'} waiting for this application applied now`));
-          for (const w of released) {
-            const r = applyInput(next, w.input, env, w.eventId);
-            next = r.state;
-            history.push(...r.history);
-            rejections.push(...r.rejections);
-          }
+          for (const w of released) next = applyInput(next, w.input, env, w.eventId, history, rejections);
         }
-        return { state: next, history, rejections };
+        return next;
       }
       const current = state.cases[input.caseId];
-      if (!current) return park(`case:${input.caseId}`, describe(input));
+      if (!current) return park(state, input, env, eventId, history, `case:${input.caseId}`);
       const updated = f.type === 'PromiseToPayScheduleIssued' ? { ...current, promiseToPayIssued: true } : { ...current, open: false };
-      return { state: { ...state, cases: withEntry(state.cases, input.caseId, updated) }, history, rejections };
+      return { ...state, cases: withEntry(state.cases, input.caseId, updated) };
     }
     case 'sr': {
       const f = input.fact;
       switch (f.type) {
         case 'CaseGroupMarkedSpecial': {
           const marked = { exceptionalType: f.exceptionalType, at: input.occurredAt };
-          return { state: byTime(state.markedSpecial, marked) ? { ...state, markedSpecial: marked } : state, history, rejections };
+          return byTime(state.markedSpecial, marked) ? { ...state, markedSpecial: marked } : state;
         }
         case 'CaseGroupLoadedBack':
-          return { state: state.loadedBackAt === null || input.occurredAt > state.loadedBackAt ? { ...state, loadedBackAt: input.occurredAt } : state, history, rejections };
+          return state.loadedBackAt === null || input.occurredAt > state.loadedBackAt ? { ...state, loadedBackAt: input.occurredAt } : state;
         case 'ReferralRejected':
           history.push(noteOf({ eventId }, input.occurredAt, 'FACT', `referral SR ${input.srId} was rejected; the case stays with the referring caseworker`, { srId: input.srId }));
-          return { state, history, rejections };
+          return state;
         case 'ServiceRequestChanged': {
           if (f.change === 'COMPLETED' || f.change === 'CANCELLED') {
             const open = keepEntries(state.openServiceRequests, (id) => id !== input.srId);
-            return { state: { ...state, openServiceRequests: open }, history, rejections };
+            return { ...state, openServiceRequests: open };
           }
           const sr = { srId: input.srId, process: f.process, area: f.area, subArea: f.subArea, raisedAgainstPartyId: f.raisedAgainstPartyId, pendingApproval: f.change === 'PENDING_APPROVAL', ownerUserId: f.ownerUserId, ownerTeamId: f.ownerTeamId, openedAt: state.openServiceRequests[input.srId]?.openedAt ?? input.occurredAt };
-          if (!catalogueEntry(sr, env.rules)) return reject('CMS_UNKNOWN_SR_TYPE', `SR ${input.srId}: "${f.process} / ${f.area} / ${f.subArea}" is not in the SR catalogue of rules ${env.rules.version}`, input.srId);
-          return { state: { ...state, openServiceRequests: withEntry(state.openServiceRequests, input.srId, sr) }, history, rejections };
+          if (!catalogueEntry(sr, env.rules)) return reject(state, input, eventId, history, rejections, 'CMS_UNKNOWN_SR_TYPE', `SR ${input.srId}: "${f.process} / ${f.area} / ${f.subArea}" is not in the SR catalogue of rules ${env.rules.version}`, input.srId);
+          return { ...state, openServiceRequests: withEntry(state.openServiceRequests, input.srId, sr) };
         }
       }
       break;
@@ -290,13 +290,26 @@ function applyInput(state: CaseGroupState, input: RouteInput, env: RouteEnv, eve
       // Allocations of one case group arrive on their users' keys, in any order: the latest by business time holds.
       if (current && (current.at > a.at || (current.at === a.at && current.userId >= a.userId))) {
         if (current.userId !== a.userId) history.push(noteOf({ eventId }, input.occurredAt, 'FACT', `an earlier allocation to caseworker ${a.userId} was read after the allocation to ${current.userId}; the later one holds`));
-        return { state, history, rejections };
+        return state;
       }
       history.push(noteOf({ eventId }, input.occurredAt, 'FACT', `allocated to caseworker ${a.userId} (team ${a.teamId}) in segment ${a.segment}`));
-      return { state: { ...state, allocation: a }, history, rejections };
+      return { ...state, allocation: a };
     }
   }
-  return { state, history, rejections };
+  return state;
+}
+
+/** A fact refused: the state is unchanged, the rejection and its history note are added to the lists. */
+function reject(state: CaseGroupState, input: RouteInput, eventId: string, history: HistoryEntry[], rejections: RouterOutput[], code: ErrorCode, reason: string, srId: string | null = null): CaseGroupState {
+  rejections.push({ kind: 'rejection', code, reason, srId, occurredAt: input.occurredAt, eventId });
+  history.push(noteOf({ eventId }, input.occurredAt, 'REJECTED', reason, { ruleId: code, srId }));
+  return state;
+}
+
+/** A fact that arrived before what it refers to waits in the state. */
+function park(state: CaseGroupState, input: RouteInput, env: RouteEnv, eventId: string, history: HistoryEntry[], waitsFor: 'application' | `case:${string}`): CaseGroupState {
+  history.push(noteOf({ eventId }, input.occurredAt, 'WAITING', `${describe(input)} waits for ${waitsFor === 'application' ? 'the case group\'s application' : `the application of case ${waitsFor.slice(5)}`}; it is applied when that arrives`));
+  return { ...state, waiting: [...state.waiting, { eventId, source: env.source ?? null, arrivedAt: env.arrivedAt, waitsFor, input }] };
 }
 
 function describe(input: RouteInput): string {
@@ -448,7 +461,6 @@ function dependenciesOf(state: CaseGroupState): Dependencies {
 function place(state: CaseGroupState, env: RouteEnv, occurredAt: string, touchedSr: string | null, history: HistoryEntry[], outputs: RouterOutput[], cause: string): { state: CaseGroupState; recovered: OrphanRecovery | null } {
   const facts = factsOf(state, env.memo);
   if (!facts) return { state, recovered: null };
-  let basis: DecisionBasis | undefined;
   const rules = env.rules;
   const cg = decideCaseGroup(facts, rules);
   if (!cg.ok) {
@@ -461,17 +473,20 @@ function place(state: CaseGroupState, env: RouteEnv, occurredAt: string, touched
     return { state: { ...state, failure: key, deps: dependenciesOf(state) }, recovered: null };
   }
   const target = cg.decision;
-  const teamLeaderOf = (teamId: string): string | null => env.team(teamId)?.leader?.userId ?? null;
   // A move that protects nobody waits for case-owning work in progress.
   let base = target;
   let pending: PendingMove | null = null;
   if (state.placement && state.base && !sameLocation(state.base, target) && !IMMEDIATE.has(target.reasons[0]?.ruleId ?? '')) {
-    // An SR waiting in a team leader's approval inbox is not work the caseworker can complete, so it holds nothing.
-    const heldBy = Object.values(state.openServiceRequests)
-      .filter((s) => !s.pendingApproval && catalogueEntry(s, rules)?.kind === 'CASE_OWNING')
-      .map((s) => s.srId)
-      .sort();
-    if (heldBy.length > 0) {
+    const heldBy = caseOwningWork(state.openServiceRequests, rules);
+    const prior = state.pendingMove;
+    if (heldBy.length === 0) {
+      // Nothing holds the move.
+    } else if (prior && prior.decision === target && sameList(prior.heldBy, heldBy)) {
+      // The same move still waits for the same SRs (a memory router's state, where the shared decision is the
+      // same object): what was made for it last time holds.
+      pending = prior;
+      base = state.base;
+    } else {
       pending = { decision: target, heldBy };
       base = { ...state.base, handling: target.handling, reasons: [...state.base.reasons.filter((r) => r.ruleId !== 'move-pending'), pendingReason(pending, rules)] };
     }
@@ -481,33 +496,28 @@ function place(state: CaseGroupState, env: RouteEnv, occurredAt: string, touched
   const allocation = state.allocation;
   const orphan = allocation && allocation.segment === base.segment ? orphanOf(allocation, env.user(allocation.userId)) : null;
   const newlyRecovered = orphan && allocation && !(state.recoveredFrom?.userId === orphan.userId && state.recoveredFrom.allocationAt === allocation.at) ? orphan : null;
-  const owner = allocation && !orphan ? { userId: allocation.userId, teamId: allocation.teamId, segment: allocation.segment, available: env.user(allocation.userId)?.available?.v ?? true } : null;
-  let decision = allocateWithinSegment(base, owner, teamLeaderOf);
+  let decision = allocation && !orphan ? ownedDecision(base, allocation, env) : base;
   if (newlyRecovered) decision = { ...decision, reasons: [orphanRecoveredReason(newlyRecovered, decision.segment), ...decision.reasons] };
   let placement = state.placement;
-  let assignments = 0;
-  const emit = (p: Placement, previous: Placement | null | undefined, pend: PendingMove | null, recovered: OrphanRecovery | null): void => {
-    if (env.placementsOnly === true) return;
-    basis ??= basisOf(facts, state, env.eventId, cause, rules);
-    const value = assignmentOf(env, assignments++, state.caseGroupId, occurredAt, p, previous, pend, recovered, basis);
-    outputs.push({ kind: 'assignment', value });
-    const ownerChanged = previous?.decision.segment === value.segment && previous.decision.ownerUserId !== value.ownerUserId;
-    const why = (ownerChanged || recovered ? value.reasons.find((r) => OWNER_RULES.has(r.ruleId)) : undefined) ?? value.reasons[0];
-    history.push(noteOf(env, occurredAt, 'ASSIGNED', why?.text ?? '', { subject: p.subject, srId: p.srId, segment: value.segment, previousSegment: value.previousSegment, ruleId: why?.ruleId ?? null }));
-  };
+  // Made at the first assignment, if there is one (most facts move nothing); a replay that wants only the
+  // placements (placementsOnly) makes none.
+  let emits: Emits | null = null;
   if (newlyRecovered || !samePlacement(placement?.decision, decision) || !samePending(state.pendingMove, pending)) {
     const next: Placement = { subject: 'CASE_GROUP', srId: null, decision };
-    emit(next, placement, pending, newlyRecovered);
+    if (env.placementsOnly !== true) (emits ??= new Emits(env, state, facts, occurredAt, cause, history, outputs)).emit(next, placement, pending, newlyRecovered);
     placement = next;
   }
   // Work follows the case group: re-place every open SR against its current placement.
   const current = placement?.decision ?? decision;
+  const open = state.openServiceRequests;
   // Placements of SRs that closed are dropped (a new record only when there is one to drop).
-  let srPlacements = keepEntries(state.srPlacements, (srId) => srId in state.openServiceRequests);
-  for (const srId of Object.keys(state.openServiceRequests).sort()) {
-    const sr = state.openServiceRequests[srId];
+  let srPlacements = keepKeysIn(state.srPlacements, open);
+  let openCount = 0;
+  for (const srId of sortedKeys(open)) {
+    const sr = open[srId];
     if (!sr) continue;
-    const result = decideWork(sr, facts, current, rules, sr.pendingApproval && sr.ownerTeamId ? teamLeaderOf(sr.ownerTeamId) : null, env.memo);
+    openCount += 1;
+    const result = decideWork(sr, facts, current, rules, sr.pendingApproval && sr.ownerTeamId ? leaderOf(env, sr.ownerTeamId) : null, env.memo);
     const previous = srPlacements[srId];
     if (!result.ok) {
       // Reported once per change of the SR itself, not on every fact of the case group.
@@ -520,12 +530,78 @@ function place(state: CaseGroupState, env: RouteEnv, occurredAt: string, touched
     const subject = sr.pendingApproval ? 'APPROVAL_TASK' : 'SERVICE_REQUEST';
     if (previous && previous.subject === subject && samePlacement(previous.decision, result.decision)) continue;
     const next: Placement = { subject, srId, decision: result.decision };
-    emit(next, previous, null, null);
+    if (env.placementsOnly !== true) (emits ??= new Emits(env, state, facts, occurredAt, cause, history, outputs)).emit(next, previous, null, null);
     srPlacements = withEntry(srPlacements, srId, next);
   }
-  if (env.memo?.work) for (const srId of env.memo.work.keys()) if (!(srId in state.openServiceRequests)) env.memo.work.delete(srId);
+  // decideWork kept every open SR: any more are SRs that closed.
+  const work = env.memo?.work;
+  if (work && work.size > openCount) for (const srId of work.keys()) if (!(srId in open)) work.delete(srId);
   const recoveredFrom = orphan && allocation ? { ...orphan, allocationAt: allocation.at } : state.recoveredFrom;
-  return { state: { ...state, base, placement, pendingMove: pending, srPlacements, failure: null, recoveredFrom, deps: dependenciesOf(state) }, recovered: newlyRecovered };
+  const deps = dependenciesOf(state);
+  // Most facts change no placement: the state is kept, not copied.
+  if (base === state.base && placement === state.placement && pending === state.pendingMove && srPlacements === state.srPlacements && state.failure === null && recoveredFrom === state.recoveredFrom && deps === state.deps) return { state, recovered: newlyRecovered };
+  return { state: { ...state, base, placement, pendingMove: pending, srPlacements, failure: null, recoveredFrom, deps }, recovered: newlyRecovered };
+}
+
+/** The open case-owning SRs, in id order. An SR waiting in a team leader's approval inbox is not work the caseworker can complete, so it holds nothing. */
+function caseOwningWork(open: CaseGroupState['openServiceRequests'], rules: Rules): readonly string[] {
+  const ids: string[] = [];
+  for (const id in open) {
+    const sr = open[id];
+    if (sr && !sr.pendingApproval && catalogueEntry(sr, rules)?.kind === 'CASE_OWNING') ids.push(sr.srId);
+  }
+  return sortSmall(ids);
+}
+
+/** The team leader of a team, as the partition's copy of the team has it. */
+const leaderOf = (env: RouteEnv, teamId: string): string | null => env.team(teamId)?.leader?.userId ?? null;
+
+/**
+ * Who works the case group inside its segment (allocateWithinSegment), kept in the memo while the
+ * decision, the allocation, the caseworker's availability and (while they are away) their team leader
+ * stay the same: it makes a new decision and a reason sentence, nearly always the same as the last.
+ */
+function ownedDecision(base: Decision, allocation: Allocation, env: RouteEnv): Decision {
+  const available = env.user(allocation.userId)?.available?.v ?? true;
+  // Read only where allocateWithinSegment would read it: the caseworker away, in the case group's segment.
+  const leader = available || allocation.segment !== base.segment ? null : leaderOf(env, allocation.teamId);
+  const held = env.memo?.owned;
+  if (held && held.base === base && held.allocation === allocation && held.available === available && held.leader === leader) return held.decision;
+  const decision = allocateWithinSegment(base, { userId: allocation.userId, teamId: allocation.teamId, segment: allocation.segment, available }, () => leader);
+  if (env.memo) env.memo.owned = { base, allocation, available, leader, decision };
+  return decision;
+}
+
+/** The assignments of one routing step, with the decision basis they share (made once, at the first). */
+class Emits {
+  private basis: DecisionBasis | undefined;
+  private count = 0;
+  private readonly env: RouteEnv;
+  private readonly state: CaseGroupState;
+  private readonly facts: CaseGroupFacts;
+  private readonly occurredAt: string;
+  private readonly cause: string;
+  private readonly history: HistoryEntry[];
+  private readonly outputs: RouterOutput[];
+  constructor(env: RouteEnv, state: CaseGroupState, facts: CaseGroupFacts, occurredAt: string, cause: string, history: HistoryEntry[], outputs: RouterOutput[]) {
+    this.env = env;
+    this.state = state;
+    this.facts = facts;
+    this.occurredAt = occurredAt;
+    this.cause = cause;
+    this.history = history;
+    this.outputs = outputs;
+  }
+
+  emit(p: Placement, previous: Placement | null | undefined, pend: PendingMove | null, recovered: OrphanRecovery | null): void {
+    const env = this.env;
+    this.basis ??= basisOf(this.facts, this.state, env.eventId, this.cause, env.rules);
+    const value = assignmentOf(env, this.count++, this.state.caseGroupId, this.occurredAt, p, previous, pend, recovered, this.basis);
+    this.outputs.push({ kind: 'assignment', value });
+    const ownerChanged = previous?.decision.segment === value.segment && previous.decision.ownerUserId !== value.ownerUserId;
+    const why = (ownerChanged || recovered ? value.reasons.find((r) => OWNER_RULES.has(r.ruleId)) : undefined) ?? value.reasons[0];
+    this.history.push(noteOf(env, this.occurredAt, 'ASSIGNED', why?.text ?? '', { subject: p.subject, srId: p.srId, segment: value.segment, previousSegment: value.previousSegment, ruleId: why?.ruleId ?? null }));
+  }
 }
 
 /**
@@ -558,10 +634,7 @@ export function route(prior: CaseGroupState | null, input: RouteInput | null, en
   if (input) {
     occurredAt = input.occurredAt;
     const hadApplication = state.payingParentId !== null;
-    const applied = applyInput(state, input, env, env.eventId);
-    state = applied.state;
-    history.push(...applied.history);
-    outputs.push(...applied.rejections);
+    state = applyInput(state, input, env, env.eventId, history, outputs);
     if (!hadApplication && state.payingParentId !== null) {
       const waitingFor = awaitedPersons(state);
       if (waitingFor.length > 0) history.push(noteOf(env, occurredAt, 'WAITING', `the first placement waits for the person registry's facts on ${waitingFor.join(', ')}`));

@@ -146,6 +146,66 @@ export function keepEntries<T>(record: Readonly<Record<string, T>>, keep: (key: 
   return r;
 }
 
+/** A copy of an id-keyed record keeping only the keys `of` also has (the record itself when all are). */
+export function keepKeysIn<T>(record: Readonly<Record<string, T>>, of: Readonly<Record<string, unknown>>): Readonly<Record<string, T>> {
+  let dropped = false;
+  for (const k in record) if (!(k in of)) dropped = true;
+  if (!dropped) return record;
+  const r = Object.create(null) as Record<string, T>;
+  for (const k in record) if (k in of) r[k] = record[k] as T;
+  return r;
+}
+
+/**
+ * Puts `id` in its place in a small sorted list unless it is there: its index when added, or -(index + 1)
+ * when it was already there. Lists of a handful of ids, on every record: a splice makes a list of what it
+ * removed, and a sort a work list, so the shift is written out.
+ */
+export function insertSorted(list: string[], id: string): number {
+  let i = 0;
+  while (i < list.length && (list[i] as string) < id) i += 1;
+  if (list[i] === id) return -(i + 1);
+  insertAt(list, i, id);
+  return i;
+}
+
+/** Inserts `value` at index `i`, moving the rest up by one. */
+function insertAt<T>(list: T[], i: number, value: T): void {
+  list.push(value);
+  for (let j = list.length - 1; j > i; j -= 1) list[j] = list[j - 1] as T;
+  list[i] = value;
+}
+
+/** A shared empty list of ids, for the many records that have none. */
+export const NO_IDS: readonly string[] = Object.freeze([]);
+
+/** The keys of an id-keyed record in id order (no list is made for an empty one). */
+export function sortedKeys(record: Readonly<Record<string, unknown>>): readonly string[] {
+  return countKeys(record) === 0 ? NO_IDS : sortSmall(Object.keys(record));
+}
+
+/** An object's enumerable keys, counted without the list Object.keys makes. */
+export function countKeys(o: object): number {
+  let n = 0;
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- only counted
+  for (const _ in o) n += 1;
+  return n;
+}
+
+/** Sorts a short list of ids in place, by insertion: Array.prototype.sort makes a work list of its own, on every record. */
+export function sortSmall(list: string[]): string[] {
+  for (let i = 1; i < list.length; i += 1) {
+    const id = list[i] as string;
+    let j = i - 1;
+    while (j >= 0 && (list[j] as string) > id) {
+      list[j + 1] = list[j] as string;
+      j -= 1;
+    }
+    list[j + 1] = id;
+  }
+  return list;
+}
+
 /** History kept per case group: enough to answer "why is it here?" without unbounded growth. */
 export const HISTORY_LIMIT = 100;
 
