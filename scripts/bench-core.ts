@@ -4,7 +4,8 @@
 //     stateful processor does per event);
 //   - the in-memory system (sr-events' core + the router's three stages) over the generated upstream
 //     events: the what-if and replay path;
-//   - the router's core alone over the router's inputs (sr-facts derived beforehand);
+//   - the router's core alone over the router's inputs (sr-facts derived beforehand), as the service keeps it
+//     and as what-if replays it;
 //   - decideCaseGroup alone over the case groups' final facts, and route() for one fact.
 // Memory per live case group is the heap after a full GC, over the case groups held. Run with
 // --expose-gc (the npm script does).
@@ -65,12 +66,16 @@ for (const [i, e] of events.entries()) {
 const finalStates = system.router.caseGroups().map((id) => system.router.state(id)).filter((s) => s !== undefined);
 system = undefined as never;
 
-// The router's core alone, on its own inputs (the route stage's replay).
-{
-  const router = createMemoryRouter(rules);
+// The router's core alone, on its own inputs: as the service's route stage keeps it (history and assignment
+// records), and as what-if replays it (no history, placements only: what-if compares where work ends up).
+for (const [name, options] of [
+  ['router core (ingest + people + route)', {}],
+  ['router core, as what-if replays it', { historyLimit: 0, placementsOnly: true }],
+] as const) {
+  const router = createMemoryRouter(rules, options);
   const started = performance.now();
   for (const [i, r] of routerInputs.entries()) router.process(r.input as never, r.eventId, source(i));
-  console.log(line('router core (ingest + people + route)', routerInputs.length, performance.now() - started));
+  console.log(line(name, routerInputs.length, performance.now() - started));
 }
 
 // decideCaseGroup over realistic final states, repeated for `seconds`.

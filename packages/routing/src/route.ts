@@ -1,6 +1,6 @@
 import type { ErrorCode } from '@cms-router/errors';
 import type { Assignment, DecisionBasis } from '@cms-router/events';
-import { allocateWithinSegment, catalogueEntry, decideApprovalTask, decideCaseGroup, decideServiceRequest, lookupPostcode, orphanRecoveredReason, parsePostcode, partySummaryOf, PROCEDURES, summarizeParties, sameList, samePlacement, type CaseGroupFacts, type Decision, type DecisionResult, type OpenServiceRequest, type OrphanRecovery, type PartyFacts, type PartySummary, type Reason, type Rules } from '@cms-router/rules';
+import { allocateWithinSegment, catalogueEntry, decideApprovalTask, decideCaseGroup, decideServiceRequest, lookupPostcode, orphanRecoveredReason, parsePostcode, partySummaryOf, PROCEDURES, serviceRequestReadsParties, summarizeParties, sameList, samePlacement, type CaseGroupFacts, type Decision, type DecisionResult, type OpenServiceRequest, type OrphanRecovery, type PartyFacts, type PartySummary, type Reason, type Rules } from '@cms-router/rules';
 import type { PartitionInput, RouteInput } from './inputs.ts';
 import { emptyCaseGroup, HISTORY_LIMIT, awaitedPersons, idRecord, insertSorted, keepEntries, keepKeysIn, NO_IDS, sortSmall, sortedKeys, withEntry, type Allocation, type CaseGroupState, type CaseRecord, type Dependencies, type Departure, type HistoryEntry, type PendingMove, type Placement, type SourceRef, type TeamDoc, type UserDoc } from './state.ts';
 
@@ -612,7 +612,8 @@ class Emits {
  */
 function decideWork(sr: OpenServiceRequest, facts: CaseGroupFacts, current: Decision, rules: Rules, leader: string | null, keep: RouteMemo | undefined): DecisionResult {
   const hit = keep?.work?.get(sr.srId);
-  if (hit && hit.sr === sr && hit.parties === facts.parties && hit.current === current && hit.rules === rules && hit.leader === leader) return hit.result;
+  // Only a functionally unique SR reads the parties: the others need not be made again when a person's facts change.
+  if (hit && hit.sr === sr && hit.current === current && hit.rules === rules && hit.leader === leader && (hit.parties === facts.parties || sr.pendingApproval || !serviceRequestReadsParties(sr, current, rules))) return hit.result;
   const result = sr.pendingApproval ? decideApprovalTask(sr, leader, current, rules) : decideServiceRequest(sr, facts, current, rules);
   if (keep) (keep.work ??= new Map()).set(sr.srId, { sr, parties: facts.parties, current, rules, leader, result });
   return result;

@@ -513,6 +513,16 @@ export function decideServiceRequest(sr: OpenServiceRequest, facts: CaseGroupFac
   });
 }
 
+/**
+ * Whether decideServiceRequest reads the case group's parties for this SR: only a functionally unique SR
+ * outside a restricted segment is routed by a party's postcode. Every other SR follows the case group, so
+ * a caller that keeps the last decision need not make it again when only the parties changed.
+ */
+export function serviceRequestReadsParties(sr: OpenServiceRequest, caseGroup: Decision, rules: Rules): boolean {
+  const entry = catalogueEntry(sr, rules);
+  return entry !== undefined && entry.kind !== 'CASE_OWNING' && rules.segments[caseGroup.segment]?.restricted !== true;
+}
+
 /** An SR pending approval becomes a task for the team leader of the referring caseworker's team. */
 export function decideApprovalTask(sr: OpenServiceRequest, teamLeaderUserId: string | null, caseGroup: Decision, rules: Rules): DecisionResult {
   if (!sr.ownerTeamId) {

@@ -3,7 +3,7 @@ export { diffRules, type RulesChange } from './diff.ts';
 export { createRulesBook, type RulesBook } from './book.ts';
 export { RULE_IDS, COUNTRIES, rulesFileSchema, type RuleId, type Country, type Place, type RulesFile, type SrCatalogueEntry } from './schema.ts';
 export { lookupPostcode, parsePostcode, type ParsedPostcode, type PostcodeLookup } from './postcode.ts';
-export { decideCaseGroup, decideServiceRequest, decideApprovalTask, catalogueEntry, partySummaryOf, summarizeParties, PROCEDURES } from './decide.ts';
+export { decideCaseGroup, decideServiceRequest, serviceRequestReadsParties, decideApprovalTask, catalogueEntry, partySummaryOf, summarizeParties, PROCEDURES } from './decide.ts';
 export { samePlacement, sameList, type Decision, type DecisionResult, type Reason, type RoutingError } from './decision.ts';
 export type { CaseGroupFacts, CaseFacts, OpenServiceRequest, PartyFacts, PartyRole, PartySummary, PersonalInterestFlag, Residence } from './facts.ts';
 export { defaultRules, DEFAULT_RULES_FILE } from './default-rules.ts';

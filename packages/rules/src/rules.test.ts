@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decideApprovalTask, decideCaseGroup, decideServiceRequest, defaultRules, diffRules, loadRules, lookupPostcode, validateRules, createRulesBook, type CaseGroupFacts, type Rules, type RulesFile, type Decision, type DecisionResult } from './index.ts';
+import { decideApprovalTask, decideCaseGroup, decideServiceRequest, defaultRules, serviceRequestReadsParties, diffRules, loadRules, lookupPostcode, validateRules, createRulesBook, type CaseGroupFacts, type Rules, type RulesFile, type Decision, type DecisionResult } from './index.ts';
 import { aCase, caseGroup, party, sr } from './testing.ts';
 
 const rules = defaultRules();
@@ -173,6 +173,18 @@ describe('service requests', () => {
     const d = decided(decideServiceRequest(sr('S', 'Payments', 'Discrepancy Log', 'Investigate', { raisedAgainstPartyId: 'RP' }), facts, special, rules));
     expect(d.segment).toBe('NON_STANDARD');
     expect(d.reasons[0]?.ruleId).toBe('restricted-segment-holds-all-work');
+  });
+
+  it('only a functionally unique SR outside a restricted segment reads the parties (a caller may keep the others\' decisions while only people change)', () => {
+    const special = decided(decideCaseGroup({ ...facts, special: { exceptionalType: 'TYPE_ONE' } }, rules));
+    const unique = sr('S', 'Payments', 'Discrepancy Log', 'Investigate', { raisedAgainstPartyId: 'RP' });
+    expect(serviceRequestReadsParties(unique, owning, rules)).toBe(true);
+    expect(serviceRequestReadsParties(unique, special, rules)).toBe(false);
+    expect(serviceRequestReadsParties(sr('S', 'Change of Circumstances', 'Address', 'Verify'), owning, rules)).toBe(false);
+    // The answer it gives for each does not change when the parties do.
+    const moved = caseGroup({}, { residence: { ukPostcode: 'CF10 1AA', nonUkCountry: null } });
+    expect(decideServiceRequest(sr('S', 'Change of Circumstances', 'Address', 'Verify'), moved, owning, rules)).toEqual(decideServiceRequest(sr('S', 'Change of Circumstances', 'Address', 'Verify'), facts, owning, rules));
+    expect(decideServiceRequest(unique, moved, special, rules)).toEqual(decideServiceRequest(unique, facts, special, rules));
   });
 
   it('004: a functionally unique SR raised against no one in particular routes by the paying parent\'s postcode', () => {
