@@ -68,8 +68,18 @@ function newer<T>(current: Attr<T> | null, next: Attr<T>): boolean {
 const set = <T>(current: Attr<T> | null, next: Attr<T>): Attr<T> | null => (newer(current, next) ? next : current);
 const earlier = (a: string | null, b: string): string => (a === null || b < a ? b : a);
 
-/** The later of two business times, either of which may be missing. */
+/** The later of two business times, the second of which may be missing. */
 const latest = (a: string, b: string | null | undefined): string => (typeof b === 'string' && b > a ? b : a);
+
+/** When any of the person's facts was last recorded (business time), without a list of them made per fact. */
+function lastTouched(p: PersonState): string {
+  let at = latest(p.firstAt, p.residence?.at);
+  at = latest(at, p.identifierKnownAt);
+  at = latest(at, p.nationallySensitive?.at);
+  at = latest(at, p.knownAsRecorded?.at);
+  at = latest(at, p.incomeSource?.at);
+  return latest(at, p.personalInterest?.at);
+}
 
 export function snapshotOf(p: PersonState): PersonSnapshot {
   const pi = p.personalInterest?.v.flagged === true ? p.personalInterest : null;
@@ -83,7 +93,7 @@ export function snapshotOf(p: PersonState): PersonSnapshot {
     knownAsRecorded: p.knownAsRecorded?.v ?? false,
     incomeSource: p.incomeSource?.v ?? null,
     personalInterest: pi ? { warmHandoverRequired: pi.v.warmHandoverRequired, suppressCorrespondence: pi.v.suppressCorrespondence, setAt: pi.at } : null,
-    updatedAt: latest(latest(latest(latest(latest(latest(p.firstAt, p.residence?.at), p.identifierKnownAt), p.nationallySensitive?.at), p.knownAsRecorded?.at), p.incomeSource?.at), p.personalInterest?.at),
+    updatedAt: lastTouched(p),
     revision: p.revision ?? 0,
   };
 }

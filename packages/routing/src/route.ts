@@ -479,14 +479,12 @@ function place(state: CaseGroupState, env: RouteEnv, occurredAt: string, touched
   if (state.placement && state.base && !sameLocation(state.base, target) && !IMMEDIATE.has(target.reasons[0]?.ruleId ?? '')) {
     const heldBy = caseOwningWork(state.openServiceRequests, rules);
     const prior = state.pendingMove;
-    if (heldBy.length === 0) {
-      // Nothing holds the move.
-    } else if (prior && prior.decision === target && sameList(prior.heldBy, heldBy)) {
+    if (heldBy.length > 0 && prior && prior.decision === target && sameList(prior.heldBy, heldBy)) {
       // The same move still waits for the same SRs (a memory router's state, where the shared decision is the
       // same object): what was made for it last time holds.
       pending = prior;
       base = state.base;
-    } else {
+    } else if (heldBy.length > 0) {
       pending = { decision: target, heldBy };
       base = { ...state.base, handling: target.handling, reasons: [...state.base.reasons.filter((r) => r.ruleId !== 'move-pending'), pendingReason(pending, rules)] };
     }
