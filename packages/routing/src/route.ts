@@ -115,13 +115,18 @@ export function factsOf(state: CaseGroupState, keep?: RouteMemo): CaseGroupFacts
 function partiesOf(state: CaseGroupState, keep: RouteMemo | undefined): PartiesMemo | null {
   const held = keep?.parties;
   if (held && held.persons === state.persons && held.cases === state.cases) return held.made;
-  const parties = buildParties(state);
+  const parties = buildParties(state, held?.made ? { persons: held.persons, parties: held.made.parties } : undefined);
   const made = parties ? { parties, summary: summarizeParties(parties, state.cases) } : null;
   if (keep) keep.parties = { persons: state.persons, cases: state.cases, made };
   return made;
 }
 
-function buildParties(state: CaseGroupState): Readonly<Record<string, PartyFacts>> | null {
+/**
+ * The case group's parties as the rules see them. A party whose snapshot and role are the ones `previous`
+ * was made from keeps its object: a fact about one person changes one party, and the others' new copies
+ * would outlive the next young-generation collection, with the state that holds them.
+ */
+function buildParties(state: CaseGroupState, previous?: { readonly persons: CaseGroupState['persons']; readonly parties: Readonly<Record<string, PartyFacts>> }): Readonly<Record<string, PartyFacts>> | null {
   // A case group has a handful of parties: kept in id order as they are found, in two small arrays, instead
   // of a Map, its entries, a copy and a sort with a comparator. Sized once for every party of every case:
   // lists grown from empty by push start at 17 places, and a splice makes a list of what it removed.
@@ -152,6 +157,11 @@ function buildParties(state: CaseGroupState): Readonly<Record<string, PartyFacts
     const partyId = ids[i] as string;
     const s = state.persons[partyId];
     if (!s) return null;
+    const kept = previous && previous.persons[partyId] === s ? previous.parties[partyId] : undefined;
+    if (kept && kept.role === roles[i]) {
+      parties[partyId] = kept;
+      continue;
+    }
     parties[partyId] = {
       partyId,
       role: roles[i] as PartyFacts['role'],
