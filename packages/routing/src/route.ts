@@ -2,7 +2,7 @@ import type { ErrorCode } from '@cms-router/errors';
 import type { Assignment, DecisionBasis } from '@cms-router/events';
 import { allocateWithinSegment, catalogueEntry, decideApprovalTask, decideCaseGroup, decideServiceRequest, lookupPostcode, orphanRecoveredReason, parsePostcode, partySummaryOf, PROCEDURES, serviceRequestReadsParties, summarizeParties, sameList, samePlacement, type CaseGroupFacts, type Decision, type DecisionResult, type OpenServiceRequest, type OrphanRecovery, type PartyFacts, type PartySummary, type Reason, type Rules } from '@cms-router/rules';
 import type { PartitionInput, RouteInput } from './inputs.ts';
-import { emptyCaseGroup, HISTORY_LIMIT, awaitedPersons, idRecord, insertSorted, keepEntries, keepKeysIn, NO_IDS, sortSmall, sortedKeys, withEntry, type Allocation, type CaseGroupState, type CaseRecord, type Dependencies, type Departure, type HistoryEntry, type PendingMove, type Placement, type SourceRef, type TeamDoc, type UserDoc } from './state.ts';
+import { emptyCaseGroup, HISTORY_LIMIT, awaitedPersons, idRecord, insertAt, insertSorted, keepKeysIn, NO_IDS, sortSmall, sortedKeys, withEntry, withoutEntry, type Allocation, type CaseGroupState, type CaseRecord, type Dependencies, type Departure, type HistoryEntry, type PendingMove, type Placement, type SourceRef, type TeamDoc, type UserDoc } from './state.ts';
 
 /** What the route stage needs besides the case group: the rules, and its partition's copies of users and teams. */
 export interface RouteEnv {
@@ -128,32 +128,18 @@ function partiesOf(state: CaseGroupState, keep: RouteMemo | undefined): PartiesM
  */
 function buildParties(state: CaseGroupState, previous?: { readonly persons: CaseGroupState['persons']; readonly parties: Readonly<Record<string, PartyFacts>> }): Readonly<Record<string, PartyFacts>> | null {
   // A case group has a handful of parties: kept in id order as they are found, in two small arrays, instead
-  // of a Map, its entries, a copy and a sort with a comparator. Sized once for every party of every case:
-  // lists grown from empty by push start at 17 places, and a splice makes a list of what it removed.
-  let total = 0;
-  for (const caseId in state.cases) total += (state.cases[caseId] as CaseRecord).parties.length;
-  const ids = new Array<string>(total);
-  const roles = new Array<PartyFacts['role']>(total);
-  let n = 0;
+  // of a Map, its entries, a copy and a sort with a comparator.
+  const ids: string[] = [];
+  const roles: PartyFacts['role'][] = [];
   for (const caseId in state.cases) {
     for (const p of (state.cases[caseId] as CaseRecord).parties) {
-      let i = 0;
-      while (i < n && (ids[i] as string) < p.partyId) i += 1;
-      if (i < n && ids[i] === p.partyId) {
-        if (p.role === 'PAYING_PARENT') roles[i] = p.role;
-        continue;
-      }
-      for (let j = n; j > i; j -= 1) {
-        ids[j] = ids[j - 1] as string;
-        roles[j] = roles[j - 1] as PartyFacts['role'];
-      }
-      ids[i] = p.partyId;
-      roles[i] = p.role;
-      n += 1;
+      const i = insertSorted(ids, p.partyId);
+      if (i >= 0) insertAt(roles, i, p.role);
+      else if (p.role === 'PAYING_PARENT') roles[-i - 1] = p.role;
     }
   }
   const parties = idRecord<PartyFacts>();
-  for (let i = 0; i < n; i += 1) {
+  for (let i = 0; i < ids.length; i += 1) {
     const partyId = ids[i] as string;
     const s = state.persons[partyId];
     if (!s) return null;
@@ -284,7 +270,7 @@ function applyInput(state: CaseGroupState, input: RouteInput, env: RouteEnv, eve
           return state;
         case 'ServiceRequestChanged': {
           if (f.change === 'COMPLETED' || f.change === 'CANCELLED') {
-            const open = keepEntries(state.openServiceRequests, (id) => id !== input.srId);
+            const open = withoutEntry(state.openServiceRequests, input.srId);
             return { ...state, openServiceRequests: open };
           }
           const sr = { srId: input.srId, process: f.process, area: f.area, subArea: f.subArea, raisedAgainstPartyId: f.raisedAgainstPartyId, pendingApproval: f.change === 'PENDING_APPROVAL', ownerUserId: f.ownerUserId, ownerTeamId: f.ownerTeamId, openedAt: state.openServiceRequests[input.srId]?.openedAt ?? input.occurredAt };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countKeys, idRecord, insertSorted, keepKeysIn, NO_IDS, sortedKeys, sortSmall } from './state.ts';
+import { countKeys, idRecord, insertSorted, keepKeysIn, NO_IDS, sortedKeys, sortSmall, withoutEntry } from './state.ts';
 
 describe('small id lists and records (hand-written: they run for every record, where a library call allocates)', () => {
   it('insertSorted puts an id in its place once, and says where', () => {
@@ -34,5 +34,12 @@ describe('small id lists and records (hand-written: they run for every record, w
     const kept = keepKeysIn(placements, { 'SR-2': 2 });
     expect(kept).toEqual({ 'SR-2': 'b' });
     expect(placements).toEqual({ 'SR-1': 'a', 'SR-2': 'b' });
+  });
+
+  it('withoutEntry keeps the record itself when the key is absent, and copies it without the key when present', () => {
+    const open = idRecord<string>({ 'SR-1': 'a', 'SR-2': 'b' });
+    expect(withoutEntry(open, 'SR-3')).toBe(open);
+    expect(withoutEntry(open, 'SR-1')).toEqual({ 'SR-2': 'b' });
+    expect(open).toEqual({ 'SR-1': 'a', 'SR-2': 'b' });
   });
 });

@@ -136,13 +136,12 @@ export function withEntry<T>(record: Readonly<Record<string, T>>, key: string, v
   return r;
 }
 
-/** A copy of an id-keyed record keeping only the entries that pass `keep` (the record itself when all do). */
-export function keepEntries<T>(record: Readonly<Record<string, T>>, keep: (key: string) => boolean): Readonly<Record<string, T>> {
-  let dropped = false;
-  for (const k in record) if (!keep(k)) dropped = true;
-  if (!dropped) return record;
-  const r = Object.create(null) as Record<string, T>;
-  for (const k in record) if (keep(k)) r[k] = record[k] as T;
+/** A copy of an id-keyed record without `key` (the record itself when it has no such key). */
+export function withoutEntry<T>(record: Readonly<Record<string, T>>, key: string): Readonly<Record<string, T>> {
+  if (!(key in record)) return record;
+  const r = idRecord(record);
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- an id-keyed dictionary, not an object's shape
+  delete r[key];
   return r;
 }
 
@@ -170,7 +169,7 @@ export function insertSorted(list: string[], id: string): number {
 }
 
 /** Inserts `value` at index `i`, moving the rest up by one. */
-function insertAt<T>(list: T[], i: number, value: T): void {
+export function insertAt<T>(list: T[], i: number, value: T): void {
   list.push(value);
   for (let j = list.length - 1; j > i; j -= 1) list[j] = list[j - 1] as T;
   list[i] = value;
@@ -179,9 +178,10 @@ function insertAt<T>(list: T[], i: number, value: T): void {
 /** A shared empty list of ids, for the many records that have none. */
 export const NO_IDS: readonly string[] = Object.freeze([]);
 
-/** The keys of an id-keyed record in id order (no list is made for an empty one). */
+/** The keys of an id-keyed record in id order (the shared empty list for an empty one). */
 export function sortedKeys(record: Readonly<Record<string, unknown>>): readonly string[] {
-  return countKeys(record) === 0 ? NO_IDS : sortSmall(Object.keys(record));
+  const keys = Object.keys(record);
+  return keys.length === 0 ? NO_IDS : sortSmall(keys);
 }
 
 /** An object's enumerable keys, counted without the list Object.keys makes. */
