@@ -1,7 +1,8 @@
 // `npm run bench [-- --case-groups 2000 --changes 8 --rounds 2 --latency-seconds 20 --emails 500]`
 // One broker, one run, the same pre-loaded input of real Avro events from the traffic generator, through:
 //   Kafka's own perf tools (the ceiling), raw kafkajs passthroughs (at-least-once, transactional,
-//   transactional with our serde), sr-events, each router stage alone, the whole router, the notifier.
+//   transactional with our serde, and that one as three hops laid out as the router's stages are),
+//   sr-events, each router stage alone, the whole router, the notifier.
 // Each pipeline's maximum rate is measured on pre-loaded input; then its latency (input produced ->
 // output readable, read_committed) at 50% of its own maximum, on a fresh namespace. The rounds are
 // interleaved (A B C, A B C); the table gives min and median across rounds, ratios to the passthroughs,
@@ -42,7 +43,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('npm run bench [-- --case-groups 2000 --changes 8 --seed 11 --rounds 2 --latency-seconds 20 --emails 500 --cpu-prof DIR --env NAME=value --logs DIR --keep --only kafka,alo,txn,txn-serde,sr-events,router-ingest,router-route,router,router-split,notifier]');
+  console.log('npm run bench [-- --case-groups 2000 --changes 8 --seed 11 --rounds 2 --latency-seconds 20 --emails 500 --cpu-prof DIR --env NAME=value --logs DIR --keep --only kafka,alo,txn,txn-serde,topology,sr-events,router-ingest,router-route,router,router-split,notifier]');
   process.exit(0);
 }
 const rounds = Number(values.rounds);
@@ -149,6 +150,22 @@ const passthrough = (mode: 'alo' | 'txn' | 'txn-serde'): ProcessPipeline => ({
   input: () => upstream,
 });
 
+// The router's stages as raw hops (scripts/bench/passthrough.ts, topology): its input, its topics' layout,
+// nothing but the serde in each hop. The floor under the router's rate and latency with three hops.
+const ROUTER_READS = [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.workforce, TOPICS.srFacts];
+const topology = (): ProcessPipeline => ({
+  name: "passthrough transactional + serde, the router's three stages",
+  topics: ROUTER_READS,
+  extraTopics: (ns) => [`${ns}.bench.people`, `${ns}.bench.inbox`],
+  program: join(REPO_ROOT, 'scripts/bench/passthrough.ts'),
+  env: (ns, group) => ({ BENCH_MODE: 'topology', BENCH_INPUTS: ROUTER_READS.map(q(ns)).join(','), BENCH_PEOPLE: `${ns}.bench.people`, BENCH_INBOX: `${ns}.bench.inbox`, BENCH_OUTPUT: `${ns}.bench.out.topology`, BENCH_GROUP: group }),
+  groups: (g, ns) => [{ groupId: `${g}.ingest`, topics: ROUTER_READS.map(q(ns)) }, { groupId: `${g}.people`, topics: [`${ns}.bench.people`] }, { groupId: `${g}.route`, topics: [`${ns}.bench.inbox`] }],
+  // Timed as the router is: from the first stage's first output to the last stage's last.
+  outputs: (ns) => [`${ns}.bench.inbox`, `${ns}.bench.out.topology`],
+  latencyOutputs: (ns) => [`${ns}.bench.out.topology`],
+  input: () => routerInput,
+});
+
 // The router's input: case, party and workforce facts as generated, with each SR lifecycle event replaced
 // by the sr-facts sr-events derived from it (captured in the sr-events run, placed by correlation id).
 const srFactsByCorrelation = new Map<string, { key: string; value: Buffer }[]>();
@@ -175,10 +192,12 @@ const scrMoves = (n: number, tag: string): BenchRecord[] =>
 
 const read = (groupId: string, ns: string, topics: readonly TopicName[]): GroupInput => ({ groupId, topics: topics.map(q(ns)) });
 
+const TOPOLOGY_AT_ROUTER_RATE = "passthrough transactional + serde, the router's three stages, at the router's rate";
 const PIPELINES: Record<string, ProcessPipeline> = {
   alo: passthrough('alo'),
   txn: passthrough('txn'),
   'txn-serde': passthrough('txn-serde'),
+  topology: topology(),
   'sr-events': {
     name: 'sr-events',
     topics: SR_EVENTS_TOPICS,
@@ -353,7 +372,7 @@ for (let round = 1; round <= rounds; round += 1) {
   say(`round ${round} of ${rounds} (namespace ${ns})`);
   if (wanted('kafka')) await kafkaTools(round, ns);
   const maxima = new Map<string, number>();
-  const routers = ['router-ingest', 'router-route', 'router', 'router-split'];
+  const routers = ['topology', 'router-ingest', 'router-route', 'router', 'router-split'];
   for (const key of ['alo', 'txn', 'txn-serde', 'sr-events', ...routers, 'notifier']) {
     const p = PIPELINES[key] as ProcessPipeline;
     // The router reads sr-facts: sr-events runs whenever a router pipeline does; the route stages after ingest.
@@ -367,7 +386,7 @@ for (let round = 1; round <= rounds; round += 1) {
       srFactsNamespace = where;
     }
     if (key === 'router-ingest') inboxCount = 0;
-    if (key === 'router-ingest' || key === 'router' || key === 'router-split') routerInput = await buildRouterInput();
+    if (key === 'topology' || key === 'router-ingest' || key === 'router' || key === 'router-split') routerInput = await buildRouterInput();
     maxima.set(key, await maxRate(key, p, round, where));
   }
   for (const [key, max] of maxima) {
@@ -378,6 +397,7 @@ for (let round = 1; round <= rounds; round += 1) {
   const routerMax = maxima.get('router');
   if (routerMax !== undefined && wanted('txn-serde')) await latencyAt('txn-serde', PIPELINES['txn-serde'] as ProcessPipeline, round, `${ns}lptr`, routerMax / 2, 'passthrough transactional + serde, at the router\'s rate');
   if (routerMax !== undefined && wanted('txn')) await latencyAt('txn', PIPELINES.txn as ProcessPipeline, round, `${ns}lptrt`, routerMax / 2, 'passthrough transactional, at the router\'s rate');
+  if (routerMax !== undefined && wanted('topology')) await latencyAt('topology', PIPELINES.topology as ProcessPipeline, round, `${ns}lptopo`, routerMax / 2, TOPOLOGY_AT_ROUTER_RATE);
   // The round's topics and state go (--keep leaves them for a post-mortem): the next round meets the broker as this one did.
   if (!values.keep) {
     const removed = await removeNamespace(admin, redis, ns, registryUrl);
@@ -410,6 +430,7 @@ for (const name of names) {
     `| ${name} | ${maxes.length ? fmt(Math.min(...maxes)) : '-'} | ${fmt(m)} | ${maxes.length ? `${fmt((100 * m) / txnMedian)}%` : '-'} | ${maxes.length ? `${fmt((100 * m) / serdeMedian)}%` : '-'} | ${fmt(med((r) => r.rateOffered))} | ${fmt(med((r) => r.p50))} | ${fmt(med((r) => r.p95))} | ${fmt(med((r) => r.p99))} | ${fmt(med((r) => r.max))} | ${fmt(Math.max(...all.map((r) => r.rssMiB).filter((x) => !Number.isNaN(x))))} | ${fmt(Math.min(...all.map((r) => r.load)), 2)}–${fmt(Math.max(...all.map((r) => r.load)), 2)} |`,
   );
 }
+const topologyName = (PIPELINES.topology as ProcessPipeline).name;
 const p99 = (name: string): number => median(results.filter((r) => r.pipeline === name && r.kind === 'latency').map((r) => r.p99 ?? Number.NaN));
 const summary = [
   `${rounds} round(s), interleaved; ${upstream.length} upstream events, ${routerInput.length} router inputs; latency at 50% of each pipeline's own maximum, ${latencySeconds} s of input each; medians across rounds.`,
@@ -417,6 +438,7 @@ const summary = [
   '',
   `router / transactional passthrough + serde: ${fmt((100 * base('router (all stages)')) / serdeMedian)}% (goal >= 50%); router / transactional passthrough: ${fmt((100 * base('router (all stages)')) / txnMedian)}% (goal >= 25%)`,
   `router p99 / transactional + serde passthrough p99 at the router's rate: ${fmt(p99('router (all stages)') / p99("passthrough transactional + serde, at the router's rate"), 1)}x (goal <= 2x); / transactional passthrough p99 at that rate: ${fmt(p99('router (all stages)') / p99("passthrough transactional, at the router's rate"), 1)}x`,
+  `the router's three stages as raw hops (no goal; the floor under the router's shape): ${fmt(base(topologyName))} events/s, ${fmt((100 * base(topologyName)) / serdeMedian)}% of the one-hop passthrough with serde; the router is ${fmt((100 * base('router (all stages)')) / base(topologyName))}% of it, and its p99 ${fmt(p99('router (all stages)') / p99(TOPOLOGY_AT_ROUTER_RATE), 1)}x the hops' p99 at the router's rate`,
 ];
 console.log(`\n${summary.join('\n')}`);
 mkdirSync(join(REPO_ROOT, '.bench'), { recursive: true });

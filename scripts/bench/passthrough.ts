@@ -1,8 +1,12 @@
-// The raw baseline for `npm run bench`: kafkajs with nothing of ours but (in one mode) the serde.
+// The raw baseline for `npm run bench`: kafkajs with nothing of ours but (in some modes) the serde.
 // BENCH_MODE:
 //   alo        consume -> produce (idempotent, acks=all) -> commit after the send, at-least-once;
 //   txn        one transaction per batch per partition, offsets sent in it (exactly-once, like our runner);
-//   txn-serde  txn, plus the project's Avro serde: decode each value and encode it again.
+//   txn-serde  txn, plus the project's Avro serde: decode each value and encode it again;
+//   topology   txn-serde as three hops in one process, laid out as the router's stages are: the first
+//              reads BENCH_INPUTS and writes party facts to BENCH_PEOPLE and the rest to BENCH_INBOX; the
+//              second copies BENCH_PEOPLE to BENCH_INBOX; the third copies BENCH_INBOX to BENCH_OUTPUT.
+//              What the router's stages would cost if they did nothing but move each record.
 // It copies key and headers, so the bench can time each record by its correlation id.
 import { Kafka, logLevel, type EachBatchPayload } from 'kafkajs';
 import { TOPICS, type SchemaTopic } from '@cms-router/events';
@@ -14,7 +18,7 @@ const env = (name: string): string => {
   return v;
 };
 const mode = env('BENCH_MODE');
-if (!['alo', 'txn', 'txn-serde'].includes(mode)) throw new Error(`BENCH_MODE must be alo, txn or txn-serde (got ${mode})`);
+if (!['alo', 'txn', 'txn-serde', 'topology'].includes(mode)) throw new Error(`BENCH_MODE must be alo, txn, txn-serde or topology (got ${mode})`);
 const inputs = env('BENCH_INPUTS').split(',');
 const output = env('BENCH_OUTPUT');
 const groupId = env('BENCH_GROUP');
@@ -23,49 +27,81 @@ const kafka = new Kafka({ clientId: `bench-${mode}`, brokers: env('KAFKA_BROKERS
 const serde = createSerde(createSchemaRegistry({ url: env('SCHEMA_REGISTRY_URL') }), namespace);
 // Wire name -> contract topic, to encode with the same schema the value was decoded with.
 const baseOf = new Map(Object.values(TOPICS).map((t) => [`${namespace}.${t}`, t as SchemaTopic]));
+const withSerde = mode === 'txn-serde' || mode === 'topology';
 
 // A 20 ms first retry, as the Java client backs off after CONCURRENT_TRANSACTIONS (the coordinator is still
 // writing the last transaction's markers); kafkajs's default 300 ms would stall every other transaction.
 const retry = { initialRetryTime: 20, retries: 50 };
-const producer = mode === 'alo' ? kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry }) : kafka.producer({ transactionalId: `${groupId}-tx`, idempotent: true, maxInFlightRequests: 1, retry });
-const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 100 });
-await producer.connect();
-await consumer.connect();
-await consumer.subscribe({ topics: inputs, fromBeginning: true });
 
+// The serde knows a value's schema by the contract topic it was first written to: the topology's hops carry
+// that topic (its place in BENCH_INPUTS) in this header, as the router's inbox records say what they carry.
+const FROM = 'bench-from';
+// Records per send in the topology: a fetched batch is up to 1 MiB, and with a header more it would pass
+// the broker's largest record batch. The one-hop modes send each batch whole, as they always have.
+const CHUNK = mode === 'topology' ? 1000 : Number.POSITIVE_INFINITY;
 const convert = async (topic: string, value: Buffer | null): Promise<Buffer | null> => {
-  if (mode !== 'txn-serde' || value === null) return value;
+  if (!withSerde || value === null) return value;
   const decoded = await serde.decode(topic, value);
   return serde.encode(baseOf.get(topic) ?? decoded.topic, decoded.value as never);
 };
 
-async function eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-  if (!isRunning() || isStale() || batch.messages.length === 0) return;
-  const messages = [];
-  for (const m of batch.messages) messages.push({ key: m.key, value: await convert(batch.topic, m.value), headers: m.headers });
-  const next = (BigInt(batch.lastOffset()) + 1n).toString();
-  if (mode === 'alo') {
-    await producer.send({ topic: output, messages, acks: -1 });
-    resolveOffset(batch.lastOffset());
-  } else {
-    const tx = await producer.transaction();
-    try {
-      await tx.send({ topic: output, messages, acks: -1 });
-      await tx.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
-      await tx.commit();
-    } catch (err) {
-      await tx.abort().catch(() => undefined);
-      throw err;
+/** One consume -> produce hop with its own consumer group and producer; `target` names each input topic's output. */
+async function hop(group: string, from: readonly string[], target: (topic: string) => string): Promise<() => Promise<void>> {
+  const atLeastOnce = mode === 'alo';
+  const producer = atLeastOnce ? kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry }) : kafka.producer({ transactionalId: `${group}-tx`, idempotent: true, maxInFlightRequests: 1, retry });
+  const consumer = kafka.consumer({ groupId: group, readUncommitted: false, maxWaitTimeInMs: 100 });
+  await producer.connect();
+  await consumer.connect();
+  await consumer.subscribe({ topics: [...from], fromBeginning: true });
+
+  async function eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    const messages = [];
+    for (const m of batch.messages) {
+      const from = m.headers?.[FROM]?.toString() ?? String(inputs.indexOf(batch.topic));
+      messages.push({ key: m.key, value: await convert(inputs[Number(from)] ?? batch.topic, m.value), headers: mode === 'topology' ? { ...m.headers, [FROM]: from } : m.headers });
     }
-    resolveOffset(batch.lastOffset()); // the position only: the offset was committed in the transaction
+    const next = (BigInt(batch.lastOffset()) + 1n).toString();
+    const topic = target(batch.topic);
+    if (atLeastOnce) {
+      for (let i = 0; i < messages.length; i += CHUNK) await producer.send({ topic, messages: messages.slice(i, i + CHUNK), acks: -1 });
+      resolveOffset(batch.lastOffset());
+    } else {
+      const tx = await producer.transaction();
+      try {
+        for (let i = 0; i < messages.length; i += CHUNK) await tx.send({ topic, messages: messages.slice(i, i + CHUNK), acks: -1 });
+        await tx.sendOffsets({ consumerGroupId: group, topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
+        await tx.commit();
+      } catch (err) {
+        await tx.abort().catch(() => undefined);
+        throw err;
+      }
+      resolveOffset(batch.lastOffset()); // the position only: the offset was committed in the transaction
+    }
+    await heartbeat();
   }
-  await heartbeat();
+
+  await consumer.run({ autoCommit: atLeastOnce, eachBatchAutoResolve: false, eachBatch });
+  return async () => {
+    await consumer.disconnect().catch(() => undefined);
+    await producer.disconnect().catch(() => undefined);
+  };
 }
 
-await consumer.run({ autoCommit: mode === 'alo', eachBatchAutoResolve: false, eachBatch });
+const hops: (() => Promise<void>)[] = [];
+if (mode === 'topology') {
+  const people = env('BENCH_PEOPLE');
+  const inbox = env('BENCH_INBOX');
+  const partyFacts = `${namespace}.${TOPICS.partyFacts}`;
+  hops.push(await hop(`${groupId}.ingest`, inputs, (t) => (t === partyFacts ? people : inbox)));
+  hops.push(await hop(`${groupId}.people`, [people], () => inbox));
+  hops.push(await hop(`${groupId}.route`, [inbox], () => output));
+} else {
+  hops.push(await hop(groupId, inputs, () => output));
+}
+
 const stop = async (): Promise<void> => {
-  await consumer.disconnect().catch(() => undefined);
-  await producer.disconnect().catch(() => undefined);
+  for (const h of hops) await h();
   process.exit(0);
 };
 process.once('SIGTERM', () => void stop());
