@@ -28,6 +28,13 @@ const serde = createSerde(createSchemaRegistry({ url: env('SCHEMA_REGISTRY_URL')
 // Wire name -> contract topic, to encode with the same schema the value was decoded with.
 const baseOf = new Map(Object.values(TOPICS).map((t) => [`${namespace}.${t}`, t as SchemaTopic]));
 const withSerde = mode === 'txn-serde' || mode === 'topology';
+// CPU held per record in each hop (µs, default none): to ask whether the router's tail comes from its CPU
+// work in the one event loop or from what its transactions carry (docs/benchmarks.md).
+const workMs = Number(process.env.BENCH_WORK_US ?? 0) / 1000;
+const work = (): void => {
+  const until = performance.now() + workMs;
+  while (performance.now() < until);
+};
 
 // A 20 ms first retry, as the Java client backs off after CONCURRENT_TRANSACTIONS (the coordinator is still
 // writing the last transaction's markers); kafkajs's default 300 ms would stall every other transaction.
@@ -60,6 +67,7 @@ async function hop(group: string, from: readonly string[], target: (topic: strin
     for (const m of batch.messages) {
       const from = m.headers?.[FROM]?.toString() ?? String(inputs.indexOf(batch.topic));
       messages.push({ key: m.key, value: await convert(inputs[Number(from)] ?? batch.topic, m.value), headers: mode === 'topology' ? { ...m.headers, [FROM]: from } : m.headers });
+      if (workMs > 0) work();
     }
     const next = (BigInt(batch.lastOffset()) + 1n).toString();
     const topic = target(batch.topic);
