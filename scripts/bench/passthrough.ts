@@ -8,7 +8,7 @@
 //              second copies BENCH_PEOPLE to BENCH_INBOX; the third copies BENCH_INBOX to BENCH_OUTPUT.
 //              What the router's stages would cost if they did nothing but move each record.
 // It copies key and headers, so the bench can time each record by its correlation id.
-import { Kafka, logLevel, type EachBatchPayload } from 'kafkajs';
+import { Kafka, logLevel, type EachBatchPayload, type Producer } from 'kafkajs';
 import { TOPICS, type SchemaTopic } from '@cms-router/events';
 import { createSchemaRegistry, createSerde } from '@cms-router/platform';
 
@@ -31,6 +31,7 @@ const withSerde = mode === 'txn-serde' || mode === 'topology';
 // CPU held per record in each hop (µs, default none): to ask whether the router's tail comes from its CPU
 // work in the one event loop or from what its transactions carry (docs/benchmarks.md).
 const workMs = Number(process.env.BENCH_WORK_US ?? 0) / 1000;
+const PER_PARTITION = process.env.BENCH_PER_PARTITION === '1';
 const work = (): void => {
   const until = performance.now() + workMs;
   while (performance.now() < until);
@@ -58,6 +59,19 @@ async function hop(group: string, from: readonly string[], target: (topic: strin
   const producer = atLeastOnce ? kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry }) : kafka.producer({ transactionalId: `${group}-tx`, idempotent: true, maxInFlightRequests: 1, retry });
   const consumer = kafka.consumer({ groupId: group, readUncommitted: false, maxWaitTimeInMs: 100 });
   await producer.connect();
+  // BENCH_PER_PARTITION=1: a transactional producer per input partition, two partitions at a time, as the
+  // runner has them for its fencing without KIP-447 (packages/platform/src/kafka/runner.ts).
+  const perPartition = new Map<string, Promise<Producer>>();
+  const producerOf = (topic: string, partition: number): Promise<Producer> => {
+    if (!PER_PARTITION || atLeastOnce) return Promise.resolve(producer);
+    const id = `${group}-tx-${topic}-${partition}`;
+    let p = perPartition.get(id);
+    if (!p) {
+      const made = kafka.producer({ transactionalId: id, idempotent: true, maxInFlightRequests: 1, retry });
+      perPartition.set(id, (p = made.connect().then(() => made)));
+    }
+    return p;
+  };
   await consumer.connect();
   await consumer.subscribe({ topics: [...from], fromBeginning: true });
 
@@ -76,7 +90,7 @@ async function hop(group: string, from: readonly string[], target: (topic: strin
       resolveOffset(batch.lastOffset());
     } else {
       const started = performance.now();
-      const tx = await producer.transaction();
+      const tx = await (await producerOf(batch.topic, batch.partition)).transaction();
       try {
         for (let i = 0; i < messages.length; i += CHUNK) await tx.send({ topic, messages: messages.slice(i, i + CHUNK), acks: -1 });
         await tx.sendOffsets({ consumerGroupId: group, topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
@@ -95,10 +109,11 @@ async function hop(group: string, from: readonly string[], target: (topic: strin
 
   // What each transaction held and took, printed at the end beside the router's own commit metrics.
   const stats = { transactions: 0, records: 0, ms: 0 };
-  await consumer.run({ autoCommit: atLeastOnce, eachBatchAutoResolve: false, eachBatch });
+  await consumer.run({ autoCommit: atLeastOnce, eachBatchAutoResolve: false, partitionsConsumedConcurrently: PER_PARTITION ? 2 : 1, eachBatch });
   return async () => {
     await consumer.disconnect().catch(() => undefined);
     await producer.disconnect().catch(() => undefined);
+    for (const p of perPartition.values()) await (await p).disconnect().catch(() => undefined);
     if (stats.transactions > 0) console.log(`${group}: ${stats.transactions} transactions, ${(stats.records / stats.transactions).toFixed(1)} records and ${(stats.ms / stats.transactions).toFixed(1)} ms (publish and commit) each on average`);
   };
 }
