@@ -156,9 +156,9 @@ const ROUTER_READS = [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.workforce, TOP
 const topology = (): ProcessPipeline => ({
   name: "passthrough transactional + serde, the router's three stages",
   topics: ROUTER_READS,
-  extraTopics: (ns) => [`${ns}.bench.people`, `${ns}.bench.inbox`],
+  extraTopics: (ns) => [`${ns}.bench.people`, `${ns}.bench.inbox`, `${ns}.bench.state`],
   program: join(REPO_ROOT, 'scripts/bench/passthrough.ts'),
-  env: (ns, group) => ({ BENCH_MODE: 'topology', BENCH_INPUTS: ROUTER_READS.map(q(ns)).join(','), BENCH_PEOPLE: `${ns}.bench.people`, BENCH_INBOX: `${ns}.bench.inbox`, BENCH_OUTPUT: `${ns}.bench.out.topology`, BENCH_GROUP: group }),
+  env: (ns, group) => ({ BENCH_MODE: 'topology', BENCH_INPUTS: ROUTER_READS.map(q(ns)).join(','), BENCH_PEOPLE: `${ns}.bench.people`, BENCH_INBOX: `${ns}.bench.inbox`, BENCH_OUTPUT: `${ns}.bench.out.topology`, BENCH_STATE: `${ns}.bench.state`, BENCH_GROUP: group }),
   groups: (g, ns) => [{ groupId: `${g}.ingest`, topics: ROUTER_READS.map(q(ns)) }, { groupId: `${g}.people`, topics: [`${ns}.bench.people`] }, { groupId: `${g}.route`, topics: [`${ns}.bench.inbox`] }],
   // Timed as the router is: from the first stage's first output to the last stage's last.
   outputs: (ns) => [`${ns}.bench.inbox`, `${ns}.bench.out.topology`],

@@ -10,7 +10,7 @@
 // It copies key and headers, so the bench can time each record by its correlation id.
 import { Kafka, logLevel, type EachBatchPayload, type Producer } from 'kafkajs';
 import { TOPICS, type SchemaTopic } from '@cms-router/events';
-import { createSchemaRegistry, createSerde } from '@cms-router/platform';
+import { createRedis, createSchemaRegistry, createSerde } from '@cms-router/platform';
 
 const env = (name: string): string => {
   const v = process.env[name];
@@ -32,6 +32,13 @@ const withSerde = mode === 'txn-serde' || mode === 'topology';
 // work in the one event loop or from what its transactions carry (docs/benchmarks.md).
 const workMs = Number(process.env.BENCH_WORK_US ?? 0) / 1000;
 const PER_PARTITION = process.env.BENCH_PER_PARTITION === '1';
+// For the topology's second and third hops, which stand for the router's stateful stages (its person
+// registry and route): BENCH_STATE_BYTES, a state record of that size per input to BENCH_STATE in the
+// transaction (the changelog); BENCH_REDIS=1, the runner's Redis round trips around each transaction (the
+// state read before handling, the check before the commit, the write after it).
+const stateBytes = Number(process.env.BENCH_STATE_BYTES ?? 0);
+const stateValue = Buffer.alloc(stateBytes, 120);
+const redis = process.env.BENCH_REDIS === '1' ? createRedis(env('REDIS_URL'), { connectionName: 'bench-topology' }) : undefined;
 const work = (): void => {
   const until = performance.now() + workMs;
   while (performance.now() < until);
@@ -54,7 +61,7 @@ const convert = async (topic: string, value: Buffer | null): Promise<Buffer | nu
 };
 
 /** One consume -> produce hop with its own consumer group and producer; `target` names each input topic's output. */
-async function hop(group: string, from: readonly string[], target: (topic: string) => string): Promise<() => Promise<void>> {
+async function hop(group: string, from: readonly string[], target: (topic: string) => string, stateful = false): Promise<() => Promise<void>> {
   const atLeastOnce = mode === 'alo';
   const producer = atLeastOnce ? kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry }) : kafka.producer({ transactionalId: `${group}-tx`, idempotent: true, maxInFlightRequests: 1, retry });
   const consumer = kafka.consumer({ groupId: group, readUncommitted: false, maxWaitTimeInMs: 100 });
@@ -78,6 +85,8 @@ async function hop(group: string, from: readonly string[], target: (topic: strin
   async function eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     const messages = [];
+    const keys = stateful && redis ? batch.messages.map((m) => `${namespace}:bench:${m.key?.toString() ?? ''}`) : [];
+    if (keys.length > 0) await redis?.mget(keys);
     for (const m of batch.messages) {
       const from = m.headers?.[FROM]?.toString() ?? String(inputs.indexOf(batch.topic));
       messages.push({ key: m.key, value: await convert(inputs[Number(from)] ?? batch.topic, m.value), headers: mode === 'topology' ? { ...m.headers, [FROM]: from } : m.headers });
@@ -93,6 +102,11 @@ async function hop(group: string, from: readonly string[], target: (topic: strin
       const tx = await (await producerOf(batch.topic, batch.partition)).transaction();
       try {
         for (let i = 0; i < messages.length; i += CHUNK) await tx.send({ topic, messages: messages.slice(i, i + CHUNK), acks: -1 });
+        if (stateful && stateBytes > 0) {
+          const state = messages.map((m) => ({ key: m.key, value: stateValue, partition: batch.partition }));
+          for (let i = 0; i < state.length; i += 100) await tx.send({ topic: env('BENCH_STATE'), messages: state.slice(i, i + 100), acks: -1 });
+        }
+        if (keys.length > 0) await redis?.exists(`${namespace}:bench:marker`);
         await tx.sendOffsets({ consumerGroupId: group, topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
         await tx.commit();
       } catch (err) {
@@ -100,6 +114,7 @@ async function hop(group: string, from: readonly string[], target: (topic: strin
         throw err;
       }
       resolveOffset(batch.lastOffset()); // the position only: the offset was committed in the transaction
+      if (keys.length > 0) await redis?.mset(keys.flatMap((k) => [k, stateBytes > 0 ? stateValue : 'x']));
       stats.transactions += 1;
       stats.records += messages.length;
       stats.ms += performance.now() - started;
@@ -124,8 +139,8 @@ if (mode === 'topology') {
   const inbox = env('BENCH_INBOX');
   const partyFacts = `${namespace}.${TOPICS.partyFacts}`;
   hops.push(await hop(`${groupId}.ingest`, inputs, (t) => (t === partyFacts ? people : inbox)));
-  hops.push(await hop(`${groupId}.people`, [people], () => inbox));
-  hops.push(await hop(`${groupId}.route`, [inbox], () => output));
+  hops.push(await hop(`${groupId}.people`, [people], () => inbox, true));
+  hops.push(await hop(`${groupId}.route`, [inbox], () => output, true));
 } else {
   hops.push(await hop(groupId, inputs, () => output));
 }
