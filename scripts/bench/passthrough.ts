@@ -8,6 +8,9 @@
 //              second copies BENCH_PEOPLE to BENCH_INBOX; the third copies BENCH_INBOX to BENCH_OUTPUT.
 //              What the router's stages would cost if they did nothing but move each record.
 // It copies key and headers, so the bench can time each record by its correlation id.
+// Each hop prints how many transactions it made, their records and time, when it stops. BENCH_WORK_US,
+// BENCH_PER_PARTITION, BENCH_STATE_BYTES and BENCH_REDIS add one of the router's costs at a time, to find
+// which of them makes its latency (docs/benchmarks.md, "The router's shape as raw hops").
 import { Kafka, logLevel, type EachBatchPayload, type Producer } from 'kafkajs';
 import { TOPICS, type SchemaTopic } from '@cms-router/events';
 import { createRedis, createSchemaRegistry, createSerde } from '@cms-router/platform';
