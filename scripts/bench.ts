@@ -17,7 +17,7 @@ import { createRedis, createSchemaRegistry, createSerde, ensureTopics, type Serd
 import { kafkaRuntime, readStackSettings, REPO_ROOT, up } from '@cms-router/stack';
 import { generateTraffic } from '@cms-router/traffic';
 import { NOTIFIER_TOPICS } from '../services/notifier/src/app.ts';
-import { ROUTER_TOPICS } from '../services/router/src/app.ts';
+import { ROUTER_INPUT_TOPICS, ROUTER_TOPICS } from '../services/router/src/app.ts';
 import { SR_EVENTS_TOPICS } from '../services/sr-events/src/app.ts';
 import type { IHeaders } from 'kafkajs';
 import { load1, median, peakRssMiB, percentile, play, preload, quiet, removeNamespace, sleep, startNode, stopChild, untilDone, untilGroupsStable, watch, type BenchRecord, type GroupInput, type Watch } from './bench/lib.ts';
@@ -152,14 +152,13 @@ const passthrough = (mode: 'alo' | 'txn' | 'txn-serde'): ProcessPipeline => ({
 
 // The router's stages as raw hops (scripts/bench/passthrough.ts, topology): its input, its topics' layout,
 // nothing but the serde in each hop. The floor under the router's rate and latency with three hops.
-const ROUTER_READS = [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.workforce, TOPICS.srFacts];
 const topology = (): ProcessPipeline => ({
   name: "passthrough transactional + serde, the router's three stages",
-  topics: ROUTER_READS,
+  topics: ROUTER_INPUT_TOPICS,
   extraTopics: (ns) => [`${ns}.bench.people`, `${ns}.bench.inbox`, `${ns}.bench.state`],
   program: join(REPO_ROOT, 'scripts/bench/passthrough.ts'),
-  env: (ns, group) => ({ BENCH_MODE: 'topology', BENCH_INPUTS: ROUTER_READS.map(q(ns)).join(','), BENCH_PEOPLE: `${ns}.bench.people`, BENCH_INBOX: `${ns}.bench.inbox`, BENCH_OUTPUT: `${ns}.bench.out.topology`, BENCH_STATE: `${ns}.bench.state`, BENCH_GROUP: group }),
-  groups: (g, ns) => [{ groupId: `${g}.ingest`, topics: ROUTER_READS.map(q(ns)) }, { groupId: `${g}.people`, topics: [`${ns}.bench.people`] }, { groupId: `${g}.route`, topics: [`${ns}.bench.inbox`] }],
+  env: (ns, group) => ({ BENCH_MODE: 'topology', BENCH_INPUTS: ROUTER_INPUT_TOPICS.map(q(ns)).join(','), BENCH_PEOPLE: `${ns}.bench.people`, BENCH_INBOX: `${ns}.bench.inbox`, BENCH_OUTPUT: `${ns}.bench.out.topology`, BENCH_STATE: `${ns}.bench.state`, BENCH_GROUP: group }),
+  groups: (g, ns) => [read(`${g}.ingest`, ns, ROUTER_INPUT_TOPICS), { groupId: `${g}.people`, topics: [`${ns}.bench.people`] }, { groupId: `${g}.route`, topics: [`${ns}.bench.inbox`] }],
   // Timed as the router is: from the first stage's first output to the last stage's last.
   outputs: (ns) => [`${ns}.bench.inbox`, `${ns}.bench.out.topology`],
   latencyOutputs: (ns) => [`${ns}.bench.out.topology`],
@@ -220,7 +219,7 @@ const PIPELINES: Record<string, ProcessPipeline> = {
     topics: ROUTER_TOPICS,
     program: service('router'),
     env: (ns, g) => ({ ROUTER_GROUP_ID: g, ROUTER_STAGES: 'ingest', KAFKA_TOPIC_NAMESPACE: ns, REDIS_KEY_PREFIX: ns, ROUTER_TICK_INTERVAL_MS: '0' }),
-    groups: (g, ns) => [read(`${g}.ingest`, ns, [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.workforce, TOPICS.srFacts])],
+    groups: (g, ns) => [read(`${g}.ingest`, ns, ROUTER_INPUT_TOPICS)],
     outputs: (ns) => [TOPICS.routerInbox, TOPICS.routerPeople].map(q(ns)),
     latencyOutputs: (ns) => [TOPICS.routerInbox, TOPICS.routerPeople].map(q(ns)),
     input: () => routerInput,
@@ -247,7 +246,7 @@ const PIPELINES: Record<string, ProcessPipeline> = {
     topics: ROUTER_TOPICS,
     program: service('router'),
     env: (ns, g) => ({ ROUTER_GROUP_ID: g, KAFKA_TOPIC_NAMESPACE: ns, REDIS_KEY_PREFIX: ns, ROUTER_TICK_INTERVAL_MS: '0' }),
-    groups: (g, ns) => [read(`${g}.ingest`, ns, [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.workforce, TOPICS.srFacts]), read(`${g}.people`, ns, [TOPICS.routerPeople]), read(`${g}.route`, ns, [TOPICS.routerInbox])],
+    groups: (g, ns) => [read(`${g}.ingest`, ns, ROUTER_INPUT_TOPICS), read(`${g}.people`, ns, [TOPICS.routerPeople]), read(`${g}.route`, ns, [TOPICS.routerInbox])],
     outputs: (ns) => [TOPICS.routerInbox, TOPICS.assignments].map(q(ns)),
     latencyOutputs: (ns) => [qualify(TOPICS.assignments, ns)],
     input: () => routerInput,
@@ -258,7 +257,7 @@ const PIPELINES: Record<string, ProcessPipeline> = {
     program: service('router'),
     env: (ns, g) => ({ ROUTER_GROUP_ID: g, KAFKA_TOPIC_NAMESPACE: ns, REDIS_KEY_PREFIX: ns, ROUTER_TICK_INTERVAL_MS: '0' }),
     processes: [{ ROUTER_STAGES: 'ingest' }, { ROUTER_STAGES: 'people,route' }],
-    groups: (g, ns) => [read(`${g}.ingest`, ns, [TOPICS.caseFacts, TOPICS.partyFacts, TOPICS.workforce, TOPICS.srFacts]), read(`${g}.people`, ns, [TOPICS.routerPeople]), read(`${g}.route`, ns, [TOPICS.routerInbox])],
+    groups: (g, ns) => [read(`${g}.ingest`, ns, ROUTER_INPUT_TOPICS), read(`${g}.people`, ns, [TOPICS.routerPeople]), read(`${g}.route`, ns, [TOPICS.routerInbox])],
     outputs: (ns) => [TOPICS.routerInbox, TOPICS.assignments].map(q(ns)),
     latencyOutputs: (ns) => [qualify(TOPICS.assignments, ns)],
     input: () => routerInput,
@@ -373,6 +372,8 @@ for (let round = 1; round <= rounds; round += 1) {
   if (wanted('kafka')) await kafkaTools(round, ns);
   const maxima = new Map<string, number>();
   const routers = ['topology', 'router-ingest', 'router-route', 'router', 'router-split'];
+  // Those that read the router's input (the route stages alone read what ingest wrote).
+  const readRouterInput = routers.filter((k) => k !== 'router-route');
   for (const key of ['alo', 'txn', 'txn-serde', 'sr-events', ...routers, 'notifier']) {
     const p = PIPELINES[key] as ProcessPipeline;
     // The router reads sr-facts: sr-events runs whenever a router pipeline does; the route stages after ingest.
@@ -386,7 +387,7 @@ for (let round = 1; round <= rounds; round += 1) {
       srFactsNamespace = where;
     }
     if (key === 'router-ingest') inboxCount = 0;
-    if (key === 'topology' || key === 'router-ingest' || key === 'router' || key === 'router-split') routerInput = await buildRouterInput();
+    if (readRouterInput.includes(key)) routerInput = await buildRouterInput();
     maxima.set(key, await maxRate(key, p, round, where));
   }
   for (const [key, max] of maxima) {

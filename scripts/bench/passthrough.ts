@@ -90,9 +90,16 @@ async function hop(group: string, from: readonly string[], target: (topic: strin
     const messages = [];
     const keys = stateful && redis ? batch.messages.map((m) => `${namespace}:bench:${m.key?.toString() ?? ''}`) : [];
     if (keys.length > 0) await redis?.mget(keys);
+    // The one-hop modes copy each record as it is: the header lookup is the topology's alone, so that the
+    // baselines' per-record work stays what it was.
+    const own = String(inputs.indexOf(batch.topic));
     for (const m of batch.messages) {
-      const from = m.headers?.[FROM]?.toString() ?? String(inputs.indexOf(batch.topic));
-      messages.push({ key: m.key, value: await convert(inputs[Number(from)] ?? batch.topic, m.value), headers: mode === 'topology' ? { ...m.headers, [FROM]: from } : m.headers });
+      if (mode === 'topology') {
+        const from = m.headers?.[FROM]?.toString() ?? own;
+        messages.push({ key: m.key, value: await convert(inputs[Number(from)] ?? batch.topic, m.value), headers: { ...m.headers, [FROM]: from } });
+      } else {
+        messages.push({ key: m.key, value: await convert(batch.topic, m.value), headers: m.headers });
+      }
       if (workMs > 0) work();
     }
     const next = (BigInt(batch.lastOffset()) + 1n).toString();
