@@ -8,6 +8,9 @@ COPY schemas/package.json schemas/
 COPY packages packages
 COPY services services
 COPY test/package.json test/
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+# No install scripts (the dev tools' are not needed), but the project's patches to its dependencies are:
+# patches/ (kafkajs's idle-connection timer and its record encoding; docs/operations.md).
+COPY patches patches
+RUN npm ci --omit=dev --ignore-scripts && npx --yes patch-package@8.0.1 && npm cache clean --force
 COPY schemas schemas
 USER node
