@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 
 const require = createRequire(import.meta.url);
 const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as { RecordBatch: (o: object) => Promise<{ buffer: Buffer }> };
-const Record = require('kafkajs/src/protocol/recordBatch/record/v0') as (o: object) => unknown;
+const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0') as (o: object) => unknown;
 
 const { values } = parseArgs({ args: process.argv.slice(2), options: { inputs: { type: 'string', default: '400' }, seconds: { type: 'string', default: '2' }, rounds: { type: 'string', default: '3' } } });
 const inputs = Number(values.inputs);
@@ -25,7 +25,7 @@ const messages = Array.from({ length: inputs }, (_, i) => [
 ]).flat();
 
 const encode = async (): Promise<number> => {
-  const records = messages.map((m, i) => Record({ ...m, offsetDelta: i, timestampDelta: 0 }));
+  const records = messages.map((m, i) => encodeRecord({ ...m, offsetDelta: i, timestampDelta: 0 }));
   return (await RecordBatch({ records, transactional: true, lastOffsetDelta: records.length - 1 })).buffer.length;
 };
 const copy = (): number => Buffer.concat(messages.map((m) => (typeof m.value === 'string' ? Buffer.from(m.value) : m.value))).length;
