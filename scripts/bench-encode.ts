@@ -8,6 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { HEADERS } from '@cms-router/events';
 
 const require = createRequire(import.meta.url);
 const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as { RecordBatch: (o: object) => Promise<{ buffer: Buffer }> };
@@ -17,7 +18,7 @@ const { values } = parseArgs({ args: process.argv.slice(2), options: { inputs: {
 const inputs = Number(values.inputs);
 const seconds = Number(values.seconds);
 
-const headers = (): Record<string, string> => ({ 'cms-event-id': randomUUID(), 'cms-causation-id': randomUUID(), 'cms-correlation-id': randomUUID(), 'cms-produced-at': new Date().toISOString(), 'cms-event-type': 'CaseGroupAssigned', 'cms-producer': 'router' });
+const headers = (): Record<string, string> => ({ [HEADERS.eventId]: randomUUID(), [HEADERS.causationId]: randomUUID(), [HEADERS.correlationId]: randomUUID(), [HEADERS.producedAt]: new Date().toISOString(), [HEADERS.eventType]: 'CaseGroupAssigned', [HEADERS.producer]: 'router' });
 const doc = JSON.stringify({ filler: 'x'.repeat(4_600) });
 const messages = Array.from({ length: inputs }, (_, i) => [
   { key: Buffer.from(`CG-${i}`), value: randomBytes(300), headers: headers() },
