@@ -4,7 +4,8 @@
 //   transactional with our serde, and that one as three hops laid out as the router's stages are),
 //   sr-events, each router stage alone, the whole router, the notifier.
 // Each pipeline's maximum rate is measured on pre-loaded input; then its latency (input produced ->
-// output readable, read_committed) at 50% of its own maximum, on a fresh namespace. The rounds are
+// output readable, read_committed) at 50% of its own maximum, on a fresh namespace, after a warm-up that
+// is not timed (--latency-shares adds the router at other shares of its maximum). The rounds are
 // interleaved (A B C, A B C); the table gives min and median across rounds, ratios to the passthroughs,
 // peak RSS and the load average beside each figure. docs/benchmarks.md explains how to read it.
 import { spawnSync } from 'node:child_process';
@@ -20,7 +21,7 @@ import { NOTIFIER_TOPICS } from '../services/notifier/src/app.ts';
 import { ROUTER_INPUT_TOPICS, ROUTER_TOPICS } from '../services/router/src/app.ts';
 import { SR_EVENTS_TOPICS } from '../services/sr-events/src/app.ts';
 import type { IHeaders } from 'kafkajs';
-import { load1, median, peakRssMiB, percentile, play, preload, quiet, removeNamespace, sleep, startNode, stopChild, untilDone, untilGroupsStable, watch, type BenchRecord, type GroupInput, type Watch } from './bench/lib.ts';
+import { cpuSeconds, load1, median, peakRssMiB, percentile, play, preload, quiet, removeNamespace, sleep, startNode, stopChild, untilDone, untilGroupsStable, watch, type BenchRecord, type GroupInput, type Watch } from './bench/lib.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -30,9 +31,20 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '11' },
     rounds: { type: 'string', default: '2' },
     'latency-seconds': { type: 'string', default: '20' },
+    /**
+     * Input played before the timed seconds, and not timed: a pipeline's first batch on each partition opens
+     * its producer and checks its position (and the router's, its state), which made the router's p99 at low
+     * rates a cold start's. At most a quarter of the input.
+     */
+    'warm-up-seconds': { type: 'string', default: '5' },
+    /**
+     * Shares of the router's maximum at which the router and the passthrough with serde are measured again,
+     * besides the goal's 50% (e.g. 0.125,0.25): the router's latency against the load offered.
+     */
+    'latency-shares': { type: 'string', default: '' },
     emails: { type: 'string', default: '500' },
     only: { type: 'string' },
-    /** Writes a V8 CPU profile of each pipeline process in its maximum-rate run into this directory. */
+    /** Writes a V8 CPU profile of each pipeline process in each run (maximum rate, and latency at a rate) into this directory. */
     'cpu-prof': { type: 'string' },
     /** Extra environment for the pipeline processes (repeatable, NAME=value): to try a setting. */
     env: { type: 'string', multiple: true },
@@ -43,13 +55,22 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('npm run bench [-- --case-groups 2000 --changes 8 --seed 11 --rounds 2 --latency-seconds 20 --emails 500 --cpu-prof DIR --env NAME=value --logs DIR --keep --only kafka,alo,txn,txn-serde,topology,sr-events,router-ingest,router-route,router,router-split,notifier]');
+  console.log('npm run bench [-- --case-groups 2000 --changes 8 --seed 11 --rounds 2 --latency-seconds 20 --warm-up-seconds 5 --latency-shares 0.125,0.25 --emails 500 --cpu-prof DIR --env NAME=value --logs DIR --keep --only kafka,alo,txn,txn-serde,topology,sr-events,router-ingest,router-route,router,router-split,notifier]');
   process.exit(0);
 }
 const rounds = Number(values.rounds);
 // Each pipeline's log goes to a file there (appended per round).
 if (values.logs) mkdirSync(values.logs, { recursive: true });
 const latencySeconds = Number(values['latency-seconds']);
+const latencyShares = values['latency-shares'].split(',').filter((x) => x.trim() !== '').map(Number);
+if (latencyShares.some((x) => !(x > 0 && x < 1))) throw new Error(`--latency-shares: each share is a fraction of the router's maximum between 0 and 1, got "${values['latency-shares']}"`);
+const fmtShare = (share: number): string => `${Number((share * 100).toFixed(1))}%`;
+/** The router and the passthrough with serde at a share of the router's maximum (--latency-shares). */
+const atShare = (share: number): { router: string; passthrough: string; topology: string } => ({
+  router: `router (all stages), at ${fmtShare(share)} of its rate`,
+  passthrough: `passthrough transactional + serde, at ${fmtShare(share)} of the router's rate`,
+  topology: `the router's three stages as raw hops, at ${fmtShare(share)} of the router's rate`,
+});
 const only = values.only?.split(',');
 // The two-process router is asked for by name (--only router-split): the default run keeps to the deployed shape.
 const wanted = (name: string): boolean => (only === undefined ? name !== 'router-split' : only.includes(name));
@@ -312,14 +333,22 @@ async function latencyAt(key: string, p: ProcessPipeline, round: number, ns: str
   if (input.length === 0 || p.latencyOutputs(ns).length === 0) return;
   await prepare(p, ns);
   const w = await watch(kafka, p.latencyOutputs(ns));
-  const children = (p.processes ?? [{}]).map((extra, i) => startNode(p.program, { ...endpoints, KAFKA_TOPIC_NAMESPACE: ns, ...extraEnv, ...p.env(ns, `${ns}.${key}`), ...extra }, [], values.logs ? join(values.logs, `${key}-r${round}${i === 0 ? '' : `-${i}`}-latency.log`) : undefined));
+  const profile = (i: number): string[] => (values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`, `--cpu-prof-name=${key}-r${round}-at-${Math.round(rate)}${i === 0 ? '' : `-${i}`}.cpuprofile`] : []);
+  const children = (p.processes ?? [{}]).map((extra, i) => startNode(p.program, { ...endpoints, KAFKA_TOPIC_NAMESPACE: ns, ...extraEnv, ...p.env(ns, `${ns}.${key}`), ...extra }, profile(i), values.logs ? join(values.logs, `${key}-r${round}${i === 0 ? '' : `-${i}`}-latency.log`) : undefined));
   try {
     await untilGroupsStable(admin, [...new Set(p.groups(`${ns}.${key}`, ns).map((g) => g.groupId))]);
     await sleep(1_000); // partitions assigned: the first fetch is under way
     const loadBefore = load1();
-    const sent = await play(kafka, serdeFor(ns), q(ns), input, rate, latencySeconds, w, `${ns}-lat`);
+    const cpuBefore = children.reduce((n, c) => n + cpuSeconds(c.pid), 0);
+    const playStarted = performance.now();
+    const sent = await play(kafka, serdeFor(ns), q(ns), input, rate, latencySeconds, w, `${ns}-lat`, Number(values['warm-up-seconds']));
+    // How busy the pipeline was while the input was played: near one core, it was at its limit at this rate.
+    const busy = (children.reduce((n, c) => n + cpuSeconds(c.pid), 0) - cpuBefore) / ((performance.now() - playStarted) / 1000);
     await untilDone(kafka, admin, p.groups(`${ns}.${key}`, ns), w, RUN_TIMEOUT_MS);
-    record({ pipeline: label, round, kind: 'latency', inputs: sent, rateOffered: rate, ...latencyOf(w), rssMiB: children.reduce((n, c) => n + peakRssMiB(c.pid), 0), load: (loadBefore + load1()) / 2 });
+    // Where inputs of several topics are played, each topic's p99: which inputs make the tail.
+    const byInput = [...w.latenciesByInput()].map(([topic, l]) => ({ topic, samples: l.length, p99: percentile([...l].sort((a, b) => a - b), 0.99) }));
+    const byTopic = byInput.length > 1 ? `; p99 by input topic: ${byInput.map((t) => `${t.topic} ${t.p99} ms (${t.samples})`).join(', ')}` : '';
+    record({ pipeline: label, round, kind: 'latency', inputs: sent, rateOffered: rate, ...latencyOf(w), rssMiB: children.reduce((n, c) => n + peakRssMiB(c.pid), 0), load: (loadBefore + load1()) / 2, note: `CPU ${busy.toFixed(2)} of a core while played${byTopic}` });
   } finally {
     for (const c of children) await stopChild(c);
     await w.stop();
@@ -399,6 +428,13 @@ for (let round = 1; round <= rounds; round += 1) {
   if (routerMax !== undefined && wanted('txn-serde')) await latencyAt('txn-serde', PIPELINES['txn-serde'] as ProcessPipeline, round, `${ns}lptr`, routerMax / 2, 'passthrough transactional + serde, at the router\'s rate');
   if (routerMax !== undefined && wanted('txn')) await latencyAt('txn', PIPELINES.txn as ProcessPipeline, round, `${ns}lptrt`, routerMax / 2, 'passthrough transactional, at the router\'s rate');
   if (routerMax !== undefined && wanted('topology')) await latencyAt('topology', PIPELINES.topology as ProcessPipeline, round, `${ns}lptopo`, routerMax / 2, TOPOLOGY_AT_ROUTER_RATE);
+  // The router's latency against the load offered, each share beside the passthrough at the same rate.
+  for (const [i, share] of latencyShares.entries()) {
+    if (routerMax === undefined) break;
+    await latencyAt('router', PIPELINES.router as ProcessPipeline, round, `${ns}lrs${i}`, routerMax * share, atShare(share).router);
+    if (wanted('txn-serde')) await latencyAt('txn-serde', PIPELINES['txn-serde'] as ProcessPipeline, round, `${ns}lptrs${i}`, routerMax * share, atShare(share).passthrough);
+    if (wanted('topology')) await latencyAt('topology', PIPELINES.topology as ProcessPipeline, round, `${ns}lptopos${i}`, routerMax * share, atShare(share).topology);
+  }
   // The round's topics and state go (--keep leaves them for a post-mortem): the next round meets the broker as this one did.
   if (!values.keep) {
     const removed = await removeNamespace(admin, redis, ns, registryUrl);
@@ -439,6 +475,7 @@ const summary = [
   '',
   `router / transactional passthrough + serde: ${fmt((100 * base('router (all stages)')) / serdeMedian)}% (goal >= 50%); router / transactional passthrough: ${fmt((100 * base('router (all stages)')) / txnMedian)}% (goal >= 25%)`,
   `router p99 / transactional + serde passthrough p99 at the router's rate: ${fmt(p99('router (all stages)') / p99("passthrough transactional + serde, at the router's rate"), 1)}x (goal <= 2x); / transactional passthrough p99 at that rate: ${fmt(p99('router (all stages)') / p99("passthrough transactional, at the router's rate"), 1)}x`,
+  ...latencyShares.map((share) => `router p99 / transactional + serde passthrough p99 at ${fmtShare(share)} of the router's rate: ${fmt(p99(atShare(share).router) / p99(atShare(share).passthrough), 1)}x (${fmt(p99(atShare(share).router))} against ${fmt(p99(atShare(share).passthrough))} ms${wanted('topology') ? `; the three raw hops ${fmt(p99(atShare(share).topology))} ms` : ''})`),
   `the router's three stages as raw hops (no goal; the floor under the router's shape): ${fmt(base(topologyName))} events/s, ${fmt((100 * base(topologyName)) / serdeMedian)}% of the one-hop passthrough with serde; the router is ${fmt((100 * base('router (all stages)')) / base(topologyName))}% of it, and its p99 ${fmt(p99('router (all stages)') / p99(TOPOLOGY_AT_ROUTER_RATE), 1)}x the hops' p99 at the router's rate`,
 ];
 console.log(`\n${summary.join('\n')}`);

@@ -50,6 +50,21 @@ export function peakRssMiB(pid: number | undefined): number {
   }
 }
 
+/** USER_HZ: Linux reports process times in hundredths of a second on every architecture Node runs on. */
+const CLOCK_TICKS = 100;
+
+/** CPU seconds (user + system) a process has used so far, from /proc; NaN once it is gone. */
+export function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    // Fields 14 and 15 of /proc/PID/stat, after the command name in parentheses (which may hold spaces).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Encodes with the project's serde (schema registered under the namespace) and produces in batches, idempotent, acks=all. */
 export async function preload(kafka: Kafka, serde: Serde, qualify: (t: TopicName) => string, records: readonly BenchRecord[], opts: { readonly ids?: (i: number) => string } = {}): Promise<void> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -78,15 +93,18 @@ export interface Watch {
   last(): number | undefined;
   /** Latency of each output whose correlation id was registered with `sent`. */
   latencies(): number[];
-  sent(correlationId: string, at: number): void;
+  /** The same, by the topic of the input each output came from (where `sent` was given one). */
+  latenciesByInput(): ReadonlyMap<string, number[]>;
+  sent(correlationId: string, at: number, inputTopic?: string): void;
   stop(): Promise<void>;
 }
 
 /** Watches output topics from their beginning, read_committed, timing each record's arrival here. */
 export async function watch(kafka: Kafka, topics: readonly string[], onRecord?: (topic: string, key: Buffer | null, value: Buffer | null, headers: IHeaders | undefined) => void): Promise<Watch> {
   const consumer = kafka.consumer({ groupId: `bench-watch-${Math.random().toString(36).slice(2)}`, readUncommitted: false, maxWaitTimeInMs: 20, allowAutoTopicCreation: false });
-  const sentAt = new Map<string, number>();
+  const sentAt = new Map<string, { at: number; topic: string | undefined }>();
   const latencies: number[] = [];
+  const byInput = new Map<string, number[]>();
   let count = 0;
   let first: number | undefined;
   let last: number | undefined;
@@ -101,7 +119,14 @@ export async function watch(kafka: Kafka, topics: readonly string[], onRecord?: 
         first ??= now;
         last = now;
         const started = sentAt.get(headerString(m.headers, HEADERS.correlationId) ?? '');
-        if (started !== undefined) latencies.push(now - started);
+        if (started !== undefined) {
+          latencies.push(now - started.at);
+          if (started.topic !== undefined) {
+            const list = byInput.get(started.topic);
+            if (list) list.push(now - started.at);
+            else byInput.set(started.topic, [now - started.at]);
+          }
+        }
         onRecord?.(batch.topic, m.key, m.value, m.headers);
       }
       await Promise.resolve();
@@ -112,8 +137,9 @@ export async function watch(kafka: Kafka, topics: readonly string[], onRecord?: 
     first: () => first,
     last: () => last,
     latencies: () => latencies,
-    sent: (id, at) => {
-      sentAt.set(id, at);
+    latenciesByInput: () => byInput,
+    sent: (id, at, topic) => {
+      sentAt.set(id, { at, topic });
     },
     stop: () => consumer.disconnect(),
   };
@@ -130,13 +156,19 @@ export async function untilGroupsStable(admin: Admin, groups: readonly string[],
   }
 }
 
-/** Plays records at `rate` per second (in slices of ~20 ms), registering each correlation id with the watch. */
-export async function play(kafka: Kafka, serde: Serde, qualify: (t: TopicName) => string, records: readonly BenchRecord[], rate: number, seconds: number, w: Watch, idPrefix: string): Promise<number> {
+/**
+ * Plays records at `rate` per second (in slices of ~20 ms) for `warmUpSeconds` and then `seconds`,
+ * registering with the watch the correlation id of each record played after the warm-up: only those are timed.
+ * Returns how many were timed.
+ */
+export async function play(kafka: Kafka, serde: Serde, qualify: (t: TopicName) => string, records: readonly BenchRecord[], rate: number, seconds: number, w: Watch, idPrefix: string, warmUpSeconds = 0): Promise<number> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  const encoded: { topic: string; key: string; value: Buffer }[] = [];
-  for (const r of records) encoded.push({ topic: qualify(r.topic), key: r.key, value: await serde.encode(r.topic as never, r.value as never) });
-  const limit = Math.min(encoded.length, Math.ceil(rate * seconds));
+  const encoded: { topic: string; inputTopic: string; key: string; value: Buffer }[] = [];
+  for (const r of records) encoded.push({ topic: qualify(r.topic), inputTopic: r.topic, key: r.key, value: await serde.encode(r.topic as never, r.value as never) });
+  // At most a quarter of the input, so that a fast pipeline's short input still leaves most of it timed.
+  const warmUp = Math.min(Math.floor(encoded.length / 4), Math.ceil(rate * warmUpSeconds));
+  const limit = Math.min(encoded.length, warmUp + Math.ceil(rate * seconds));
   const slice = Math.max(1, Math.round(rate / 50));
   const began = Date.now();
   let sent = 0;
@@ -147,7 +179,7 @@ export async function play(kafka: Kafka, serde: Serde, qualify: (t: TopicName) =
       for (let j = sent; j < Math.min(limit, sent + slice); j += 1) {
         const e = encoded[j] as (typeof encoded)[number];
         const id = `${idPrefix}-${j}`;
-        w.sent(id, now);
+        if (j >= warmUp) w.sent(id, now, e.inputTopic);
         const list = byTopic.get(e.topic) ?? [];
         list.push({ key: e.key, value: e.value, headers: { [HEADERS.eventId]: id, [HEADERS.correlationId]: id, [HEADERS.producer]: 'cms-bench' } });
         byTopic.set(e.topic, list);
@@ -160,7 +192,7 @@ export async function play(kafka: Kafka, serde: Serde, qualify: (t: TopicName) =
   } finally {
     await producer.disconnect();
   }
-  return sent;
+  return sent - warmUp;
 }
 
 /** Starts a Node program of the repo with extra environment; its stderr goes to ours on failure only. */
