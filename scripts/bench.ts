@@ -303,6 +303,9 @@ async function prepare(p: ProcessPipeline, ns: string): Promise<void> {
   if (missing.length) await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: 6 })), waitForLeaders: true });
 }
 
+/** Node's arguments for a CPU profile of a pipeline's i-th process in a run, with --cpu-prof DIR; none without. */
+const profileArgs = (run: string, i: number): string[] => (values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`, `--cpu-prof-name=${run}${i === 0 ? '' : `-${i}`}.cpuprofile`] : []);
+
 /** The maximum rate: input pre-loaded, then the pipeline started; from its first output to its last. */
 async function maxRate(key: string, p: ProcessPipeline, round: number, ns: string): Promise<number> {
   await prepare(p, ns);
@@ -311,9 +314,8 @@ async function maxRate(key: string, p: ProcessPipeline, round: number, ns: strin
   const inputs = key === 'router-route' ? inboxCount : p.input().length;
   const w = await watch(kafka, p.outputs(ns), p.onRecord);
   const loadBefore = load1();
-  const profile = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`, `--cpu-prof-name=${key}-r${round}.cpuprofile`] : [];
   const children = (p.processes ?? [{}]).map((extra, i) =>
-    startNode(p.program, { ...endpoints, KAFKA_TOPIC_NAMESPACE: ns, ...extraEnv, ...p.env(ns, `${ns}.${key}`), ...extra }, profile.map((a) => a.replace('.cpuprofile', i === 0 ? '.cpuprofile' : `-${i}.cpuprofile`)), values.logs ? join(values.logs, `${key}-r${round}${i === 0 ? '' : `-${i}`}.log`) : undefined),
+    startNode(p.program, { ...endpoints, KAFKA_TOPIC_NAMESPACE: ns, ...extraEnv, ...p.env(ns, `${ns}.${key}`), ...extra }, profileArgs(`${key}-r${round}`, i), values.logs ? join(values.logs, `${key}-r${round}${i === 0 ? '' : `-${i}`}.log`) : undefined),
   );
   const finished = await untilDone(kafka, admin, p.groups(`${ns}.${key}`, ns), w, RUN_TIMEOUT_MS);
   // Several processes: the sum of their peaks (what the pipeline needs at most).
@@ -333,8 +335,7 @@ async function latencyAt(key: string, p: ProcessPipeline, round: number, ns: str
   if (input.length === 0 || p.latencyOutputs(ns).length === 0) return;
   await prepare(p, ns);
   const w = await watch(kafka, p.latencyOutputs(ns));
-  const profile = (i: number): string[] => (values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`, `--cpu-prof-name=${key}-r${round}-at-${Math.round(rate)}${i === 0 ? '' : `-${i}`}.cpuprofile`] : []);
-  const children = (p.processes ?? [{}]).map((extra, i) => startNode(p.program, { ...endpoints, KAFKA_TOPIC_NAMESPACE: ns, ...extraEnv, ...p.env(ns, `${ns}.${key}`), ...extra }, profile(i), values.logs ? join(values.logs, `${key}-r${round}${i === 0 ? '' : `-${i}`}-latency.log`) : undefined));
+  const children = (p.processes ?? [{}]).map((extra, i) => startNode(p.program, { ...endpoints, KAFKA_TOPIC_NAMESPACE: ns, ...extraEnv, ...p.env(ns, `${ns}.${key}`), ...extra }, profileArgs(`${key}-r${round}-at-${Math.round(rate)}`, i), values.logs ? join(values.logs, `${key}-r${round}${i === 0 ? '' : `-${i}`}-latency.log`) : undefined));
   try {
     await untilGroupsStable(admin, [...new Set(p.groups(`${ns}.${key}`, ns).map((g) => g.groupId))]);
     await sleep(1_000); // partitions assigned: the first fetch is under way
