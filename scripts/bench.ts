@@ -129,8 +129,9 @@ const record = (m: Measure): void => {
   const fig = m.kind === 'max' ? `${m.eventsPerSec?.toFixed(0)} events/s over ${m.inputs} inputs` : `at ${m.rateOffered?.toFixed(0)}/s: p50 ${m.p50} ms, p95 ${m.p95} ms, p99 ${m.p99} ms, max ${m.max} ms (${m.samples} samples)`;
   say(`round ${m.round} ${m.pipeline} ${m.kind}: ${fig}; RSS ${m.rssMiB.toFixed(0)} MiB; load ${m.load.toFixed(2)}${m.note ? `; ${m.note}` : ''}`);
 };
+const ascending = (xs: readonly number[]): number[] => [...xs].sort((a, b) => a - b);
 const latencyOf = (w: Watch): Pick<Measure, 'p50' | 'p95' | 'p99' | 'max' | 'samples'> => {
-  const s = [...w.latencies()].sort((a, b) => a - b);
+  const s = ascending(w.latencies());
   return { p50: percentile(s, 0.5), p95: percentile(s, 0.95), p99: percentile(s, 0.99), max: s.at(-1) ?? Number.NaN, samples: s.length };
 };
 
@@ -347,7 +348,7 @@ async function latencyAt(key: string, p: ProcessPipeline, round: number, ns: str
     const busy = (children.reduce((n, c) => n + cpuSeconds(c.pid), 0) - cpuBefore) / ((performance.now() - playStarted) / 1000);
     await untilDone(kafka, admin, p.groups(`${ns}.${key}`, ns), w, RUN_TIMEOUT_MS);
     // Where inputs of several topics are played, each topic's p99: which inputs make the tail.
-    const byInput = [...w.latenciesByInput()].map(([topic, l]) => ({ topic, samples: l.length, p99: percentile([...l].sort((a, b) => a - b), 0.99) }));
+    const byInput = [...w.latenciesByInput()].map(([topic, l]) => ({ topic, samples: l.length, p99: percentile(ascending(l), 0.99) }));
     const byTopic = byInput.length > 1 ? `; p99 by input topic: ${byInput.map((t) => `${t.topic} ${t.p99} ms (${t.samples})`).join(', ')}` : '';
     record({ pipeline: label, round, kind: 'latency', inputs: sent, rateOffered: rate, ...latencyOf(w), rssMiB: children.reduce((n, c) => n + peakRssMiB(c.pid), 0), load: (loadBefore + load1()) / 2, note: `CPU ${busy.toFixed(2)} of a core while played${byTopic}` });
   } finally {

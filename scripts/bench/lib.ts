@@ -93,17 +93,16 @@ export interface Watch {
   last(): number | undefined;
   /** Latency of each output whose correlation id was registered with `sent`. */
   latencies(): number[];
-  /** The same, by the topic of the input each output came from (where `sent` was given one). */
+  /** The same, by the topic of the input each output came from. */
   latenciesByInput(): ReadonlyMap<string, number[]>;
-  sent(correlationId: string, at: number, inputTopic?: string): void;
+  sent(correlationId: string, at: number, inputTopic: string): void;
   stop(): Promise<void>;
 }
 
 /** Watches output topics from their beginning, read_committed, timing each record's arrival here. */
 export async function watch(kafka: Kafka, topics: readonly string[], onRecord?: (topic: string, key: Buffer | null, value: Buffer | null, headers: IHeaders | undefined) => void): Promise<Watch> {
   const consumer = kafka.consumer({ groupId: `bench-watch-${Math.random().toString(36).slice(2)}`, readUncommitted: false, maxWaitTimeInMs: 20, allowAutoTopicCreation: false });
-  const sentAt = new Map<string, { at: number; topic: string | undefined }>();
-  const latencies: number[] = [];
+  const sentAt = new Map<string, { at: number; topic: string }>();
   const byInput = new Map<string, number[]>();
   let count = 0;
   let first: number | undefined;
@@ -120,12 +119,9 @@ export async function watch(kafka: Kafka, topics: readonly string[], onRecord?: 
         last = now;
         const started = sentAt.get(headerString(m.headers, HEADERS.correlationId) ?? '');
         if (started !== undefined) {
-          latencies.push(now - started.at);
-          if (started.topic !== undefined) {
-            const list = byInput.get(started.topic);
-            if (list) list.push(now - started.at);
-            else byInput.set(started.topic, [now - started.at]);
-          }
+          const list = byInput.get(started.topic);
+          if (list) list.push(now - started.at);
+          else byInput.set(started.topic, [now - started.at]);
         }
         onRecord?.(batch.topic, m.key, m.value, m.headers);
       }
@@ -136,7 +132,7 @@ export async function watch(kafka: Kafka, topics: readonly string[], onRecord?: 
     count: () => count,
     first: () => first,
     last: () => last,
-    latencies: () => latencies,
+    latencies: () => [...byInput.values()].flat(),
     latenciesByInput: () => byInput,
     sent: (id, at, topic) => {
       sentAt.set(id, { at, topic });
